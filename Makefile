@@ -1,0 +1,41 @@
+# infergate — `make help` lists the targets.
+SHELL := /usr/bin/env bash
+.DEFAULT_GOAL := help
+
+export CGO_ENABLED := 1
+GO       ?= go
+BIN      := bin/infergate
+CONFIG   ?= configs/infergate.yaml
+GOLANGCI_LINT_VERSION := v2.7.2
+
+.PHONY: help setup build run test fmt-check lint bench clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+setup: ## download Go modules and install the pinned ONNX Runtime library
+	$(GO) mod download
+	./scripts/install-ort.sh
+
+build: setup ## build bin/infergate
+	$(GO) build -o $(BIN) ./cmd/infergate
+
+run: build ## train the demo model if the registry has none, then serve it (API :8080, admin :8081)
+	$(BIN) train --demo --if-missing --config $(CONFIG)
+	$(BIN) serve --config $(CONFIG)
+
+test: setup ## gofmt check, go vet and every test with the race detector
+	@out=$$(git ls-files -z '*.go' | xargs -0 -r gofmt -l); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) test -race -shuffle=on -count=1 ./...
+
+lint: ## gofmt, go vet and golangci-lint (installed at a pinned version)
+	@out=$$(git ls-files -z '*.go' | xargs -0 -r gofmt -l); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION) run ./...
+
+bench: setup ## Go benchmarks of the request path (see bench/README.md for the load comparisons)
+	$(GO) test -run '^$$' -bench . -benchmem ./runtime/ ./batcher/ ./gateway/
+
+clean: ## remove build outputs and the local registry
+	rm -rf bin var
