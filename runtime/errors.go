@@ -1,0 +1,38 @@
+package runtime
+
+import "errors"
+
+// Errors a caller may need to tell apart, checked with errors.Is. Every error
+// the package returns wraps at most one of them, plus the underlying cause.
+var (
+	// ErrLibraryNotFound means no ONNX Runtime shared library exists where
+	// FindLibrary looked.
+	ErrLibraryNotFound = errors.New("ONNX Runtime library not found")
+
+	// ErrLibraryLoad means the library exists but ONNX Runtime could not be
+	// started from it (not a shared library, wrong architecture, an ABI that
+	// onnxruntime_go does not support).
+	ErrLibraryLoad = errors.New("cannot start ONNX Runtime")
+
+	// ErrLibraryConflict means Open was asked for a library other than the one
+	// the process already runs: onnxruntime_go keeps a single global
+	// environment, so one process can hold only one library at a time.
+	ErrLibraryConflict = errors.New("another ONNX Runtime library is already open")
+
+	// ErrModelLoad means the model file is missing or ONNX Runtime rejected it.
+	// A missing file also matches fs.ErrNotExist.
+	ErrModelLoad = errors.New("cannot load model")
+
+	// ErrUnsupportedModel means ONNX Runtime loaded the model but its inputs or
+	// outputs are not what a Session can drive (float32, batch first, fixed
+	// row shape); the message names the offending tensor.
+	ErrUnsupportedModel = errors.New("unsupported model")
+
+	// ErrBatchSize means Run was given a row count outside [1, MaxBatch]. It is
+	// a caller bug, not a model failure, so a batcher should not count it
+	// against the model's health.
+	ErrBatchSize = errors.New("batch size out of range")
+
+	// ErrClosed means the Environment handle or Session was already closed.
+	ErrClosed = errors.New("already closed")
+)
