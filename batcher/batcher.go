@@ -1,0 +1,262 @@
+package batcher
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+)
+
+// Batcher is the dynamic batcher of one model version: a bounded queue in
+// front of its instances, each owned by one worker goroutine. Its methods are
+// safe for concurrent use.
+type Batcher struct {
+	model, version    string
+	inWidth, outWidth int
+
+	maxBatch   int
+	maxDelay   time.Duration
+	preferred  []int // sorted ascending, no repeats
+	gatherUpTo int   // rows gathered before deciding: the largest preferred size, else maxBatch
+
+	// mu guards closed and the sends on queue: Do sends under a read lock,
+	// Close sets closed under the write lock and only then closes queue, so
+	// no send can meet a closed channel.
+	mu     sync.RWMutex
+	closed bool
+	queue  chan *request
+
+	pool sync.Pool // of *request
+
+	workers   []*worker
+	running   sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+
+	metrics *batcherMetrics
+}
+
+// New returns a Batcher for one model version and starts one worker goroutine
+// per instance. model and version label its metrics. cfg is copied, with
+// defaults applied, and validated; len(instances) must equal its Instances.
+// Every row is inWidth floats in and outWidth floats out.
+//
+// On success the Batcher owns the instances and closes them in Close; on
+// error they stay the caller's.
+//
+// The metrics are registered for export (metrics.WritePrometheus) until
+// Close. Two running Batchers with the same model and version would export
+// the same series twice.
+func New(model, version string, cfg Config, inWidth, outWidth int, instances []Instance) (*Batcher, error) {
+	cfg.ApplyDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("batcher: invalid config for model %q version %q: %w", model, version, err)
+	}
+	if inWidth < 1 || outWidth < 1 {
+		return nil, fmt.Errorf("batcher: model %q version %q: row widths must be at least 1, got input %d and output %d",
+			model, version, inWidth, outWidth)
+	}
+	if len(instances) != cfg.Instances {
+		return nil, fmt.Errorf("batcher: model %q version %q: got %d instances, but batching.instances is %d",
+			model, version, len(instances), cfg.Instances)
+	}
+	for i, inst := range instances {
+		if inst == nil {
+			return nil, fmt.Errorf("batcher: model %q version %q: instance %d is nil", model, version, i)
+		}
+	}
+
+	preferred := slices.Clone(cfg.PreferredBatchSizes)
+	slices.Sort(preferred)
+	gatherUpTo := cfg.MaxBatchSize
+	if len(preferred) > 0 {
+		gatherUpTo = preferred[len(preferred)-1]
+	}
+	b := &Batcher{
+		model:      model,
+		version:    version,
+		inWidth:    inWidth,
+		outWidth:   outWidth,
+		maxBatch:   cfg.MaxBatchSize,
+		maxDelay:   cfg.MaxQueueDelay,
+		preferred:  preferred,
+		gatherUpTo: gatherUpTo,
+		queue:      make(chan *request, cfg.MaxQueueSize),
+	}
+	b.pool.New = func() any { return &request{done: make(chan struct{}, 1)} }
+	b.metrics = newBatcherMetrics(b, model, version)
+
+	b.workers = make([]*worker, len(instances))
+	for i, inst := range instances {
+		b.workers[i] = newWorker(b, i, inst)
+	}
+	b.running.Add(len(b.workers))
+	for _, w := range b.workers {
+		go w.loop()
+	}
+	metrics.RegisterSet(b.metrics.set)
+	return b, nil
+}
+
+// Do submits one row and blocks until it is computed or rejected.
+//
+// input holds inWidth floats; output, outWidth floats, is filled on success
+// only. Neither slice is retained after Do returns, and they may be the same
+// slice. A zero deadline means none; otherwise a request still queued at its
+// deadline returns ErrDeadlineExceeded and is never computed, while one whose
+// batch is already running is waited for.
+//
+// Errors: ErrQueueFull, ErrDeadlineExceeded and ErrClosed (all ErrRejected),
+// ErrModelFailed wrapping the instance's error, ErrRowSize.
+func (b *Batcher) Do(input, output []float32, deadline time.Time) error {
+	if len(input) != b.inWidth || len(output) != b.outWidth {
+		return fmt.Errorf("%w: model %q version %q takes %d input and %d output floats per row, got %d and %d",
+			ErrRowSize, b.model, b.version, b.inWidth, b.outWidth, len(input), len(output))
+	}
+	m := b.metrics
+	m.requests.Inc()
+	now := time.Now()
+	if !deadline.IsZero() && !now.Before(deadline) {
+		m.rejectedDeadline.Inc()
+		return ErrDeadlineExceeded
+	}
+
+	r := b.acquire(input, output, now, deadline)
+	if err := b.enqueue(r); err != nil {
+		b.release(r)
+		return err
+	}
+
+	if deadline.IsZero() {
+		<-r.done
+	} else if !r.waitUntil(deadline) {
+		// r is abandoned: the worker that dequeues it puts it back in the pool.
+		m.rejectedDeadline.Inc()
+		return ErrDeadlineExceeded
+	}
+	err := r.err
+	b.release(r)
+	return err
+}
+
+// enqueue puts r on the queue without blocking.
+func (b *Batcher) enqueue(r *request) error {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.closed {
+		b.metrics.rejectedClosed.Inc()
+		return ErrClosed
+	}
+	select {
+	case b.queue <- r:
+		return nil
+	default:
+		b.metrics.rejectedFull.Inc()
+		return ErrQueueFull
+	}
+}
+
+// QueueDepth returns the number of requests accepted and not yet given to an
+// instance (or completed as expired): those in the queue and those held by
+// workers while a batch forms. It is a snapshot, not exact under load.
+func (b *Batcher) QueueDepth() int {
+	n := len(b.queue)
+	for _, w := range b.workers {
+		n += int(w.held.Load())
+	}
+	return n
+}
+
+// Close stops accepting requests (Do returns ErrClosed), lets the workers run
+// every queued request (graceful drain), then closes the instances and
+// unregisters the metrics. It returns the instances' Close errors, joined.
+// Close is safe to call more than once and concurrently; later calls wait for
+// the first and return its result.
+func (b *Batcher) Close() error {
+	b.closeOnce.Do(func() {
+		b.mu.Lock()
+		b.closed = true
+		b.mu.Unlock()
+		// No Do holds the read lock now, and none will send again.
+		close(b.queue)
+		b.running.Wait()
+
+		var errs []error
+		for i, w := range b.workers {
+			if err := w.inst.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("batcher: cannot close instance %d of model %q version %q: %w",
+					i, b.model, b.version, err))
+			}
+		}
+		b.closeErr = errors.Join(errs...)
+		metrics.UnregisterSet(b.metrics.set, true)
+	})
+	return b.closeErr
+}
+
+// Request states. A request moves from queued to running (by the worker) or
+// to abandoned (by the caller at its deadline), never both: the move is a
+// compare-and-swap, so exactly one side wins.
+const (
+	stateQueued uint32 = iota
+	stateRunning
+	stateAbandoned
+)
+
+// request is one row in flight. Requests are pooled per Batcher and must not
+// be retained after release.
+type request struct {
+	in, out  []float32 // the caller's slices, read/written only in state running
+	enqueued time.Time
+	deadline time.Time // zero = none
+	state    atomic.Uint32
+	err      error         // the result, written by the worker before done
+	done     chan struct{} // capacity 1; the worker sends once when it completes a running request
+	timer    *time.Timer   // the caller's deadline timer, created on first use, reused
+}
+
+func (b *Batcher) acquire(in, out []float32, now, deadline time.Time) *request {
+	r := b.pool.Get().(*request)
+	r.in, r.out = in, out
+	r.enqueued = now
+	r.deadline = deadline
+	r.state.Store(stateQueued)
+	return r
+}
+
+// release resets r and puts it back in the pool. Its done channel is empty:
+// every completion sent on it has been received.
+func (b *Batcher) release(r *request) {
+	r.in, r.out = nil, nil
+	r.err = nil
+	b.pool.Put(r)
+}
+
+// waitUntil waits for r to be completed or for deadline. It reports false when
+// it abandoned r at the deadline; r then belongs to the worker and the caller
+// must not touch it again.
+func (r *request) waitUntil(deadline time.Time) bool {
+	d := time.Until(deadline)
+	if r.timer == nil {
+		r.timer = time.NewTimer(d)
+	} else {
+		r.timer.Reset(d)
+	}
+	select {
+	case <-r.done:
+		// Since Go 1.23 Stop leaves no stale tick for the next Reset.
+		r.timer.Stop()
+		return true
+	case <-r.timer.C:
+		if r.state.CompareAndSwap(stateQueued, stateAbandoned) {
+			return false
+		}
+		// The worker took it first: the batch is running, wait for it.
+		<-r.done
+		return true
+	}
+}

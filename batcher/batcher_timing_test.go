@@ -1,0 +1,58 @@
+package batcher_test
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/infergate/infergate/batcher"
+)
+
+// BenchmarkDo measures Do against an instance that costs nothing, so it
+// shows the batcher's own overhead per row: queueing, two goroutine
+// hand-offs, the copies in and out, metrics. callers is the number of
+// concurrent goroutines calling Do.
+func BenchmarkDo(b *testing.B) {
+	for _, maxBatch := range []int{1, 32} {
+		for _, callers := range []int{runtime.GOMAXPROCS(0), 64} {
+			name := fmt.Sprintf("max_batch_size=%d/callers=%d", maxBatch, callers)
+			b.Run(name, func(b *testing.B) { benchmarkDo(b, maxBatch, callers, 0) })
+		}
+	}
+}
+
+// BenchmarkDoFixedRunCost gives every Run a fixed cost of 20µs, as a model
+// session has per call, to show what batching buys: the cost is shared by
+// the rows of a batch.
+func BenchmarkDoFixedRunCost(b *testing.B) {
+	for _, maxBatch := range []int{1, 32} {
+		name := fmt.Sprintf("max_batch_size=%d/callers=64", maxBatch)
+		b.Run(name, func(b *testing.B) { benchmarkDo(b, maxBatch, 64, 20*time.Microsecond) })
+	}
+}
+
+func benchmarkDo(b *testing.B, maxBatch, callers int, runCost time.Duration) {
+	inst := newFake(testInWidth, testOutWidth, maxBatch)
+	inst.noRecord = true
+	inst.runCost = runCost
+	cfg := batcher.Config{MaxBatchSize: maxBatch, Instances: 1}
+	bt, err := batcher.New(b.Name(), "1", cfg, testInWidth, testOutWidth, []batcher.Instance{inst})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bt.Close()
+	// RunParallel starts parallelism*GOMAXPROCS goroutines.
+	b.SetParallelism((callers + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		in := row(1)
+		out := make([]float32, testOutWidth)
+		for pb.Next() {
+			if err := bt.Do(in, out, time.Time{}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}

@@ -1,0 +1,108 @@
+package batcher
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Defaults applied by Config.ApplyDefaults to fields left at their zero value.
+const (
+	// DefaultMaxBatchSize is the largest batch an instance is given.
+	DefaultMaxBatchSize = 32
+	// DefaultMaxQueueDelay is how long a partial batch waits for more
+	// requests: zero, as in Triton, so a batch holds what is already queued.
+	DefaultMaxQueueDelay time.Duration = 0
+	// DefaultMaxQueueSize is how many requests may wait before new ones are
+	// rejected with ErrQueueFull.
+	DefaultMaxQueueSize = 1024
+	// DefaultInstances is the number of instances (and worker goroutines).
+	DefaultInstances = 1
+)
+
+// configPath is the name of the configuration block that holds a Config;
+// Validate prefixes field paths with it.
+const configPath = "batching"
+
+// Config is the batching block of one model version.
+//
+// Config is data: New copies it, and changing a Config after New has no effect
+// on the Batcher.
+type Config struct {
+	// MaxBatchSize is the largest number of rows given to an instance in one
+	// run. 1 disables batching. Default 32.
+	MaxBatchSize int `yaml:"max_batch_size"`
+	// MaxQueueDelay is how long a partial batch may wait for more requests,
+	// counted from the enqueue time of its oldest request, e.g. "2ms".
+	// Default 0: a batch is dispatched with what is queued at once.
+	MaxQueueDelay time.Duration `yaml:"max_queue_delay"`
+	// PreferredBatchSizes are batch sizes that are dispatched as soon as they
+	// can be formed, without waiting for MaxQueueDelay. Each is in
+	// [1, max_batch_size]. Default none: only max_batch_size ends the wait.
+	PreferredBatchSizes []int `yaml:"preferred_batch_sizes"`
+	// MaxQueueSize bounds the requests waiting for an instance; a request
+	// that finds the queue full is rejected at once. Default 1024.
+	MaxQueueSize int `yaml:"max_queue_size"`
+	// Instances is the number of model instances, each served by one worker
+	// goroutine. Default 1.
+	Instances int `yaml:"instances"`
+}
+
+// ApplyDefaults sets the fields left at their zero value to their defaults.
+// Negative values are left for Validate to report.
+func (c *Config) ApplyDefaults() {
+	if c.MaxBatchSize == 0 {
+		c.MaxBatchSize = DefaultMaxBatchSize
+	}
+	if c.MaxQueueDelay == 0 {
+		c.MaxQueueDelay = DefaultMaxQueueDelay
+	}
+	if c.MaxQueueSize == 0 {
+		c.MaxQueueSize = DefaultMaxQueueSize
+	}
+	if c.Instances == 0 {
+		c.Instances = DefaultInstances
+	}
+}
+
+// Validate reports every invalid field, one error per line, each prefixed
+// with its path from the batching block, e.g.
+//
+//	batching.preferred_batch_sizes[1]: 128 is above max_batch_size 64
+//
+// Call ApplyDefaults first: Validate treats zero values as set by the user.
+func (c *Config) Validate() error {
+	var errs []error
+	fail := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf(configPath+"."+field+": "+format, args...))
+	}
+	if c.MaxBatchSize < 1 {
+		fail("max_batch_size", "must be at least 1, got %d", c.MaxBatchSize)
+	}
+	if c.MaxQueueDelay < 0 {
+		fail("max_queue_delay", "must not be negative, got %s", c.MaxQueueDelay)
+	}
+	for i, size := range c.PreferredBatchSizes {
+		field := fmt.Sprintf("preferred_batch_sizes[%d]", i)
+		switch {
+		case size < 1:
+			fail(field, "must be at least 1, got %d", size)
+		case c.MaxBatchSize >= 1 && size > c.MaxBatchSize:
+			fail(field, "%d is above max_batch_size %d", size, c.MaxBatchSize)
+		default:
+			for j, prev := range c.PreferredBatchSizes[:i] {
+				if prev == size {
+					fail(field, "%d repeats preferred_batch_sizes[%d]", size, j)
+					break
+				}
+			}
+		}
+	}
+	if c.MaxQueueSize < 1 {
+		fail("max_queue_size", "must be at least 1, got %d", c.MaxQueueSize)
+	}
+	if c.Instances < 1 {
+		fail("instances", "must be at least 1, got %d", c.Instances)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,125 @@
+// Package batcher groups single-row prediction requests into batches for the
+// instances of one model version (dynamic batching).
+//
+// A Batcher is a bounded queue in front of N instances. Callers submit one
+// row each with Do and block until it is computed or rejected; every
+// instance is owned by one worker goroutine that takes requests from the
+// shared queue, forms a batch, copies its rows into the instance's input,
+// runs it and hands each caller its own output row. An instance is anything
+// that implements Instance; the gateway adapts ONNX Runtime sessions to it.
+//
+// # Triton semantics
+//
+// The behaviour follows the dynamic batcher of Triton Inference Server,
+// field for field:
+//
+//	batching.max_batch_size        max_batch_size (1 turns batching off)
+//	batching.max_queue_delay       dynamic_batching.max_queue_delay_microseconds
+//	batching.preferred_batch_sizes dynamic_batching.preferred_batch_size
+//	batching.max_queue_size        dynamic_batching.default_queue_policy.max_queue_size
+//	batching.instances             instance_group count
+//	Do's deadline                  a per-request timeout with timeout_action REJECT
+//
+// Batch formation, per worker, when its instance is free:
+//
+//  1. Take the oldest queued request, waiting for one if the queue is empty.
+//  2. Take more without waiting, up to max_batch_size (up to the largest
+//     preferred size when preferred sizes are set).
+//  3. Dispatch at once when the batch holds max_batch_size requests, or the
+//     largest preferred size it can: with preferred sizes [4, 8] and 6
+//     requests at hand, 4 go now and 2 start the next batch.
+//  4. Otherwise, with max_queue_delay 0, dispatch what is at hand. With a
+//     delay, wait for more until the oldest request of the batch has waited
+//     max_queue_delay since it was queued, dispatching as soon as step 3
+//     applies; when the delay is over, take what is queued, up to
+//     max_batch_size, and dispatch it.
+//
+// A batch never exceeds max_batch_size. Differences from Triton: the default
+// max_queue_size is 1024 rather than unbounded, so overload is rejected at
+// once rather than queued without end; a full queue, an expired deadline and
+// shutdown are distinct errors (ErrQueueFull, ErrDeadlineExceeded,
+// ErrClosed, all of class ErrRejected); there are no priority levels yet; and
+// each worker forms its batch itself, so a request left over from step 3
+// waits for that worker's next batch rather than for the first free
+// instance.
+//
+// # Concurrency model
+//
+// Do may be called from any number of goroutines. It checks the row sizes,
+// takes a request object from the Batcher's pool, and sends it on the queue,
+// a buffered channel of capacity max_queue_size, without blocking: a full
+// queue rejects at once. The send happens under a read lock that Close takes
+// for writing before it closes the channel, so no send can meet a closed
+// channel.
+//
+// Each instance has exactly one worker goroutine, the only one that calls its
+// Input and Run, and Close after the worker has stopped. Workers share the
+// queue; a worker only takes requests when its instance is free, so load goes
+// to idle instances. The requests a worker holds while a batch forms are its
+// own (a slice no other goroutine touches). The max_queue_delay timer is one
+// per worker, reused for every batch.
+//
+// A caller with a deadline waits on its request's done channel and on a timer
+// that belongs to the pooled request object, reused by later requests. An
+// instance that implements ThreadPinner can ask for its worker to be locked
+// to one OS thread (a CUDA session bound to a device).
+//
+// # Request lifecycle
+//
+// A request object is completed exactly once, and its state (an atomic)
+// says who may complete it:
+//
+//	queued ──worker CAS──▶ running ──worker completes──▶ caller releases it
+//	   └────caller CAS (deadline)──▶ abandoned ──worker releases it
+//
+// Step by step:
+//
+//   - Rejected before the queue (closed, queue full, deadline already
+//     passed): Do returns the error and puts the object back in the pool
+//     itself; no worker ever sees it. A row of the wrong size is rejected
+//     before any object is taken.
+//   - Queued: only the caller and the one worker that dequeues it may touch
+//     it. When the worker dispatches a batch it moves each request from
+//     queued to running with a compare-and-swap. If its caller's deadline
+//     timer fires first, the caller moves it from queued to abandoned with a
+//     compare-and-swap and returns ErrDeadlineExceeded at once; exactly one of
+//     the two swaps succeeds.
+//   - Running: the worker won. The caller waits for the result even if its
+//     deadline passes now (a batch is bounded work). The worker completes the
+//     request once, either with ErrDeadlineExceeded if its deadline passed
+//     before the batch ran (the row is not given to the instance), or after
+//     Run, writing the caller's output row on success and an error wrapping
+//     ErrModelFailed on failure, and signals the done channel (capacity 1).
+//     The caller receives the signal, reads the error, and puts the object
+//     back in the pool.
+//   - Abandoned: the caller has returned and no longer owns its input and
+//     output slices. The worker, on finding the swap lost, never reads the
+//     input nor writes the output; it puts the object back in the pool.
+//
+// So the object goes back to the pool exactly once: by the caller when the
+// request was rejected early or completed, by the worker when the caller
+// abandoned it. Neither the input nor the output slice is retained after Do
+// returns.
+//
+// # Drain
+//
+// Close marks the Batcher closed (Do returns ErrClosed from then on), closes
+// the queue, and waits for the workers. A worker keeps taking requests until
+// the queue is closed and empty; once it is closed, partial batches are
+// dispatched without waiting for max_queue_delay. Every request accepted
+// before Close is therefore completed — computed, or rejected with
+// ErrDeadlineExceeded if it expired. Then Close closes each instance once and
+// unregisters the metrics. Calling Close again returns the first result.
+//
+// # Metrics
+//
+// Each Batcher registers its own metrics.Set, labelled model and version:
+//
+//	infergate_batcher_queue_depth                 gauge: requests accepted, not yet dispatched
+//	infergate_batcher_queue_duration_seconds      histogram: enqueue to dispatch, per request run
+//	infergate_batcher_compute_duration_seconds    histogram: Input copy and Run, per batch
+//	infergate_batcher_batch_size                  histogram: rows per batch run
+//	infergate_batcher_requests_total              counter: Do calls with rows of the right size
+//	infergate_batcher_rejected_total{reason=...}  counter: queue_full, deadline, closed
+//	infergate_batcher_failed_total                counter: requests whose batch failed
+package batcher

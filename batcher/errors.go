@@ -1,0 +1,40 @@
+package batcher
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors returned by Do. Check them with errors.Is: the errors returned may
+// wrap them with more context.
+//
+// ErrRejected is a class: a rejected request was never given to an instance,
+// so it is safe to retry it elsewhere (the router's fallback chain). The
+// members of the class are ErrQueueFull, ErrDeadlineExceeded and ErrClosed.
+var (
+	// ErrRejected is the class of requests that were not computed because of
+	// load, time or shutdown.
+	ErrRejected = errors.New("batcher: request rejected")
+
+	// ErrQueueFull: the queue held max_queue_size requests. Do returns it
+	// at once, without waiting for room.
+	ErrQueueFull = fmt.Errorf("%w: queue is full", ErrRejected)
+
+	// ErrDeadlineExceeded: the request's deadline passed before its batch
+	// ran; it was never given to an instance. A request whose batch is
+	// already running is waited for, and does not get this error.
+	ErrDeadlineExceeded = fmt.Errorf("%w: deadline exceeded before the request ran", ErrRejected)
+
+	// ErrClosed: the Batcher was closed before the request was queued.
+	ErrClosed = fmt.Errorf("%w: batcher is closed", ErrRejected)
+)
+
+// ErrModelFailed is the class of errors from an instance: the batch ran and
+// failed (or the instance broke its contract). Every request of the batch
+// gets an error that matches ErrModelFailed and wraps the instance's error.
+var ErrModelFailed = errors.New("batcher: model failed")
+
+// ErrRowSize: Do was given an input or output slice of the wrong length.
+// It is a bug of the caller, reported as an error; it is not in the
+// ErrRejected class because retrying the same row cannot succeed.
+var ErrRowSize = errors.New("batcher: wrong row size")

@@ -1,0 +1,23 @@
+package batcher
+
+// Instance runs one batch at a time. Exactly one worker goroutine owns each
+// instance: Input and Run are never called concurrently, and Close is called
+// once, after the worker has stopped.
+type Instance interface {
+	// Input returns the buffer for a batch of rows: rows*inWidth float32,
+	// written by the worker before Run.
+	Input(rows int) []float32
+	// Run computes the batch written to Input(rows) and returns
+	// rows*outWidth float32, valid until the next Run.
+	Run(rows int) ([]float32, error)
+	// Close releases the instance.
+	Close() error
+}
+
+// ThreadPinner is an optional capability of an Instance. When PinOSThread
+// reports true, the instance's worker goroutine locks itself to its OS
+// thread (runtime.LockOSThread) before the first Input and keeps it until it
+// exits, as a CUDA session bound to one device wants.
+type ThreadPinner interface {
+	PinOSThread() bool
+}

@@ -1,0 +1,68 @@
+package batcher
+
+import (
+	"strings"
+
+	"github.com/VictoriaMetrics/metrics"
+)
+
+// durationBuckets are the upper bounds, in seconds, of the queue and compute
+// duration histograms: 100µs to 10s, the range of an online model's latency.
+var durationBuckets = []float64{
+	.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10,
+}
+
+// batcherMetrics are the metrics of one Batcher, held in a Set of their own
+// so that Close can unregister them all at once.
+type batcherMetrics struct {
+	set *metrics.Set
+
+	queueDuration   *metrics.PrometheusHistogram
+	computeDuration *metrics.PrometheusHistogram
+	batchSize       *metrics.PrometheusHistogram
+
+	requests         *metrics.Counter
+	rejectedFull     *metrics.Counter
+	rejectedDeadline *metrics.Counter
+	rejectedClosed   *metrics.Counter
+	failed           *metrics.Counter
+}
+
+// newBatcherMetrics creates the metrics of b labelled with model and version.
+// The set is registered for export by New once the Batcher is running.
+func newBatcherMetrics(b *Batcher, model, version string) *batcherMetrics {
+	labels := `model="` + escapeLabel(model) + `",version="` + escapeLabel(version) + `"`
+	name := func(family string) string { return "infergate_batcher_" + family + "{" + labels + "}" }
+	rejected := func(reason string) string {
+		return "infergate_batcher_rejected_total{" + labels + `,reason="` + reason + `"}`
+	}
+	s := metrics.NewSet()
+	m := &batcherMetrics{
+		set:              s,
+		queueDuration:    s.NewPrometheusHistogramExt(name("queue_duration_seconds"), durationBuckets),
+		computeDuration:  s.NewPrometheusHistogramExt(name("compute_duration_seconds"), durationBuckets),
+		batchSize:        s.NewPrometheusHistogramExt(name("batch_size"), batchSizeBuckets(b.maxBatch)),
+		requests:         s.NewCounter(name("requests_total")),
+		rejectedFull:     s.NewCounter(rejected("queue_full")),
+		rejectedDeadline: s.NewCounter(rejected("deadline")),
+		rejectedClosed:   s.NewCounter(rejected("closed")),
+		failed:           s.NewCounter(name("failed_total")),
+	}
+	s.NewGauge(name("queue_depth"), func() float64 { return float64(b.QueueDepth()) })
+	return m
+}
+
+// batchSizeBuckets returns powers of two below maxBatch, then maxBatch.
+func batchSizeBuckets(maxBatch int) []float64 {
+	var bounds []float64
+	for size := 1; size < maxBatch; size *= 2 {
+		bounds = append(bounds, float64(size))
+	}
+	return append(bounds, float64(maxBatch))
+}
+
+// labelEscaper escapes what the Prometheus text format requires in a label
+// value: backslash, double quote and line feed.
+var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+
+func escapeLabel(v string) string { return labelEscaper.Replace(v) }

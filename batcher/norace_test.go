@@ -1,0 +1,5 @@
+//go:build !race
+
+package batcher_test
+
+const raceEnabled = false

@@ -1,0 +1,229 @@
+package batcher
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync/atomic"
+	"time"
+)
+
+// worker owns one instance: it forms batches from the shared queue, runs
+// them and completes their requests. All its fields but held are touched by
+// its own goroutine only.
+type worker struct {
+	b     *Batcher
+	index int
+	inst  Instance
+
+	pending []*request  // dequeued, not yet dispatched: the batch being formed, then any carry-over
+	batch   []*request  // the requests of the batch being run
+	timer   *time.Timer // the max_queue_delay timer, reused for every batch
+	held    atomic.Int64
+}
+
+func newWorker(b *Batcher, index int, inst Instance) *worker {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &worker{
+		b:       b,
+		index:   index,
+		inst:    inst,
+		pending: make([]*request, 0, b.maxBatch),
+		batch:   make([]*request, 0, b.maxBatch),
+		timer:   t,
+	}
+}
+
+// loop forms and runs batches until the queue is closed and empty.
+func (w *worker) loop() {
+	defer w.b.running.Done()
+	if p, ok := w.inst.(ThreadPinner); ok && p.PinOSThread() {
+		runtime.LockOSThread()
+		// The goroutine exits locked: its thread ends with it, as a thread
+		// that held a device context should.
+	}
+	open := true
+	for {
+		if len(w.pending) == 0 {
+			r, ok := <-w.b.queue
+			if !ok {
+				return
+			}
+			w.pending = append(w.pending, r)
+		}
+		var n int
+		n, open = w.form(open)
+		w.dispatch(n)
+		if !open && len(w.pending) == 0 {
+			return
+		}
+	}
+}
+
+// form gathers requests into pending and returns how many of them, from the
+// front, make the next batch. It waits for more requests only while the
+// batch is below max_batch_size and every preferred size, the queue is open,
+// and the oldest pending request has waited less than max_queue_delay.
+func (w *worker) form(open bool) (n int, stillOpen bool) {
+	b := w.b
+	open = w.gather(open, b.gatherUpTo)
+	if n := b.readySize(len(w.pending)); n > 0 {
+		return n, open
+	}
+	if !open || b.maxDelay <= 0 {
+		return len(w.pending), open
+	}
+	if d := time.Until(w.pending[0].enqueued.Add(b.maxDelay)); d > 0 {
+		w.timer.Reset(d)
+	wait:
+		for {
+			select {
+			case r, ok := <-b.queue:
+				if !ok {
+					w.timer.Stop()
+					return len(w.pending), false
+				}
+				w.pending = append(w.pending, r)
+				open = w.gather(open, b.gatherUpTo)
+				if n := b.readySize(len(w.pending)); n > 0 {
+					w.timer.Stop()
+					return n, open
+				}
+				if !open {
+					w.timer.Stop()
+					return len(w.pending), false
+				}
+			case <-w.timer.C:
+				break wait
+			}
+		}
+	}
+	// The delay is over: take whatever is queued, up to max_batch_size.
+	open = w.gather(open, b.maxBatch)
+	return len(w.pending), open
+}
+
+// gather moves requests from the queue to pending without blocking until
+// pending holds limit requests or the queue is empty. It reports whether the
+// queue is still open.
+func (w *worker) gather(open bool, limit int) bool {
+loop:
+	for open && len(w.pending) < limit {
+		select {
+		case r, ok := <-w.b.queue:
+			if !ok {
+				open = false
+				break loop
+			}
+			w.pending = append(w.pending, r)
+		default:
+			break loop
+		}
+	}
+	w.held.Store(int64(len(w.pending)))
+	return open
+}
+
+// readySize returns the size of the batch to dispatch at once from n pending
+// requests: max_batch_size when reached, else the largest preferred size
+// reached, else 0 (wait for more).
+func (b *Batcher) readySize(n int) int {
+	if n >= b.maxBatch {
+		return b.maxBatch
+	}
+	for i := len(b.preferred) - 1; i >= 0; i-- {
+		if b.preferred[i] <= n {
+			return b.preferred[i]
+		}
+	}
+	return 0
+}
+
+// dispatch runs the first n pending requests as one batch and completes each
+// of them; the rest stay pending for the next batch.
+func (w *worker) dispatch(n int) {
+	b, m := w.b, w.b.metrics
+	now := time.Now()
+	batch := w.batch[:0]
+	for _, r := range w.pending[:n] {
+		if !r.state.CompareAndSwap(stateQueued, stateRunning) {
+			// Abandoned by its caller at its deadline: nobody waits for it.
+			b.release(r)
+			continue
+		}
+		if !r.deadline.IsZero() && !now.Before(r.deadline) {
+			m.rejectedDeadline.Inc()
+			r.complete(ErrDeadlineExceeded)
+			continue
+		}
+		m.queueDuration.Update(now.Sub(r.enqueued).Seconds())
+		batch = append(batch, r)
+	}
+	rest := copy(w.pending, w.pending[n:])
+	clear(w.pending[rest:])
+	w.pending = w.pending[:rest]
+	w.held.Store(int64(rest))
+	if len(batch) == 0 {
+		return
+	}
+
+	m.batchSize.Update(float64(len(batch)))
+	start := time.Now()
+	out, err := w.run(batch)
+	m.computeDuration.Update(time.Since(start).Seconds())
+	if err != nil {
+		err = fmt.Errorf("%w: model %q version %q instance %d: %w", ErrModelFailed, b.model, b.version, w.index, err)
+		m.failed.Add(len(batch))
+	}
+	for i, r := range batch {
+		if err == nil {
+			copy(r.out, out[i*b.outWidth:(i+1)*b.outWidth])
+		}
+		r.complete(err)
+	}
+	clear(batch)
+	w.batch = batch[:0]
+}
+
+// errInstancePanicked wraps the value of a panic in Input or Run.
+var errInstancePanicked = errors.New("instance panicked")
+
+// run copies the batch's inputs into the instance and runs it. A panic in
+// the instance becomes an error, so one bad batch cannot take the process
+// down from a goroutine no handler can recover.
+func (w *worker) run(batch []*request) (out []float32, err error) {
+	defer func() {
+		switch p := recover().(type) {
+		case nil:
+		case error:
+			err = fmt.Errorf("%w: %w", errInstancePanicked, p)
+		default:
+			err = fmt.Errorf("%w: %v", errInstancePanicked, p)
+		}
+	}()
+	b := w.b
+	rows := len(batch)
+	in := w.inst.Input(rows)
+	if len(in) < rows*b.inWidth {
+		return nil, fmt.Errorf("input buffer holds %d floats, want %d rows of %d", len(in), rows, b.inWidth)
+	}
+	for i, r := range batch {
+		copy(in[i*b.inWidth:(i+1)*b.inWidth], r.in)
+	}
+	out, err = w.inst.Run(rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(out) < rows*b.outWidth {
+		return nil, fmt.Errorf("output holds %d floats, want %d rows of %d", len(out), rows, b.outWidth)
+	}
+	return out, nil
+}
+
+// complete ends a running request with err and wakes its caller, who then
+// owns r again.
+func (r *request) complete(err error) {
+	r.err = err
+	r.done <- struct{}{}
+}
