@@ -1,0 +1,482 @@
+package registry
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// File names inside the store.
+const (
+	modelFile    = "model.onnx"
+	metadataFile = "metadata.json"
+	aliasesFile  = "aliases.json"
+	// tempPrefix starts every temporary entry; listings skip names that are
+	// not valid model or version names, which includes these.
+	tempPrefix = ".tmp-"
+)
+
+// Version is one registered model version: the contents of its
+// metadata.json.
+type Version struct {
+	Model     string    `json:"model"`
+	Version   string    `json:"version"`
+	CreatedAt time.Time `json:"created_at"`
+	// Signature says how requests become the model's input tensor and how
+	// its output becomes a response.
+	Signature Signature `json:"signature"`
+	// Metrics measured on held-out data, such as "auc", "accuracy",
+	// "log_loss". Values must be finite.
+	Metrics map[string]float64 `json:"metrics"`
+	Lineage Lineage            `json:"lineage"`
+	// ModelSHA256 is the hex SHA-256 of model.onnx, set by Register.
+	ModelSHA256 string `json:"model_sha256"`
+}
+
+// Lineage records where a version came from.
+type Lineage struct {
+	// DataPath is the training data as the trainer saw it (a path or URL).
+	DataPath string `json:"data_path"`
+	// DataSHA256 is the hex SHA-256 of the training data bytes.
+	DataSHA256 string `json:"data_sha256"`
+	// Params are the training parameters (seed, epochs, learning rate, …).
+	Params map[string]string `json:"params"`
+	// TrainerVersion identifies the code that trained the model.
+	TrainerVersion string `json:"trainer_version"`
+	// Parent is the version this one was derived from or replaces, if any.
+	Parent    string    `json:"parent"`
+	TrainedAt time.Time `json:"trained_at"`
+}
+
+// Store is a model registry on a local file system:
+//
+//	<root>/<model>/<version>/model.onnx
+//	<root>/<model>/<version>/metadata.json
+//	<root>/<model>/aliases.json
+//
+// A Store is safe for concurrent use. See the package documentation for the
+// atomicity guarantees.
+type Store struct {
+	root string
+	// aliasMu serialises read-modify-write of aliases.json within this
+	// process.
+	aliasMu sync.Mutex
+	// now is the clock; tests replace it.
+	now func() time.Time
+}
+
+// Open opens the store at root, creating the directory if needed.
+func Open(root string) (*Store, error) {
+	if root == "" {
+		return nil, errors.New("cannot open registry: root directory must not be empty")
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return nil, fmt.Errorf("cannot open registry at %q: %w", root, err)
+	}
+	return &Store{root: root, now: time.Now}, nil
+}
+
+// Root returns the store's root directory.
+func (s *Store) Root() string { return s.root }
+
+// ModelPath returns the path of the model file of a version. It does not
+// check that the version exists.
+func (s *Store) ModelPath(model, version string) string {
+	return filepath.Join(s.root, model, version, modelFile)
+}
+
+func (s *Store) modelDir(model string) string { return filepath.Join(s.root, model) }
+
+// Register stores a new version: model is the ONNX file, v its metadata.
+// It validates the names and v.Signature, sets v.ModelSHA256 (and
+// v.CreatedAt when zero), and fails with ErrExists when the version is
+// already registered. Either the whole version becomes visible or none of it
+// does: it is written to a temporary directory and renamed into place, so
+// among concurrent registrations of the same version exactly one succeeds.
+func (s *Store) Register(v *Version, model []byte) error {
+	if v == nil {
+		return errors.New("cannot register: version metadata is nil")
+	}
+	if err := ValidateModelName(v.Model); err != nil {
+		return fmt.Errorf("cannot register: %w", err)
+	}
+	if err := ValidateVersion(v.Version); err != nil {
+		return fmt.Errorf("cannot register model %q: %w", v.Model, err)
+	}
+	if err := v.Signature.Validate(); err != nil {
+		return fmt.Errorf("cannot register %s@%s: %w", v.Model, v.Version, err)
+	}
+	if len(model) == 0 {
+		return fmt.Errorf("cannot register %s@%s: the model file is empty", v.Model, v.Version)
+	}
+	for k, m := range v.Metrics {
+		if math.IsNaN(m) || math.IsInf(m, 0) {
+			return fmt.Errorf("cannot register %s@%s: metrics[%s]: must be finite, got %v", v.Model, v.Version, k, m)
+		}
+	}
+	sum := sha256.Sum256(model)
+	v.ModelSHA256 = hex.EncodeToString(sum[:])
+	if v.CreatedAt.IsZero() {
+		v.CreatedAt = s.now().UTC()
+	}
+	meta, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("cannot register %s@%s: cannot encode metadata: %w", v.Model, v.Version, err)
+	}
+	meta = append(meta, '\n')
+
+	dir := s.modelDir(v.Model)
+	final := filepath.Join(dir, v.Version)
+	if _, err := os.Lstat(final); err == nil {
+		return fmt.Errorf("cannot register: version %q of model %q: %w", v.Version, v.Model, ErrExists)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("cannot register %s@%s: %w", v.Model, v.Version, err)
+	}
+	tmp, err := os.MkdirTemp(dir, tempPrefix+v.Version+"-")
+	if err != nil {
+		return fmt.Errorf("cannot register %s@%s: %w", v.Model, v.Version, err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = os.RemoveAll(tmp)
+		}
+	}()
+	if err := writeFileSync(filepath.Join(tmp, modelFile), model); err != nil {
+		return fmt.Errorf("cannot register %s@%s: %w", v.Model, v.Version, err)
+	}
+	if err := writeFileSync(filepath.Join(tmp, metadataFile), meta); err != nil {
+		return fmt.Errorf("cannot register %s@%s: %w", v.Model, v.Version, err)
+	}
+	if err := syncDir(tmp); err != nil {
+		return fmt.Errorf("cannot register %s@%s: %w", v.Model, v.Version, err)
+	}
+	// rename(2) of a directory onto a non-empty directory fails, so the
+	// first writer to get here wins and the others see ErrExists.
+	if err := os.Rename(tmp, final); err != nil {
+		if _, statErr := os.Lstat(final); statErr == nil {
+			return fmt.Errorf("cannot register: version %q of model %q: %w", v.Version, v.Model, ErrExists)
+		}
+		return fmt.Errorf("cannot register %s@%s: %w", v.Model, v.Version, err)
+	}
+	committed = true
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("registered %s@%s but cannot sync %q: %w", v.Model, v.Version, dir, err)
+	}
+	return nil
+}
+
+// Get returns the metadata of a version.
+func (s *Store) Get(model, version string) (*Version, error) {
+	if err := ValidateModelName(model); err != nil {
+		return nil, err
+	}
+	if err := ValidateVersion(version); err != nil {
+		return nil, fmt.Errorf("model %q: %w", model, err)
+	}
+	path := filepath.Join(s.modelDir(model), version, metadataFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			if err := s.checkModel(model); err != nil {
+				return nil, err
+			}
+			return nil, fmt.Errorf("version %q of model %q: %w", version, model, ErrNotFound)
+		}
+		return nil, fmt.Errorf("cannot read %s@%s: %w", model, version, err)
+	}
+	v := new(Version)
+	if err := json.Unmarshal(data, v); err != nil {
+		return nil, fmt.Errorf("cannot decode %q: %w", path, err)
+	}
+	if v.Model != model || v.Version != version {
+		return nil, fmt.Errorf("%q describes %s@%s, not %s@%s: the store was modified outside the registry", path, v.Model, v.Version, model, version)
+	}
+	return v, nil
+}
+
+// ReadModel returns the model file of a version after checking it against
+// the SHA-256 its metadata records (ErrChecksum when they differ).
+func (s *Store) ReadModel(model, version string) ([]byte, *Version, error) {
+	v, err := s.Get(model, version)
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err := os.ReadFile(s.ModelPath(model, version))
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot read model file of %s@%s: %w", model, version, err)
+	}
+	sum := sha256.Sum256(data)
+	if got := hex.EncodeToString(sum[:]); got != v.ModelSHA256 {
+		return nil, nil, fmt.Errorf("model file of %s@%s has sha256 %s, metadata says %s: %w", model, version, got, v.ModelSHA256, ErrChecksum)
+	}
+	return data, v, nil
+}
+
+// Resolve returns the version that ref names: a version ("1.2.0"), an alias
+// ("staging"), or "" for the "production" alias. Versions start with a digit
+// and aliases with a letter, so a ref is never both. The alias "latest",
+// unless set explicitly, names the highest registered version.
+func (s *Store) Resolve(model, ref string) (*Version, error) {
+	if ref == "" {
+		ref = ProductionAlias
+	}
+	if _, ok := parseVersion(ref); ok {
+		return s.Get(model, ref)
+	}
+	if err := ValidateAliasName(ref); err != nil {
+		return nil, fmt.Errorf("model %q: ref must be a version or an alias: %w", model, err)
+	}
+	aliases, err := s.Aliases(model)
+	if err != nil {
+		return nil, err
+	}
+	version, ok := aliases[ref]
+	if !ok && ref == LatestAlias {
+		versions, err := s.Versions(model)
+		if err != nil {
+			return nil, err
+		}
+		if len(versions) > 0 {
+			version, ok = versions[len(versions)-1], true
+		}
+	}
+	if !ok {
+		hint := ""
+		if ref == ProductionAlias {
+			hint = " (promote a version with SetAlias, or name a version explicitly)"
+		}
+		return nil, fmt.Errorf("alias %q of model %q: %w%s", ref, model, ErrNotFound, hint)
+	}
+	v, err := s.Get(model, version)
+	if err != nil {
+		return nil, fmt.Errorf("alias %q of model %q points at a missing version: %w", ref, model, err)
+	}
+	return v, nil
+}
+
+// SetAlias points alias at version, which must exist. The alias file is
+// replaced atomically (temporary file, fsync, rename).
+func (s *Store) SetAlias(model, alias, version string) error {
+	if err := ValidateAliasName(alias); err != nil {
+		return fmt.Errorf("cannot set alias of model %q: %w", model, err)
+	}
+	if _, err := s.Get(model, version); err != nil {
+		return fmt.Errorf("cannot set alias %q: %w", alias, err)
+	}
+	return s.updateAliases(model, func(m map[string]string) bool {
+		if m[alias] == version {
+			return false
+		}
+		m[alias] = version
+		return true
+	})
+}
+
+// DeleteAlias removes alias; ErrNotFound when it is not set.
+func (s *Store) DeleteAlias(model, alias string) error {
+	if err := ValidateAliasName(alias); err != nil {
+		return fmt.Errorf("cannot delete alias of model %q: %w", model, err)
+	}
+	found := false
+	err := s.updateAliases(model, func(m map[string]string) bool {
+		_, found = m[alias]
+		delete(m, alias)
+		return found
+	})
+	if err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("cannot delete alias %q of model %q: %w", alias, model, ErrNotFound)
+	}
+	return nil
+}
+
+// updateAliases applies update to the alias map and writes it back when
+// update reports a change.
+func (s *Store) updateAliases(model string, update func(map[string]string) bool) error {
+	s.aliasMu.Lock()
+	defer s.aliasMu.Unlock()
+	aliases, err := s.Aliases(model)
+	if err != nil {
+		return err
+	}
+	if !update(aliases) {
+		return nil
+	}
+	data, err := json.MarshalIndent(aliases, "", "  ")
+	if err != nil {
+		return fmt.Errorf("cannot encode aliases of model %q: %w", model, err)
+	}
+	data = append(data, '\n')
+	dir := s.modelDir(model)
+	if err := writeFileAtomic(dir, aliasesFile, data); err != nil {
+		return fmt.Errorf("cannot write aliases of model %q: %w", model, err)
+	}
+	return nil
+}
+
+// Aliases returns the aliases of model (alias → version); empty, not nil,
+// when it has none.
+func (s *Store) Aliases(model string) (map[string]string, error) {
+	if err := s.checkModel(model); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(s.modelDir(model), aliasesFile)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[string]string{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot read aliases of model %q: %w", model, err)
+	}
+	aliases := map[string]string{}
+	if err := json.Unmarshal(data, &aliases); err != nil {
+		return nil, fmt.Errorf("cannot decode %q: %w", path, err)
+	}
+	return aliases, nil
+}
+
+// Versions returns the versions of model in ascending version order.
+func (s *Store) Versions(model string) ([]string, error) {
+	if err := s.checkModel(model); err != nil {
+		return nil, err
+	}
+	return s.versions(model)
+}
+
+func (s *Store) versions(model string) ([]string, error) {
+	entries, err := os.ReadDir(s.modelDir(model))
+	if err != nil {
+		return nil, fmt.Errorf("cannot list versions of model %q: %w", model, err)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() && ValidateVersion(e.Name()) == nil {
+			out = append(out, e.Name())
+		}
+	}
+	slices.SortFunc(out, CompareVersions)
+	return out, nil
+}
+
+// Models returns the models that have at least one version, sorted by name.
+func (s *Store) Models() ([]string, error) {
+	entries, err := os.ReadDir(s.root)
+	if err != nil {
+		return nil, fmt.Errorf("cannot list models in %q: %w", s.root, err)
+	}
+	var out []string
+	for _, e := range entries {
+		if !e.IsDir() || ValidateModelName(e.Name()) != nil {
+			continue
+		}
+		versions, err := s.versions(e.Name())
+		if err != nil {
+			return nil, err
+		}
+		if len(versions) > 0 {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
+}
+
+// checkModel returns ErrInvalidName or ErrNotFound unless model has a
+// directory in the store.
+func (s *Store) checkModel(model string) error {
+	if err := ValidateModelName(model); err != nil {
+		return err
+	}
+	fi, err := os.Stat(s.modelDir(model))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("model %q: %w", model, ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("cannot read model %q: %w", model, err)
+	case !fi.IsDir():
+		return fmt.Errorf("model %q: %q is not a directory: %w", model, s.modelDir(model), ErrNotFound)
+	}
+	return nil
+}
+
+// writeFileSync creates path with data and flushes it to stable storage.
+func writeFileSync(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// writeFileAtomic replaces dir/name with data: temporary file in dir, fsync,
+// rename, fsync of dir. Readers see the old or the new file, never a mix.
+func writeFileAtomic(dir, name string, data []byte) error {
+	f, err := os.CreateTemp(dir, tempPrefix+strings.TrimSuffix(name, filepath.Ext(name))+"-")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			_ = f.Close()
+			_ = os.Remove(tmp)
+		}
+	}()
+	if err := f.Chmod(0o644); err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+		return err
+	}
+	ok = true
+	return syncDir(dir)
+}
+
+// syncDir flushes a directory's entries (new or renamed files) to stable
+// storage. Some platforms cannot open a directory for sync; that is not an
+// error there.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil && (errors.Is(err, os.ErrInvalid) || errors.Is(err, errors.ErrUnsupported)) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,108 @@
+package trainer
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// ortLibrary returns the ONNX Runtime shared library: $INFERGATE_ORT_LIB,
+// else the one `make setup` installs in the per-user cache.
+func ortLibrary(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("INFERGATE_ORT_LIB"); p != "" {
+		return p
+	}
+	cache := os.Getenv("XDG_CACHE_HOME")
+	if cache == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			t.Skipf("no ONNX Runtime library: %v", err)
+		}
+		cache = filepath.Join(home, ".cache")
+	}
+	p := filepath.Join(cache, "infergate", "onnxruntime-1.30.0", "libonnxruntime.so.1")
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("no ONNX Runtime library at %s (run `make setup`, or set INFERGATE_ORT_LIB): %v", p, err)
+	}
+	return p
+}
+
+// TestONNXRuntimeAgrees runs the exported model in ONNX Runtime and checks
+// that it computes what PredictRow computes.
+func TestONNXRuntimeAgrees(t *testing.T) {
+	lib := ortLibrary(t)
+	ort.SetSharedLibraryPath(lib)
+	if err := ort.InitializeEnvironment(); err != nil {
+		t.Fatalf("cannot initialise ONNX Runtime from %s: %v", lib, err)
+	}
+	defer func() {
+		if err := ort.DestroyEnvironment(); err != nil {
+			t.Error(err)
+		}
+	}()
+
+	m := mustDemoModel(t)
+	path := filepath.Join(t.TempDir(), "model.onnx")
+	if err := os.WriteFile(path, m.ONNX(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	session, err := ort.NewDynamicAdvancedSession(path, []string{InputName}, []string{OutputName}, nil)
+	if err != nil {
+		t.Fatalf("ONNX Runtime rejects the exported model: %v", err)
+	}
+	defer session.Destroy()
+
+	const rows = 300
+	x, err := m.Encode(GenerateChurn(rows, 1234))
+	if err != nil {
+		t.Fatal(err)
+	}
+	width := len(m.Weights)
+	flat := make([]float32, 0, rows*width)
+	for _, r := range x {
+		flat = append(flat, r...)
+	}
+	input, err := ort.NewTensor(ort.NewShape(rows, int64(width)), flat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer input.Destroy()
+	output, err := ort.NewEmptyTensor[float32](ort.NewShape(rows, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer output.Destroy()
+	if err := session.Run([]ort.Value{input}, []ort.Value{output}); err != nil {
+		t.Fatal(err)
+	}
+	got := output.GetData()
+	worst := 0.0
+	for i := range rows {
+		want := m.PredictRow(x[i])
+		diff := math.Abs(float64(got[i]) - want)
+		worst = math.Max(worst, diff)
+		if diff > 1e-5 {
+			t.Fatalf("row %d: ONNX Runtime %v, PredictRow %v (diff %g)", i+1, got[i], want, diff)
+		}
+	}
+	t.Logf("%d rows: max |ORT - PredictRow| = %.3g", rows, worst)
+
+	// A batch of one works too (the batch dimension is dynamic).
+	one, err := ort.NewTensor(ort.NewShape(1, int64(width)), x[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer one.Destroy()
+	outs := []ort.Value{nil}
+	if err := session.Run([]ort.Value{one}, outs); err != nil {
+		t.Fatal(err)
+	}
+	defer outs[0].Destroy()
+	if p := outs[0].(*ort.Tensor[float32]).GetData()[0]; math.Abs(float64(p)-m.PredictRow(x[0])) > 1e-5 {
+		t.Fatalf("batch of one: %v vs %v", p, m.PredictRow(x[0]))
+	}
+}

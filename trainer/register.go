@@ -1,0 +1,165 @@
+package trainer
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/infergate/infergate/registry"
+)
+
+// RegisterOptions control Register.
+type RegisterOptions struct {
+	// Version to register; default registry.NextVersion of the model's
+	// versions ("1.0.0" for a new model).
+	Version string
+	// Aliases to point at the new version, such as "production".
+	Aliases []string
+	// Parent recorded in the lineage; default the version "production"
+	// pointed at before this registration (the version it replaces), if any.
+	Parent string
+	// DataPath and DataSHA256 override the model's DataSource and
+	// DataSHA256 in the lineage.
+	DataPath, DataSHA256 string
+}
+
+// Params returns the training parameters recorded in a version's lineage.
+func (c *Config) Params() map[string]string {
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	return map[string]string{
+		"algorithm":           "logistic_regression",
+		"optimizer":           "adam_full_batch",
+		"target":              c.Target,
+		"id_columns":          strings.Join(c.IDColumns, ","),
+		"required":            strings.Join(c.Required, ","),
+		"seed":                strconv.FormatUint(c.Seed, 10),
+		"test_fraction":       f(c.TestFraction),
+		"validation_fraction": f(c.ValidationFraction),
+		"epochs":              strconv.Itoa(c.Epochs),
+		"learning_rate":       f(c.LearningRate),
+		"l2":                  f(c.L2),
+		"patience":            strconv.Itoa(c.Patience),
+		"max_categories":      strconv.Itoa(c.MaxCategories),
+	}
+}
+
+// Version returns the registry metadata of m as version of model, with the
+// given lineage; TrainerVersion, Params and TrainedAt are filled in when
+// empty.
+func (m *Model) Version(model, version string, lineage registry.Lineage) *registry.Version {
+	if lineage.TrainerVersion == "" {
+		lineage.TrainerVersion = TrainerVersion
+	}
+	if lineage.Params == nil {
+		lineage.Params = m.Config.Params()
+	}
+	if lineage.TrainedAt.IsZero() {
+		lineage.TrainedAt = m.TrainedAt
+	}
+	return &registry.Version{
+		Model:     model,
+		Version:   version,
+		Signature: m.Signature,
+		Metrics:   maps.Clone(m.Metrics),
+		Lineage:   lineage,
+	}
+}
+
+// Register stores m in store as a new version of name and points
+// opts.Aliases at it. When an alias cannot be set, the registered version is
+// returned with the error.
+func Register(store *registry.Store, name string, m *Model, opts RegisterOptions) (*registry.Version, error) {
+	version := opts.Version
+	parent := opts.Parent
+	existing, err := store.Versions(name)
+	switch {
+	case errors.Is(err, registry.ErrNotFound):
+	case err != nil:
+		return nil, fmt.Errorf("cannot register model %q: %w", name, err)
+	}
+	if version == "" {
+		version = registry.NextVersion(existing)
+	}
+	if parent == "" && len(existing) > 0 {
+		if prod, err := store.Resolve(name, registry.ProductionAlias); err == nil {
+			parent = prod.Version
+		}
+	}
+	lineage := registry.Lineage{
+		DataPath:   cmp.Or(opts.DataPath, m.DataSource),
+		DataSHA256: cmp.Or(opts.DataSHA256, m.DataSHA256),
+		Parent:     parent,
+	}
+	v := m.Version(name, version, lineage)
+	if err := store.Register(v, m.ONNX()); err != nil {
+		return nil, err
+	}
+	for _, alias := range opts.Aliases {
+		if err := store.SetAlias(name, alias, version); err != nil {
+			return v, fmt.Errorf("registered %s@%s: %w", name, version, err)
+		}
+	}
+	return v, nil
+}
+
+// The demo: a churn model trained on generated data.
+const (
+	DemoRows  = 5000
+	DemoSeed  = 42
+	DemoModel = "customer-churn"
+)
+
+// DemoConfig is the training configuration of the demo model: tenure,
+// charges, contract and support calls are required in requests; total
+// charges, payment method and paperless billing are optional.
+func DemoConfig() Config {
+	return Config{
+		Target:    ChurnTarget,
+		IDColumns: []string{"customer_id"},
+		Required:  []string{"tenure_months", "monthly_charges", "contract", "support_calls"},
+		Seed:      DemoSeed,
+	}
+}
+
+// TrainDemo generates the demo churn dataset (DemoRows rows, DemoSeed),
+// writes it to dataPath as CSV, trains on the file's contents with
+// DemoConfig, registers the model as the next version of modelName and,
+// when promote is set, points "production" at it.
+func TrainDemo(store *registry.Store, modelName, dataPath string, promote bool) (*registry.Version, *Model, error) {
+	var buf bytes.Buffer
+	if err := WriteCSV(&buf, GenerateChurn(DemoRows, DemoSeed)); err != nil {
+		return nil, nil, err
+	}
+	if dir := filepath.Dir(dataPath); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, nil, fmt.Errorf("cannot write demo data: %w", err)
+		}
+	}
+	if err := os.WriteFile(dataPath, buf.Bytes(), 0o644); err != nil {
+		return nil, nil, fmt.Errorf("cannot write demo data: %w", err)
+	}
+	d, err := ReadCSV(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		return nil, nil, fmt.Errorf("BUG: cannot read back the demo data: %w", err)
+	}
+	d.Source = dataPath
+	m, err := Train(d, DemoConfig())
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := RegisterOptions{}
+	if promote {
+		opts.Aliases = []string{registry.ProductionAlias}
+	}
+	v, err := Register(store, modelName, m, opts)
+	if err != nil {
+		return v, m, err
+	}
+	return v, m, nil
+}

@@ -1,0 +1,399 @@
+package trainer
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/infergate/infergate/registry"
+)
+
+// TrainerVersion identifies this trainer's code in lineage and in the ONNX
+// producer_version. Change it when training or export changes their output.
+const TrainerVersion = "infergate-trainer/logreg-1"
+
+// The signature every trained model carries.
+const (
+	InputName  = "features"
+	OutputName = "probability"
+)
+
+// DefaultLabels map the churn probability to a response label.
+var DefaultLabels = []registry.Label{{Min: 0, Label: "low_risk"}, {Min: 0.3, Label: "medium_risk"}, {Min: 0.6, Label: "high_risk"}}
+
+// splitStream separates the split shuffle's random stream from other uses of
+// the same seed.
+const splitStream = 0x73706c6974 // "split"
+
+// Model is a trained logistic regression: probability = sigmoid(w·x + b)
+// over the input row x that its Signature encodes.
+type Model struct {
+	// Signature says how requests become input rows and what the output is.
+	Signature registry.Signature
+	// Weights, one per input column in tensor order, and Bias, as float32:
+	// exactly the values the ONNX file holds.
+	Weights []float32
+	Bias    float32
+	// Metrics on the held-out test split ("auc", "accuracy", "log_loss") and
+	// facts of the run ("train_rows", "best_epoch", …).
+	Metrics map[string]float64
+	// Config is the effective configuration, defaults applied.
+	Config Config
+	// DataSource and DataSHA256 identify the training data (Dataset.Source,
+	// Dataset.SHA256).
+	DataSource, DataSHA256 string
+	TrainedAt              time.Time
+
+	encoder *registry.Encoder
+}
+
+// Train fits a logistic regression to d as cfg says.
+//
+// Rows are shuffled with cfg.Seed and split into train, validation and test
+// sets. The feature encoding is learned from the train split only (numeric:
+// mean, standard deviation, median for imputation; categorical: vocabulary
+// by descending frequency then name, plus an unknown bucket), written into a
+// registry.Signature, and applied with registry.Encoder — the code the
+// gateway uses at serving time. Training is full-batch Adam with L2 weight
+// decay and early stopping on the validation log loss; it is deterministic.
+func Train(d *Dataset, cfg Config) (*Model, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid trainer config: %w", err)
+	}
+	if err := d.Validate(); err != nil {
+		return nil, fmt.Errorf("cannot train: %w", err)
+	}
+	if err := cfg.validateFor(d); err != nil {
+		return nil, fmt.Errorf("invalid trainer config for this data: %w", err)
+	}
+	y, err := labels(d.Column(cfg.Target))
+	if err != nil {
+		return nil, fmt.Errorf("cannot train: %w", err)
+	}
+	train, val, test, err := split(len(y), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("cannot train: %w", err)
+	}
+	for _, s := range []struct {
+		name string
+		rows []int
+	}{{"train", train}, {"validation", val}, {"test", test}} {
+		if pos := countPositive(y, s.rows); pos == 0 || pos == len(s.rows) {
+			return nil, fmt.Errorf("cannot train: the %s split (%d rows) holds only one class of %q; use more rows or a larger fraction", s.name, len(s.rows), cfg.Target)
+		}
+	}
+
+	sig, err := learnSignature(d, cfg, train)
+	if err != nil {
+		return nil, fmt.Errorf("cannot train: %w", err)
+	}
+	m := &Model{Signature: sig, Config: cfg, DataSource: d.Source, DataSHA256: d.SHA256, TrainedAt: time.Now().UTC()}
+	if m.encoder, err = registry.NewEncoder(&m.Signature); err != nil {
+		return nil, fmt.Errorf("BUG: learned signature is invalid: %w", err)
+	}
+	x, err := m.Encode(d)
+	if err != nil {
+		return nil, fmt.Errorf("cannot train: %w", err)
+	}
+
+	w, b, epochs, best := fit(x, y, train, val, cfg)
+	m.Weights = make([]float32, len(w))
+	for i := range w {
+		m.Weights[i] = float32(w[i])
+	}
+	m.Bias = float32(b)
+
+	m.Metrics = m.evaluate(x, y, test)
+	trainMetrics := m.evaluate(x, y, train)
+	valMetrics := m.evaluate(x, y, val)
+	m.Metrics["train_auc"] = trainMetrics["auc"]
+	m.Metrics["train_log_loss"] = trainMetrics["log_loss"]
+	m.Metrics["validation_log_loss"] = valMetrics["log_loss"]
+	m.Metrics["train_rows"] = float64(len(train))
+	m.Metrics["validation_rows"] = float64(len(val))
+	m.Metrics["test_rows"] = float64(len(test))
+	m.Metrics["test_positive_rate"] = float64(countPositive(y, test)) / float64(len(test))
+	m.Metrics["epochs"] = float64(epochs)
+	m.Metrics["best_epoch"] = float64(best)
+	return m, nil
+}
+
+// Encoder returns the encoder of the model's signature: the one Train used,
+// or a new one for a Model built by hand.
+func (m *Model) Encoder() (*registry.Encoder, error) {
+	if m.encoder != nil {
+		return m.encoder, nil
+	}
+	return registry.NewEncoder(&m.Signature)
+}
+
+// Encode encodes every row of d into an input row, through the model's
+// registry.Encoder. Columns are matched by name; columns the signature does
+// not know (ids, the target) are skipped, absent or missing optional
+// features are imputed, and an absent required feature is an error naming
+// the row.
+func (m *Model) Encode(d *Dataset) ([][]float32, error) {
+	enc, err := m.Encoder()
+	if err != nil {
+		return nil, err
+	}
+	type binding struct {
+		feature int
+		col     *Column
+	}
+	var bound []binding
+	for _, c := range d.Columns {
+		if i, ok := enc.Lookup([]byte(c.Name)); ok {
+			bound = append(bound, binding{i, c})
+		}
+	}
+	out := make([][]float32, d.Rows())
+	flat := make([]float32, d.Rows()*enc.Width())
+	row := enc.NewRow()
+	var buf []byte
+	for r := range d.Rows() {
+		row.Reset()
+		for _, b := range bound {
+			if b.col.Missing(r) {
+				continue
+			}
+			f := enc.Feature(b.feature)
+			switch {
+			case f.Type == registry.Categorical && b.col.Kind == Categorical:
+				buf = append(buf[:0], b.col.Strings[r]...)
+				row.SetCategory(b.feature, buf)
+			case f.Type == registry.Categorical:
+				// A categorical feature whose values all look like numbers.
+				buf = strconv.AppendFloat(buf[:0], b.col.Numbers[r], 'f', -1, 64)
+				row.SetCategory(b.feature, buf)
+			case b.col.Kind == Numeric:
+				row.SetNumber(b.feature, b.col.Numbers[r])
+			default:
+				v, err := strconv.ParseFloat(b.col.Strings[r], 64)
+				if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+					return nil, fmt.Errorf("row %d, column %q: %q is not a number, and the model takes it as numeric", r+1, b.col.Name, b.col.Strings[r])
+				}
+				row.SetNumber(b.feature, v)
+			}
+		}
+		values, err := row.Finish()
+		if err != nil {
+			return nil, fmt.Errorf("row %d: %w", r+1, err)
+		}
+		dst := flat[r*enc.Width() : (r+1)*enc.Width() : (r+1)*enc.Width()]
+		copy(dst, values)
+		out[r] = dst
+	}
+	return out, nil
+}
+
+// Predict returns the probability of every row of d (Encode, PredictRow).
+func (m *Model) Predict(d *Dataset) ([]float64, error) {
+	x, err := m.Encode(d)
+	if err != nil {
+		return nil, err
+	}
+	p := make([]float64, len(x))
+	for i := range x {
+		p[i] = m.PredictRow(x[i])
+	}
+	return p, nil
+}
+
+// PredictRow returns sigmoid(w·x + b) for an encoded row, computed from the
+// float32 weights the ONNX file holds; ONNX Runtime agrees within float32
+// rounding. It panics when the row's width is not the model's.
+func (m *Model) PredictRow(row []float32) float64 {
+	if len(row) != len(m.Weights) {
+		panic(fmt.Sprintf("BUG: trainer: PredictRow: row has %d columns, the model takes %d", len(row), len(m.Weights)))
+	}
+	z := float64(m.Bias)
+	for i, w := range m.Weights {
+		z += float64(w) * float64(row[i])
+	}
+	return sigmoid(z)
+}
+
+func labels(c *Column) ([]float64, error) {
+	y := make([]float64, c.Len())
+	for i, v := range c.Numbers {
+		if v != 0 && v != 1 {
+			got := strconv.FormatFloat(v, 'g', -1, 64)
+			if math.IsNaN(v) {
+				got = "an empty cell"
+			}
+			return nil, fmt.Errorf("row %d, column %q: the target must be 0 or 1, got %s", i+1, c.Name, got)
+		}
+		y[i] = v
+	}
+	return y, nil
+}
+
+func split(n int, cfg Config) (train, val, test []int, err error) {
+	nTest := int(math.Round(float64(n) * cfg.TestFraction))
+	nVal := int(math.Round(float64(n) * cfg.ValidationFraction))
+	if nTest < 1 || nVal < 1 || n-nTest-nVal < 2 {
+		return nil, nil, nil, fmt.Errorf("%d rows are too few to split into train, validation (%v) and test (%v) sets", n, cfg.ValidationFraction, cfg.TestFraction)
+	}
+	perm := rand.New(rand.NewPCG(cfg.Seed, splitStream)).Perm(n)
+	return perm[nTest+nVal:], perm[nTest : nTest+nVal], perm[:nTest], nil
+}
+
+func countPositive(y []float64, rows []int) int {
+	n := 0
+	for _, r := range rows {
+		if y[r] == 1 {
+			n++
+		}
+	}
+	return n
+}
+
+// learnSignature builds the feature encoding from the train rows.
+func learnSignature(d *Dataset, cfg Config, train []int) (registry.Signature, error) {
+	sig := registry.Signature{
+		Input:  InputName,
+		Output: registry.Output{Name: OutputName, Labels: slices.Clone(DefaultLabels)},
+	}
+	for _, c := range d.Columns {
+		if c.Name == cfg.Target || slices.Contains(cfg.IDColumns, c.Name) {
+			continue
+		}
+		f := registry.Feature{Name: c.Name, Required: slices.Contains(cfg.Required, c.Name)}
+		if c.Kind == Numeric {
+			f.Type = registry.Numeric
+			var values []float64
+			for _, r := range train {
+				if !c.Missing(r) {
+					values = append(values, c.Numbers[r])
+				}
+			}
+			if len(values) == 0 {
+				return sig, fmt.Errorf("column %q has no values in the training split; drop it or list it in id_columns", c.Name)
+			}
+			f.Mean, f.Std = meanStd(values)
+			f.Impute = median(values)
+		} else {
+			f.Type = registry.Categorical
+			counts := map[string]int{}
+			for _, r := range train {
+				if !c.Missing(r) {
+					counts[c.Strings[r]]++
+				}
+			}
+			if len(counts) == 0 {
+				return sig, fmt.Errorf("column %q has no values in the training split; drop it or list it in id_columns", c.Name)
+			}
+			vocab := make([]string, 0, len(counts))
+			for v := range counts {
+				vocab = append(vocab, v)
+			}
+			slices.SortFunc(vocab, func(a, b string) int {
+				return cmp.Or(cmp.Compare(counts[b], counts[a]), cmp.Compare(a, b))
+			})
+			if len(vocab) > cfg.MaxCategories {
+				vocab = vocab[:cfg.MaxCategories]
+			}
+			f.Vocabulary = vocab
+		}
+		sig.Features = append(sig.Features, f)
+	}
+	if len(sig.Features) == 0 {
+		return sig, errors.New("no feature columns: every column is the target or an id column")
+	}
+	return sig, nil
+}
+
+func meanStd(values []float64) (mean, std float64) {
+	for _, v := range values {
+		mean += v
+	}
+	mean /= float64(len(values))
+	for _, v := range values {
+		std += (v - mean) * (v - mean)
+	}
+	return mean, math.Sqrt(std / float64(len(values)))
+}
+
+func median(values []float64) float64 {
+	s := slices.Clone(values)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// fit runs full-batch Adam on the train rows with L2 decay, keeping the
+// weights of the epoch with the lowest validation log loss. It returns those
+// weights, the epochs run and the best epoch.
+func fit(x [][]float32, y []float64, train, val []int, cfg Config) (w []float64, b float64, epochs, bestEpoch int) {
+	const beta1, beta2, eps = 0.9, 0.999, 1e-8
+	width := len(x[0])
+	w = make([]float64, width)
+	// Start the bias at the log-odds of the base rate.
+	rate := float64(countPositive(y, train)) / float64(len(train))
+	b = math.Log(rate / (1 - rate))
+
+	gw := make([]float64, width)
+	mw, vw := make([]float64, width), make([]float64, width)
+	var mb, vb float64
+	bestW, bestB, bestLoss := slices.Clone(w), b, logLossOf(x, y, val, w, b)
+	n := float64(len(train))
+	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
+		epochs = epoch
+		clear(gw)
+		gb := 0.0
+		for _, r := range train {
+			xi := x[r]
+			z := b
+			for j, v := range xi {
+				z += w[j] * float64(v)
+			}
+			e := sigmoid(z) - y[r]
+			gb += e
+			for j, v := range xi {
+				gw[j] += e * float64(v)
+			}
+		}
+		c1 := 1 - math.Pow(beta1, float64(epoch))
+		c2 := 1 - math.Pow(beta2, float64(epoch))
+		for j := range w {
+			g := gw[j]/n + cfg.L2*w[j]
+			mw[j] = beta1*mw[j] + (1-beta1)*g
+			vw[j] = beta2*vw[j] + (1-beta2)*g*g
+			w[j] -= cfg.LearningRate * (mw[j] / c1) / (math.Sqrt(vw[j]/c2) + eps)
+		}
+		g := gb / n
+		mb = beta1*mb + (1-beta1)*g
+		vb = beta2*vb + (1-beta2)*g*g
+		b -= cfg.LearningRate * (mb / c1) / (math.Sqrt(vb/c2) + eps)
+
+		if loss := logLossOf(x, y, val, w, b); loss < bestLoss-1e-9 {
+			bestLoss, bestEpoch, bestB = loss, epoch, b
+			copy(bestW, w)
+		} else if epoch-bestEpoch >= cfg.Patience {
+			break
+		}
+	}
+	return bestW, bestB, epochs, bestEpoch
+}
+
+func logLossOf(x [][]float32, y []float64, rows []int, w []float64, b float64) float64 {
+	loss := 0.0
+	for _, r := range rows {
+		z := b
+		for j, v := range x[r] {
+			z += w[j] * float64(v)
+		}
+		loss += logLoss1(y[r], sigmoid(z))
+	}
+	return loss / float64(len(rows))
+}
