@@ -1,16 +1,9 @@
 package batcher
 
 import (
-	"strings"
-
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/infergate/infergate/internal/promtext"
 )
-
-// durationBuckets are the upper bounds, in seconds, of the queue and compute
-// duration histograms: 100µs to 10s, the range of an online model's latency.
-var durationBuckets = []float64{
-	.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10,
-}
 
 // batcherMetrics are the metrics of one Batcher, held in a Set of their own
 // so that Close can unregister them all at once.
@@ -31,7 +24,7 @@ type batcherMetrics struct {
 // newBatcherMetrics creates the metrics of b labelled with model and version.
 // The set is registered for export by New once the Batcher is running.
 func newBatcherMetrics(b *Batcher, model, version string) *batcherMetrics {
-	labels := `model="` + escapeLabel(model) + `",version="` + escapeLabel(version) + `"`
+	labels := `model="` + promtext.EscapeLabel(model) + `",version="` + promtext.EscapeLabel(version) + `"`
 	name := func(family string) string { return "infergate_batcher_" + family + "{" + labels + "}" }
 	rejected := func(reason string) string {
 		return "infergate_batcher_rejected_total{" + labels + `,reason="` + reason + `"}`
@@ -39,8 +32,8 @@ func newBatcherMetrics(b *Batcher, model, version string) *batcherMetrics {
 	s := metrics.NewSet()
 	m := &batcherMetrics{
 		set:              s,
-		queueDuration:    s.NewPrometheusHistogramExt(name("queue_duration_seconds"), durationBuckets),
-		computeDuration:  s.NewPrometheusHistogramExt(name("compute_duration_seconds"), durationBuckets),
+		queueDuration:    s.NewPrometheusHistogramExt(name("queue_duration_seconds"), promtext.LatencyBuckets),
+		computeDuration:  s.NewPrometheusHistogramExt(name("compute_duration_seconds"), promtext.LatencyBuckets),
 		batchSize:        s.NewPrometheusHistogramExt(name("batch_size"), batchSizeBuckets(b.maxBatch)),
 		requests:         s.NewCounter(name("requests_total")),
 		rejectedFull:     s.NewCounter(rejected("queue_full")),
@@ -60,9 +53,3 @@ func batchSizeBuckets(maxBatch int) []float64 {
 	}
 	return append(bounds, float64(maxBatch))
 }
-
-// labelEscaper escapes what the Prometheus text format requires in a label
-// value: backslash, double quote and line feed.
-var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
-
-func escapeLabel(v string) string { return labelEscaper.Replace(v) }

@@ -1,0 +1,131 @@
+package configs
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/infergate/infergate/gateway"
+	"github.com/infergate/infergate/registry"
+	"github.com/infergate/infergate/router"
+	"github.com/infergate/infergate/runtime"
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	Server   gateway.Config       `yaml:"server"`
+	Runtime  runtime.Config       `yaml:"runtime"`
+	Registry registry.Config      `yaml:"registry"`
+	Routes   []router.RouteConfig `yaml:"routes"`
+	Log      LogConfig            `yaml:"log"`
+}
+
+// LogConfig configures the process log.
+type LogConfig struct {
+	// Level is debug, info, warn or error. Default info.
+	Level string `yaml:"level"`
+	// Format is text or json. Default text.
+	Format string `yaml:"format"`
+}
+
+// Defaults of LogConfig.
+const (
+	DefaultLogLevel  = "info"
+	DefaultLogFormat = "text"
+)
+
+// Load reads and decodes the file at path, applies defaults and validates.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read config: %w", err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes data strictly and applies defaults, then validates.
+func Parse(data []byte) (*Config, error) {
+	c, err := Decode(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Decode decodes data strictly and applies defaults without validating, so
+// that a caller can apply overrides (such as command-line flags) first.
+func Decode(data []byte) (*Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("cannot decode config: %w", err)
+	}
+	c.ApplyDefaults()
+	return &c, nil
+}
+
+// ApplyDefaults fills every unset field with its documented default.
+func (c *Config) ApplyDefaults() {
+	c.Server.ApplyDefaults()
+	c.Runtime.ApplyDefaults()
+	c.Registry.ApplyDefaults()
+	for i := range c.Routes {
+		c.Routes[i].ApplyDefaults()
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = DefaultLogLevel
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = DefaultLogFormat
+	}
+}
+
+// Validate returns every problem of c, one per line, each with its field
+// path.
+func (c *Config) Validate() error {
+	var errs []error
+	errs = append(errs, c.Server.Validate(), c.Runtime.Validate(), c.Registry.Validate())
+	if len(c.Routes) == 0 {
+		errs = append(errs, errors.New("routes: at least one route is needed; see configs/infergate.yaml"))
+	}
+	errs = append(errs, router.Validate(c.Routes))
+	if _, err := c.Log.SlogLevel(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		errs = append(errs, fmt.Errorf("log.format: %q is not text or json", c.Log.Format))
+	}
+	return errors.Join(errs...)
+}
+
+// SlogLevel returns the configured log level.
+func (l *LogConfig) SlogLevel() (slog.Level, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(strings.ToUpper(l.Level))); err != nil {
+		return 0, fmt.Errorf("log.level: %q is not debug, info, warn or error", l.Level)
+	}
+	return level, nil
+}
+
+// Logger returns a logger writing to w as configured.
+func (l *LogConfig) Logger(w io.Writer) *slog.Logger {
+	level, _ := l.SlogLevel()
+	opts := &slog.HandlerOptions{Level: level}
+	if l.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,13 @@
+// Package configs decodes infergate's YAML configuration and composes each
+// package's own Config: server (gateway), runtime, registry, routes (router,
+// with each route's batching block from batcher) and log.
+//
+// Decoding is strict: an unknown key is an error, so a typo never silently
+// falls back to a default. Defaults are the named constants of each package,
+// applied after decoding; Validate then reports every problem at once, each
+// with its field path (routes[customer-churn].batching.max_batch_size: ...).
+// Durations are strings such as "250ms" or "2s".
+//
+// configs/infergate.yaml is the default that `make run` uses; every key it
+// sets is documented there.
+package configs

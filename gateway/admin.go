@@ -1,0 +1,113 @@
+package gateway
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/infergate/infergate/registry"
+	"github.com/valyala/fasthttp"
+)
+
+// servePublic dispatches the public API.
+func (g *Gateway) servePublic(ctx *fasthttp.RequestCtx) {
+	switch string(ctx.Path()) {
+	case "/v1/predictions":
+		if !ctx.IsPost() {
+			methodNotAllowed(ctx, fasthttp.MethodPost)
+			return
+		}
+		g.servePredictions(ctx)
+	case "/healthz":
+		serveLive(ctx)
+	case "/readyz":
+		g.serveReady(ctx)
+	default:
+		notFound(ctx)
+	}
+}
+
+// serveAdmin dispatches the admin API, which listens on its own address so
+// that it can stay off the public network.
+func (g *Gateway) serveAdmin(ctx *fasthttp.RequestCtx) {
+	if !ctx.IsGet() && !ctx.IsHead() {
+		methodNotAllowed(ctx, fasthttp.MethodGet)
+		return
+	}
+	switch string(ctx.Path()) {
+	case "/metrics":
+		ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
+		metrics.WritePrometheus(ctx, true)
+	case "/v1/models":
+		g.serveModels(ctx)
+	case "/healthz":
+		serveLive(ctx)
+	case "/readyz":
+		g.serveReady(ctx)
+	default:
+		notFound(ctx)
+	}
+}
+
+func serveLive(ctx *fasthttp.RequestCtx) {
+	ctx.SetContentTypeBytes(contentTypeJSON)
+	ctx.SetBodyString(`{"status":"live"}` + "\n")
+}
+
+func (g *Gateway) serveReady(ctx *fasthttp.RequestCtx) {
+	if !g.ready.Load() {
+		writeError(ctx, fasthttp.StatusServiceUnavailable, codeUnavailable, "",
+			"not ready: models are loading or the server is draining")
+		return
+	}
+	ctx.SetContentTypeBytes(contentTypeJSON)
+	ctx.SetBodyString(`{"status":"ready"}` + "\n")
+}
+
+func notFound(ctx *fasthttp.RequestCtx) {
+	writeError(ctx, fasthttp.StatusNotFound, codeNotFound, "",
+		"no such endpoint "+string(ctx.Path())+"; the API is POST /v1/predictions, GET /healthz, GET /readyz")
+}
+
+func methodNotAllowed(ctx *fasthttp.RequestCtx, allow string) {
+	ctx.Response.Header.Set(fasthttp.HeaderAllow, allow)
+	writeError(ctx, fasthttp.StatusMethodNotAllowed, codeMethodNotAllowed, "",
+		string(ctx.Method())+" is not allowed on "+string(ctx.Path())+"; use "+allow)
+}
+
+// modelStatus is one entry of GET /v1/models.
+type modelStatus struct {
+	Route      string             `json:"route"`
+	Model      string             `json:"model"`
+	Version    string             `json:"version"`
+	Ref        string             `json:"ref"`
+	Aliases    map[string]string  `json:"aliases"`
+	State      string             `json:"state"`
+	QueueDepth int                `json:"queue_depth"`
+	CreatedAt  time.Time          `json:"created_at"`
+	Features   []registry.Feature `json:"features"`
+	Output     registry.Output    `json:"output"`
+	Metrics    map[string]float64 `json:"metrics"`
+}
+
+func (g *Gateway) serveModels(ctx *fasthttp.RequestCtx) {
+	routes := g.state.Load().table.Routes()
+	out := struct {
+		Models []modelStatus `json:"models"`
+	}{Models: make([]modelStatus, 0, len(routes))}
+	for _, r := range routes {
+		m := r.Target()
+		meta := m.Meta()
+		out.Models = append(out.Models, modelStatus{
+			Route: r.Name(), Model: m.Name(), Version: m.Version(), Ref: r.Ref(), Aliases: r.Aliases(),
+			State: "ready", QueueDepth: m.QueueDepth(), CreatedAt: meta.CreatedAt,
+			Features: meta.Signature.Features, Output: meta.Signature.Output, Metrics: meta.Metrics,
+		})
+	}
+	ctx.SetContentTypeBytes(contentTypeJSON)
+	enc := json.NewEncoder(ctx)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		writeError(ctx, fasthttp.StatusInternalServerError, codeInternal, "", "cannot encode the model list: "+err.Error())
+	}
+}

@@ -1,0 +1,97 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"time"
+)
+
+// Defaults of Config.
+const (
+	DefaultListen         = "127.0.0.1:8080"
+	DefaultAdminListen    = "127.0.0.1:8081"
+	DefaultMaxBodyBytes   = 1 << 20
+	DefaultMaxHeaderBytes = 8 << 10
+	DefaultTimeout        = time.Second
+	DefaultMaxTimeout     = 10 * time.Second
+	DefaultReadTimeout    = 10 * time.Second
+	DefaultWriteTimeout   = 10 * time.Second
+	DefaultIdleTimeout    = 60 * time.Second
+)
+
+// Config configures the HTTP listeners and the request limits.
+type Config struct {
+	// Listen is the public API address. Default 127.0.0.1:8080.
+	Listen string `yaml:"listen"`
+	// AdminListen is the admin address (metrics, model status). Default
+	// 127.0.0.1:8081.
+	AdminListen string `yaml:"admin_listen"`
+	// MaxBodyBytes caps a request body; larger ones get 413. Default 1 MiB.
+	MaxBodyBytes int `yaml:"max_body_bytes"`
+	// MaxHeaderBytes caps the request line plus headers; larger ones get 431.
+	// Default 8 KiB.
+	MaxHeaderBytes int `yaml:"max_header_bytes"`
+	// Timeout is a request's deadline when it names none. Default 1s.
+	Timeout time.Duration `yaml:"timeout"`
+	// MaxTimeout caps the deadline a request may ask for with the
+	// X-Request-Timeout header. Default 10s.
+	MaxTimeout time.Duration `yaml:"max_timeout"`
+	// ReadTimeout, WriteTimeout and IdleTimeout guard against slow clients.
+	// Defaults 10s, 10s and 60s.
+	ReadTimeout  time.Duration `yaml:"read_timeout"`
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	IdleTimeout  time.Duration `yaml:"idle_timeout"`
+}
+
+// ApplyDefaults fills unset fields with their documented defaults.
+func (c *Config) ApplyDefaults() {
+	setDefault(&c.Listen, DefaultListen)
+	setDefault(&c.AdminListen, DefaultAdminListen)
+	setDefault(&c.MaxBodyBytes, DefaultMaxBodyBytes)
+	setDefault(&c.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	setDefault(&c.Timeout, DefaultTimeout)
+	setDefault(&c.MaxTimeout, DefaultMaxTimeout)
+	setDefault(&c.ReadTimeout, DefaultReadTimeout)
+	setDefault(&c.WriteTimeout, DefaultWriteTimeout)
+	setDefault(&c.IdleTimeout, DefaultIdleTimeout)
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// Validate checks c after ApplyDefaults; errors name the field under server.
+func (c *Config) Validate() error {
+	var errs []error
+	for _, a := range []struct{ name, addr string }{{"listen", c.Listen}, {"admin_listen", c.AdminListen}} {
+		if _, _, err := net.SplitHostPort(a.addr); err != nil {
+			errs = append(errs, fmt.Errorf("server.%s: %q is not host:port: %w", a.name, a.addr, err))
+		}
+	}
+	if c.Listen == c.AdminListen {
+		errs = append(errs, fmt.Errorf("server.admin_listen: must differ from server.listen (%s)", c.Listen))
+	}
+	positive := func(name string, v int64) {
+		if v < 0 {
+			errs = append(errs, fmt.Errorf("server.%s: must be positive, got %d", name, v))
+		}
+	}
+	positive("max_body_bytes", int64(c.MaxBodyBytes))
+	positive("max_header_bytes", int64(c.MaxHeaderBytes))
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"timeout", c.Timeout}, {"max_timeout", c.MaxTimeout}, {"read_timeout", c.ReadTimeout}, {"write_timeout", c.WriteTimeout}, {"idle_timeout", c.IdleTimeout}} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("server.%s: must be positive, got %s", d.name, d.v))
+		}
+	}
+	if c.Timeout > c.MaxTimeout {
+		errs = append(errs, fmt.Errorf("server.timeout: %s is above server.max_timeout %s", c.Timeout, c.MaxTimeout))
+	}
+	return errors.Join(errs...)
+}

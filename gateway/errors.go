@@ -1,0 +1,101 @@
+package gateway
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/infergate/infergate/router"
+	"github.com/valyala/fasthttp"
+)
+
+// Error codes of the JSON error body {"error":{"code","message","field"}}.
+// They are part of the API: clients switch on them.
+const (
+	codeInvalidJSON      = "invalid_json"
+	codeInvalidField     = "invalid_field"
+	codeMissingField     = "missing_field"
+	codeMissingFeature   = "missing_feature"
+	codeModelNotFound    = "model_not_found"
+	codeNotFound         = "not_found"
+	codeMethodNotAllowed = "method_not_allowed"
+	codeBodyTooLarge     = "body_too_large"
+	codeHeaderTooLarge   = "header_too_large"
+	codeQueueFull        = "queue_full"
+	codeDeadline         = "deadline_exceeded"
+	codeUnavailable      = "unavailable"
+	codeModelFailed      = "model_failed"
+	codeInternal         = "internal"
+)
+
+// retryAfterSeconds is sent with 429 and 503: a full queue drains within
+// milliseconds, so the smallest value HTTP allows is the honest one.
+const retryAfterSeconds = "1"
+
+// writeError answers with a JSON error. field is the request field at fault,
+// or "".
+func writeError(ctx *fasthttp.RequestCtx, status int, code, field, message string) {
+	ctx.Response.ResetBody()
+	ctx.SetStatusCode(status)
+	ctx.SetContentTypeBytes(contentTypeJSON)
+	if status == fasthttp.StatusTooManyRequests || status == fasthttp.StatusServiceUnavailable {
+		ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, retryAfterSeconds)
+	}
+	b := ctx.Response.Body()[:0]
+	b = append(b, `{"error":{"code":`...)
+	b = appendJSONString(b, code)
+	b = append(b, `,"message":`...)
+	b = appendJSONString(b, message)
+	if field != "" {
+		b = append(b, `,"field":`...)
+		b = appendJSONString(b, field)
+	}
+	b = append(b, "}}\n"...)
+	ctx.SetBody(b)
+}
+
+// writePredictError maps an error of the serving path to its status.
+func writePredictError(ctx *fasthttp.RequestCtx, model string, err error) {
+	switch {
+	case errors.Is(err, router.ErrQueueFull):
+		writeError(ctx, fasthttp.StatusTooManyRequests, codeQueueFull, "",
+			"model "+strconv.Quote(model)+" has a full queue; retry after the Retry-After delay or lower the request rate")
+	case errors.Is(err, router.ErrDeadlineExceeded):
+		writeError(ctx, fasthttp.StatusGatewayTimeout, codeDeadline, "",
+			"the request's deadline passed before model "+strconv.Quote(model)+" could run it; raise X-Request-Timeout (up to server.max_timeout) or retry")
+	case errors.Is(err, router.ErrClosed):
+		writeError(ctx, fasthttp.StatusServiceUnavailable, codeUnavailable, "",
+			"model "+strconv.Quote(model)+" is shutting down; retry on another replica")
+	default:
+		writeError(ctx, fasthttp.StatusInternalServerError, codeModelFailed, "",
+			"model "+strconv.Quote(model)+" failed: "+err.Error())
+	}
+}
+
+// appendJSONString appends s as a JSON string literal.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

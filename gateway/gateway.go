@@ -1,0 +1,164 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/infergate/infergate/router"
+	"github.com/valyala/fasthttp"
+)
+
+var contentTypeJSON = []byte("application/json")
+
+// Gateway serves the public prediction API and the admin API.
+type Gateway struct {
+	cfg     Config
+	state   atomic.Pointer[serving]
+	ready   atomic.Bool
+	metrics *metrics.Set
+	panics  *metrics.Counter
+
+	public *fasthttp.Server
+	admin  *fasthttp.Server
+
+	closeOnce sync.Once
+}
+
+// serving is one immutable routing snapshot with the per-route metrics that
+// go with it, swapped as a whole so a request never sees one without the other.
+type serving struct {
+	table *router.Table
+	stats map[*router.Route]*routeStats
+}
+
+// New builds a gateway over table. It serves nothing until Serve.
+func New(cfg Config, table *router.Table) (*Gateway, error) {
+	cfg.ApplyDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	g := &Gateway{cfg: cfg, metrics: metrics.NewSet()}
+	g.panics = g.metrics.NewCounter("infergate_http_panics_total")
+	metrics.RegisterSet(g.metrics)
+	g.SetTable(table)
+	g.public = g.newServer("infergate", g.recovering(g.servePublic))
+	g.admin = g.newServer("infergate-admin", g.recovering(g.serveAdmin))
+	return g, nil
+}
+
+func (g *Gateway) newServer(name string, h fasthttp.RequestHandler) *fasthttp.Server {
+	return &fasthttp.Server{
+		Name:               name,
+		Handler:            h,
+		ErrorHandler:       g.serveTransportError,
+		MaxRequestBodySize: g.cfg.MaxBodyBytes,
+		ReadBufferSize:     g.cfg.MaxHeaderBytes,
+		ReadTimeout:        g.cfg.ReadTimeout,
+		WriteTimeout:       g.cfg.WriteTimeout,
+		IdleTimeout:        g.cfg.IdleTimeout,
+		CloseOnShutdown:    true,
+		Logger:             fasthttpLogger{},
+	}
+}
+
+// SetTable installs a new routing table and returns the previous one, which
+// the caller closes once in-flight requests are done with it.
+func (g *Gateway) SetTable(t *router.Table) *router.Table {
+	s := &serving{table: t, stats: make(map[*router.Route]*routeStats, len(t.Routes()))}
+	for _, r := range t.Routes() {
+		s.stats[r] = newRouteStats(g.metrics, r.Name())
+	}
+	old := g.state.Swap(s)
+	if old == nil {
+		return nil
+	}
+	return old.table
+}
+
+// Table returns the routing table in use.
+func (g *Gateway) Table() *router.Table { return g.state.Load().table }
+
+// SetReady marks whether /readyz answers 200: every configured model is
+// loaded and warmed, and the gateway is not draining.
+func (g *Gateway) SetReady(ready bool) { g.ready.Store(ready) }
+
+// Handler is the public API's handler, for in-memory tests and benchmarks.
+func (g *Gateway) Handler() fasthttp.RequestHandler { return g.public.Handler }
+
+// AdminHandler is the admin API's handler.
+func (g *Gateway) AdminHandler() fasthttp.RequestHandler { return g.admin.Handler }
+
+// Serve serves the public API on public and the admin API on admin until
+// Shutdown. It returns the first error of either server.
+func (g *Gateway) Serve(public, admin net.Listener) error {
+	errs := make(chan error, 2)
+	go func() { errs <- g.public.Serve(public) }()
+	go func() { errs <- g.admin.Serve(admin) }()
+	err := <-errs
+	if err == nil {
+		err = <-errs
+	}
+	return err
+}
+
+// Shutdown stops accepting connections and waits for in-flight requests to
+// finish, or for ctx to end. Readiness turns false first so a load balancer
+// stops sending.
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	g.SetReady(false)
+	var err error
+	g.closeOnce.Do(func() {
+		err = errors.Join(g.public.ShutdownWithContext(ctx), g.admin.ShutdownWithContext(ctx))
+		metrics.UnregisterSet(g.metrics, true)
+	})
+	return err
+}
+
+// recovering turns a panic in h into a 500 and a log line: fasthttp does not
+// recover, and one bad request must never take the process down.
+func (g *Gateway) recovering(h fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		defer func() {
+			if p := recover(); p != nil {
+				g.panics.Inc()
+				slog.Error("BUG: panic in request handler", "path", string(ctx.Path()),
+					"request_id", string(ctx.Response.Header.Peek(headerRequestID)), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				writeError(ctx, fasthttp.StatusInternalServerError, codeInternal, "",
+					"internal error; the server logged it with this request's X-Request-Id")
+			}
+		}()
+		h(ctx)
+	}
+}
+
+// serveTransportError answers errors fasthttp finds before a handler runs.
+func (g *Gateway) serveTransportError(ctx *fasthttp.RequestCtx, err error) {
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, codeBodyTooLarge, "",
+			fmt.Sprintf("request body is larger than server.max_body_bytes (%d bytes); send fewer or smaller rows", g.cfg.MaxBodyBytes))
+	case isHeaderTooLarge(err):
+		writeError(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, codeHeaderTooLarge, "",
+			fmt.Sprintf("request headers are larger than server.max_header_bytes (%d bytes)", g.cfg.MaxHeaderBytes))
+	default:
+		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, "", "cannot parse the HTTP request: "+err.Error())
+	}
+}
+
+func isHeaderTooLarge(err error) bool {
+	var small *fasthttp.ErrSmallBuffer
+	return errors.As(err, &small)
+}
+
+type fasthttpLogger struct{}
+
+func (fasthttpLogger) Printf(format string, args ...any) {
+	slog.Debug(fmt.Sprintf(format, args...), "component", "fasthttp")
+}

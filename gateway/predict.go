@@ -1,0 +1,212 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/infergate/infergate/registry"
+	"github.com/infergate/infergate/router"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fastjson"
+)
+
+// Headers the gateway reads or writes.
+const (
+	headerRequestID      = "X-Request-Id"
+	headerRequestTimeout = "X-Request-Timeout"
+	headerRoute          = "X-Infergate-Route"
+	headerModelVersion   = "X-Infergate-Model-Version"
+)
+
+// predictState is the per-request scratch of /v1/predictions, pooled so the
+// request path allocates nothing in steady state. It must not be retained
+// after the handler returns.
+type predictState struct {
+	parser    fastjson.Parser
+	out       [1]float32
+	requestID [requestIDLen]byte
+	// err is the first feature error found while visiting the features
+	// object; its field names the feature.
+	errField string
+	errMsg   string
+}
+
+var predictStatePool = sync.Pool{New: func() any { return new(predictState) }}
+
+// servePredictions answers POST /v1/predictions:
+//
+//	{"model_id": "customer-churn", "features": {"tenure_months": 24, ...}}
+//
+// with the prediction, its probability, the model version that computed it and
+// the time the gateway spent. Features the model's signature does not list
+// (such as an entity key) are ignored.
+func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
+	st := predictStatePool.Get().(*predictState)
+	defer predictStatePool.Put(st)
+	requestID := setRequestID(ctx, st.requestID[:0])
+
+	v, err := st.parser.ParseBytes(ctx.PostBody())
+	if err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidJSON, "",
+			"request body is not valid JSON: "+err.Error())
+		g.countError(nil, ctx)
+		return
+	}
+	if v.Type() != fastjson.TypeObject {
+		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidJSON, "",
+			`request body must be a JSON object: {"model_id": "...", "features": {...}}`)
+		g.countError(nil, ctx)
+		return
+	}
+	modelID := v.Get("model_id")
+	if modelID == nil {
+		writeError(ctx, fasthttp.StatusBadRequest, codeMissingField, "model_id",
+			"model_id is required: name the model to call, e.g. \"customer-churn\" (GET /v1/models on the admin port lists them)")
+		g.countError(nil, ctx)
+		return
+	}
+	name, err := modelID.StringBytes()
+	if err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, "model_id",
+			"model_id must be a string, got "+modelID.Type().String())
+		g.countError(nil, ctx)
+		return
+	}
+	s := g.state.Load()
+	route := s.table.Lookup(name)
+	if route == nil {
+		writeError(ctx, fasthttp.StatusNotFound, codeModelNotFound, "model_id",
+			"unknown model "+strconv.Quote(string(name))+"; GET /v1/models on the admin port lists the models served")
+		g.countError(nil, ctx)
+		return
+	}
+	stats := s.stats[route]
+	features := v.Get("features")
+	if features == nil {
+		writeError(ctx, fasthttp.StatusBadRequest, codeMissingField, "features",
+			`features is required: an object of feature name to value, e.g. {"tenure_months": 24}`)
+		stats.countError(ctx)
+		return
+	}
+	obj, err := features.Object()
+	if err != nil {
+		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, "features",
+			"features must be an object of feature name to value, got "+features.Type().String())
+		stats.countError(ctx)
+		return
+	}
+
+	target := route.Target()
+	enc := target.Encoder()
+	row := enc.AcquireRow()
+	defer enc.ReleaseRow(row)
+	st.errField, st.errMsg = "", ""
+	obj.Visit(func(key []byte, fv *fastjson.Value) {
+		if st.errField == "" {
+			st.setFeature(enc, row, key, fv)
+		}
+	})
+	if st.errField != "" {
+		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, st.errField, st.errMsg)
+		stats.countError(ctx)
+		return
+	}
+	input, err := row.Finish()
+	if err != nil {
+		var fe *registry.FeatureError
+		field := "features"
+		if errors.As(err, &fe) {
+			field = "features." + fe.Feature
+		}
+		writeError(ctx, fasthttp.StatusBadRequest, codeMissingFeature, field,
+			err.Error()+"; model "+strconv.Quote(route.Name())+" needs it in features")
+		stats.countError(ctx)
+		return
+	}
+
+	deadline, ok := g.deadline(ctx)
+	if !ok {
+		stats.countError(ctx)
+		return
+	}
+	if err := target.Predict(input, st.out[:], deadline); err != nil {
+		writePredictError(ctx, route.Name(), err)
+		stats.countError(ctx)
+		return
+	}
+	g.writePrediction(ctx, route, target, float64(st.out[0]), requestID)
+	stats.countOK(ctx)
+}
+
+// setFeature encodes one request feature, or records why it cannot.
+func (st *predictState) setFeature(enc *registry.Encoder, row *registry.Row, key []byte, fv *fastjson.Value) {
+	i, ok := enc.Lookup(key)
+	if !ok || fv.Type() == fastjson.TypeNull {
+		// Not a model input (an entity key, say), or explicitly absent:
+		// absent features are imputed or reported missing by Finish.
+		return
+	}
+	f := enc.Feature(i)
+	switch f.Type {
+	case registry.Numeric:
+		if fv.Type() == fastjson.TypeNumber {
+			x, err := fv.Float64()
+			if err == nil {
+				row.SetNumber(i, x)
+				return
+			}
+		}
+		st.errField = "features." + f.Name
+		st.errMsg = fmt.Sprintf("feature %q must be a number, got %s", f.Name, fv.Type())
+	case registry.Categorical:
+		if s, err := fv.StringBytes(); err == nil {
+			row.SetCategory(i, s)
+			return
+		}
+		st.errField = "features." + f.Name
+		st.errMsg = fmt.Sprintf("feature %q must be a string (one of %q or any other value), got %s", f.Name, f.Vocabulary, fv.Type())
+	}
+}
+
+// deadline returns the request's deadline: the configured timeout, or the
+// X-Request-Timeout header's (a Go duration such as "250ms") capped at the
+// configured maximum. It answers 400 itself when the header is malformed.
+func (g *Gateway) deadline(ctx *fasthttp.RequestCtx) (time.Time, bool) {
+	timeout := g.cfg.Timeout
+	if h := ctx.Request.Header.Peek(headerRequestTimeout); len(h) > 0 {
+		d, err := time.ParseDuration(string(h))
+		if err != nil || d <= 0 {
+			writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, "header."+headerRequestTimeout,
+				fmt.Sprintf("%s must be a positive duration such as 250ms or 2s, got %q", headerRequestTimeout, h))
+			return time.Time{}, false
+		}
+		timeout = min(d, g.cfg.MaxTimeout)
+	}
+	return ctx.Time().Add(timeout), true
+}
+
+func (g *Gateway) writePrediction(ctx *fasthttp.RequestCtx, route *router.Route, m *router.Model, p float64, requestID []byte) {
+	ctx.SetContentTypeBytes(contentTypeJSON)
+	ctx.Response.Header.Set(headerRoute, route.Name())
+	ctx.Response.Header.Set(headerModelVersion, m.Version())
+	b := ctx.Response.Body()[:0]
+	b = append(b, `{"model_id":`...)
+	b = appendJSONString(b, route.Name())
+	b = append(b, `,"prediction":`...)
+	b = appendJSONString(b, m.Meta().Signature.Output.LabelFor(p))
+	b = append(b, `,"probability":`...)
+	b = strconv.AppendFloat(b, p, 'f', -1, 32)
+	b = append(b, `,"model_version":`...)
+	b = appendJSONString(b, m.Version())
+	b = append(b, `,"latency_ms":`...)
+	b = strconv.AppendFloat(b, float64(time.Since(ctx.Time()).Microseconds())/1000, 'f', -1, 64)
+	b = append(b, `,"request_id":"`...)
+	b = append(b, requestID...)
+	b = append(b, `","route":`...)
+	b = appendJSONString(b, route.Name())
+	b = append(b, "}\n"...)
+	ctx.SetBody(b)
+}
