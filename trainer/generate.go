@@ -21,7 +21,7 @@ const ChurnTarget = "churned"
 // Columns: customer_id (entity key "C000123", not a feature), tenure_months
 // (0–72), monthly_charges (18–120), total_charges (≈ tenure × monthly, empty
 // for ~2% of rows), contract, support_calls (0–10), payment_method (empty for
-// ~1%), paperless_billing, and churned (0/1). Churn is drawn from a logistic
+// ~1%), paperless_billing (empty for ~3%), and churned (0/1). Churn is drawn from a logistic
 // of a hidden relationship — short tenure, month-to-month contracts, many
 // support calls, electronic checks and high charges raise it — with a base
 // rate near 25%. The features are correlated with one another (long tenure
@@ -116,6 +116,12 @@ func GenerateChurn(rows int, seed uint64) *Dataset {
 		contractC.Strings[i] = contract
 		callsC.Numbers[i] = float64(calls)
 		paymentC.Strings[i] = payment
+		// Recorded after churn is drawn: the customer's billing choice
+		// matters whether or not the CRM knows it. Unknown for ~3%, so the
+		// model learns what an absent value means (requests often omit it).
+		if rng.Float64() < 0.03 {
+			paperless = ""
+		}
 		paperlessC.Strings[i] = paperless
 		churnC.Numbers[i] = churned
 	}

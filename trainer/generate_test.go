@@ -85,9 +85,12 @@ func TestGenerateChurnShape(t *testing.T) {
 		return counts
 	}
 	categorical("contract", "month-to-month", "one-year", "two-year")
-	categorical("paperless_billing", "yes", "no")
+	paperless := categorical("paperless_billing", "yes", "no", "")
 	payments := categorical("payment_method", "electronic-check", "mailed-check", "bank-transfer", "credit-card", "")
 	rate := func(count int) float64 { return float64(count) / n }
+	if r := rate(paperless[""]); r < 0.02 || r > 0.04 {
+		t.Errorf("paperless_billing missing in %.3f of rows, want ~3%%", r)
+	}
 	if r := rate(payments[""]); r < 0.005 || r > 0.015 {
 		t.Errorf("payment_method missing in %.3f of rows, want ~1%%", r)
 	}
