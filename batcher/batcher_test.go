@@ -553,7 +553,7 @@ func TestNewRejects(t *testing.T) {
 		t.Helper()
 		b, err := batcher.New("churn", "3", cfg, inWidth, outWidth, instances)
 		if err == nil {
-			b.Close()
+			_ = b.Close()
 			t.Fatalf("New succeeded, want error %q", want)
 		}
 		if err.Error() != want {

@@ -45,9 +45,12 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot read config: %w", err)
 	}
-	c, err := Parse(data)
+	c, err := Decode(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("%s is invalid:\n%w", path, err)
 	}
 	return c, nil
 }
@@ -71,7 +74,10 @@ func Decode(data []byte) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("cannot decode config: %w", err)
+		return nil, fmt.Errorf("cannot decode config:\n%w", decodeErrors(data, err))
+	}
+	if err := dec.Decode(new(yaml.Node)); !errors.Is(err, io.EOF) {
+		return nil, errors.New("cannot decode config: the file holds more than one YAML document (a second \"---\"); keep one")
 	}
 	c.ApplyDefaults()
 	return &c, nil

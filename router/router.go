@@ -39,31 +39,75 @@ func (c *RouteConfig) ApplyDefaults() {
 	c.Batching.ApplyDefaults()
 }
 
-// Validate checks a route list after ApplyDefaults, naming each field by its
-// path (routes[NAME].field).
+// Validate checks a route list after ApplyDefaults and reports every problem
+// at once, one per line, each naming its field by its path: routes[NAME].field,
+// or routes[INDEX].field for a route whose name is empty or repeats an earlier
+// one (so that the path points at one route only).
 func Validate(routes []RouteConfig) error {
 	var errs []error
-	seen := make(map[string]bool, len(routes))
+	first := make(map[string]int, len(routes))
 	for i := range routes {
 		r := &routes[i]
-		path := fmt.Sprintf("routes[%d]", i)
-		if r.Name != "" {
-			path = fmt.Sprintf("routes[%s]", r.Name)
+		path := fmt.Sprintf("routes[%s]", r.Name)
+		prev, dup := first[r.Name]
+		if r.Name == "" || dup {
+			path = fmt.Sprintf("routes[%d]", i)
 		}
+		nameOK := false
 		switch {
 		case r.Name == "":
 			errs = append(errs, fmt.Errorf("%s.name: must not be empty", path))
-		case seen[r.Name]:
-			errs = append(errs, fmt.Errorf("%s.name: duplicate route %q", path, r.Name))
+		case dup:
+			errs = append(errs, fmt.Errorf("%s.name: duplicate route %q (routes[%d] has it already); route names must be unique", path, r.Name, prev))
 		case strings.ContainsAny(r.Name, " \t\"/"):
 			errs = append(errs, fmt.Errorf("%s.name: %q must not contain spaces, quotes or slashes", path, r.Name))
+		default:
+			nameOK = true
 		}
-		seen[r.Name] = true
-		if err := r.Batching.Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("%s.%w", path, err))
+		if !dup {
+			first[r.Name] = i
 		}
+		switch err := registry.ValidateModelName(r.Model); {
+		case err == nil, r.Model == "":
+		case r.Model != r.Name:
+			errs = append(errs, fmt.Errorf("%s.model: %w", path, err))
+		case nameOK:
+			// The model defaulted to the route name, which is a valid
+			// public name but not a registry model name.
+			errs = append(errs, fmt.Errorf("%s.model: %w; the model defaults to the route name, so set model to the registry name", path, err))
+		}
+		if err := validateRef(r.Version); err != nil {
+			errs = append(errs, fmt.Errorf("%s.version: %w", path, err))
+		}
+		errs = appendPrefixed(errs, path+".", r.Batching.Validate())
 	}
 	return errors.Join(errs...)
+}
+
+// validateRef checks that ref can name a registry version ("1.2.0") or alias
+// ("production"), as registry.Store.Resolve accepts them.
+func validateRef(ref string) error {
+	if ref == "" || registry.ValidateVersion(ref) == nil || registry.ValidateAliasName(ref) == nil {
+		return nil
+	}
+	return fmt.Errorf("%q is neither a version (MAJOR.MINOR.PATCH such as \"1.0.0\") nor an alias (such as %q): %w",
+		ref, DefaultVersion, registry.ErrInvalidName)
+}
+
+// appendPrefixed appends err to errs with prefix before it; an error that
+// joins several (errors.Join) is split so that every line gets the prefix.
+func appendPrefixed(errs []error, prefix string, err error) []error {
+	if err == nil {
+		return errs
+	}
+	// Only a join at the top is split: a wrapped one keeps its own text.
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			errs = appendPrefixed(errs, prefix, e)
+		}
+		return errs
+	}
+	return append(errs, fmt.Errorf("%s%w", prefix, err))
 }
 
 // Errors a target returns, re-exported from package batcher so that callers
@@ -160,14 +204,21 @@ func (t *Table) Close() error {
 	return errors.Join(errs...)
 }
 
-// Load resolves every route in the registry and opens its model. On error,
-// whatever was opened is closed again.
+// Load applies the defaults to a copy of routes, validates them, resolves
+// every route in the registry and opens its model. On error, whatever was
+// opened is closed again.
 func Load(routes []RouteConfig, store *registry.Store, opener Opener) (*Table, error) {
-	t := &Table{byName: make(map[string]*Route, len(routes))}
+	cfgs := make([]RouteConfig, len(routes))
 	for i := range routes {
-		rc := routes[i]
-		rc.ApplyDefaults()
-		r, err := loadRoute(&rc, store, opener)
+		cfgs[i] = routes[i]
+		cfgs[i].ApplyDefaults()
+	}
+	if err := Validate(cfgs); err != nil {
+		return nil, fmt.Errorf("invalid routes:\n%w", err)
+	}
+	t := &Table{byName: make(map[string]*Route, len(routes))}
+	for i := range cfgs {
+		r, err := loadRoute(&cfgs[i], store, opener)
 		if err != nil {
 			_ = t.Close()
 			return nil, err

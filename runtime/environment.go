@@ -94,14 +94,6 @@ func initialize(lib string) error {
 	return nil
 }
 
-// retain adds a reference for a Session so that the environment outlives the
-// handle that created it.
-func retain() {
-	global.mu.Lock()
-	global.refs++
-	global.mu.Unlock()
-}
-
 // release drops one reference and destroys the environment with the last.
 func release() error {
 	global.mu.Lock()

@@ -4,6 +4,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 )
@@ -39,14 +41,46 @@ func main() {
 	case "version":
 		err = runVersion(os.Stdout)
 	case "-h", "--help", "help":
-		fmt.Fprint(os.Stdout, usage)
+		if _, err := fmt.Fprint(os.Stdout, usage); err != nil {
+			os.Exit(1)
+		}
 		return
 	default:
 		fmt.Fprintf(os.Stderr, "infergate: unknown command %q\n\n%s", cmd, usage)
 		os.Exit(2)
 	}
-	if err != nil {
+	var usageErr usageError
+	switch {
+	case err == nil:
+	case errors.Is(err, flag.ErrHelp):
+		// -h: the flag set has printed the command's flags.
+	case errors.As(err, &usageErr):
+		os.Exit(2)
+	default:
 		fmt.Fprintf(os.Stderr, "infergate %s: %v\n", cmd, err)
 		os.Exit(1)
 	}
+}
+
+// usageError is a command line that parseFlags has already reported, with
+// the command's flags; it exits 2, as a usage error does.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// parseFlags parses a command's arguments, all of which are flags: a stray
+// argument (a config path given without --config, say) is refused rather than
+// silently ignored.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		err := fmt.Errorf("unexpected argument %q: %s takes flags only (did you mean --config %s?)", fs.Arg(0), fs.Name(), fs.Arg(0))
+		_, _ = fmt.Fprintln(fs.Output(), err) // the flag package's own output, unchecked there too
+		fs.Usage()
+		return usageError{err}
+	}
+	return nil
 }

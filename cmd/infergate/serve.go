@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -31,7 +32,7 @@ func runServe(args []string) error {
 	configPath := fs.String("config", defaultConfig, "configuration file")
 	listen := fs.String("listen", "", "public API address (overrides server.listen)")
 	adminListen := fs.String("admin-listen", "", "admin API address (overrides server.admin_listen)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	cfg, err := loadConfig(*configPath, func(c *configs.Config) {
@@ -79,7 +80,7 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	defer env.Close()
+	defer func() { _ = env.Close() }()
 	log.Info("onnx runtime loaded", "version", env.Version(), "library", env.LibraryPath(), "providers", env.Providers())
 
 	store, err := registry.Open(cfg.Registry.Root)
@@ -136,23 +137,29 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 func runValidate(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	configPath := fs.String("config", defaultConfig, "configuration file")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if _, err := configs.Load(*configPath); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: ok\n", *configPath)
-	return nil
+	_, err := fmt.Fprintf(stdout, "%s: ok\n", *configPath)
+	return err
 }
 
 func runVersion(stdout io.Writer) error {
-	fmt.Fprintf(stdout, "infergate %s\nonnxruntime %s (expected by `make setup`)\n", version, runtime.LibraryVersion)
-	lib, err := runtime.FindLibrary("")
-	if err != nil {
-		fmt.Fprintf(stdout, "library: not found (%v)\n", err)
-		return nil
+	if _, err := fmt.Fprintf(stdout, "infergate %s\n", version); err != nil {
+		return err
 	}
-	fmt.Fprintf(stdout, "library: %s\n", lib)
-	return nil
+	var cfg runtime.Config
+	cfg.ApplyDefaults()
+	env, err := runtime.Open(cfg)
+	if err != nil {
+		// Not a failure of the command: it reports what it finds.
+		_, err = fmt.Fprintf(stdout, "onnxruntime: not loaded (`make setup` installs %s): %v\n", runtime.LibraryVersion, err)
+		return err
+	}
+	defer func() { _ = env.Close() }()
+	_, err = fmt.Fprintf(stdout, "onnxruntime %s\nlibrary %s\nproviders %s\n", env.Version(), env.LibraryPath(), strings.Join(env.Providers(), ", "))
+	return err
 }

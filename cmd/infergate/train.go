@@ -29,7 +29,7 @@ func runTrain(args []string, stdout io.Writer) error {
 	seed := fs.Uint64("seed", 0, "seed of the split and of training (default 1)")
 	version := fs.String("version", "", "version to register (default: next minor)")
 	promote := fs.Bool("promote", false, "point the production alias at the new version (always with --demo)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	root := *registryRoot
@@ -53,20 +53,21 @@ func runTrain(args []string, stdout io.Writer) error {
 		if *ifMissing {
 			v, err := store.Resolve(name, registry.ProductionAlias)
 			if err == nil {
-				fmt.Fprintf(stdout, "registry %s already has %s production=%s; nothing to train\n", root, name, v.Version)
-				return nil
+				_, err := fmt.Fprintf(stdout, "registry %s already has %s production=%s; nothing to train\n", root, name, v.Version)
+				return err
 			}
 			if !errors.Is(err, registry.ErrNotFound) {
 				return err
 			}
 		}
-		fmt.Fprintf(stdout, "training the demo model %s on %d generated rows (seed %d)…\n", name, trainer.DemoRows, trainer.DemoSeed)
+		if _, err := fmt.Fprintf(stdout, "training the demo model %s on %d generated rows (seed %d)…\n", name, trainer.DemoRows, trainer.DemoSeed); err != nil {
+			return err
+		}
 		v, _, err := trainer.TrainDemo(store, name, *demoData, true)
 		if err != nil {
 			return err
 		}
-		printVersion(stdout, store, v, true)
-		return nil
+		return printVersion(stdout, store, v, true)
 	}
 
 	switch {
@@ -97,16 +98,14 @@ func runTrain(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	printVersion(stdout, store, v, *promote)
-	return nil
+	return printVersion(stdout, store, v, *promote)
 }
 
-func printVersion(w io.Writer, store *registry.Store, v *registry.Version, promoted bool) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "model\t%s\n", v.Model)
-	fmt.Fprintf(tw, "version\t%s\n", v.Version)
+// printVersion writes a registered version as a two-column table.
+func printVersion(w io.Writer, store *registry.Store, v *registry.Version, promoted bool) error {
+	rows := [][2]string{{"model", v.Model}, {"version", v.Version}}
 	if promoted {
-		fmt.Fprintf(tw, "alias\tproduction → %s\n", v.Version)
+		rows = append(rows, [2]string{"alias", "production → " + v.Version})
 	}
 	names := make([]string, 0, len(v.Metrics))
 	for k := range v.Metrics {
@@ -114,9 +113,16 @@ func printVersion(w io.Writer, store *registry.Store, v *registry.Version, promo
 	}
 	slices.Sort(names)
 	for _, k := range names {
-		fmt.Fprintf(tw, "%s\t%.4g\n", k, v.Metrics[k])
+		rows = append(rows, [2]string{k, fmt.Sprintf("%.4g", v.Metrics[k])})
 	}
-	fmt.Fprintf(tw, "features\t%d (%d tensor columns)\n", len(v.Signature.Features), v.Signature.Width())
-	fmt.Fprintf(tw, "file\t%s\n", store.ModelPath(v.Model, v.Version))
-	_ = tw.Flush()
+	rows = append(rows,
+		[2]string{"features", fmt.Sprintf("%d (%d tensor columns)", len(v.Signature.Features), v.Signature.Width())},
+		[2]string{"file", store.ModelPath(v.Model, v.Version)})
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, r := range rows {
+		if _, err := fmt.Fprintf(tw, "%s\t%s\n", r[0], r[1]); err != nil {
+			return err
+		}
+	}
+	return tw.Flush()
 }
