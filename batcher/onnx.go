@@ -12,39 +12,53 @@ type ONNXOpener struct {
 	Env *runtime.Environment
 }
 
-// Open loads cfg.Instances sessions of the model at path, each able to run
-// MaxBatchSize rows and warmed up, checks that the model takes inWidth
-// float32 columns and gives outWidth, and starts a batcher over them. On
-// error, every session opened so far is closed.
+// Open loads cfg.Instances sessions of the model at path (NewONNXInstances)
+// and starts a batcher over them. On error, every session opened so far is
+// closed.
 func (o ONNXOpener) Open(path, model, version string, cfg Config, inWidth, outWidth int) (*Batcher, error) {
+	instances, err := NewONNXInstances(o.Env, path, cfg, inWidth, outWidth)
+	if err != nil {
+		return nil, err
+	}
+	b, err := New(model, version, cfg, inWidth, outWidth, instances)
+	if err != nil {
+		closeInstances(instances)
+		return nil, err
+	}
+	return b, nil
+}
+
+// NewONNXInstances opens cfg.Instances sessions of the model at path on env's
+// CPU execution provider, each able to run cfg.MaxBatchSize rows and warmed
+// up, and checks that the model takes inWidth float32 columns and gives
+// outWidth. cfg is copied and defaulted. The instances are the caller's until
+// it hands them to New; a caller may wrap them (to observe or delay Run)
+// before it does. On error, every session opened so far is closed.
+func NewONNXInstances(env *runtime.Environment, path string, cfg Config, inWidth, outWidth int) ([]Instance, error) {
 	cfg.ApplyDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	instances := make([]Instance, 0, cfg.Instances)
-	closeAll := func() {
-		for _, inst := range instances {
-			_ = inst.Close()
-		}
-	}
 	for range cfg.Instances {
-		s, err := o.Env.NewSession(path, runtime.SessionOptions{MaxBatch: cfg.MaxBatchSize})
+		s, err := env.NewSession(path, runtime.SessionOptions{MaxBatch: cfg.MaxBatchSize})
 		if err != nil {
-			closeAll()
+			closeInstances(instances)
 			return nil, err
 		}
 		instances = append(instances, sessionInstance{s})
 		if err := checkWidths(s, path, inWidth, outWidth); err != nil {
-			closeAll()
+			closeInstances(instances)
 			return nil, err
 		}
 	}
-	b, err := New(model, version, cfg, inWidth, outWidth, instances)
-	if err != nil {
-		closeAll()
-		return nil, err
+	return instances, nil
+}
+
+func closeInstances(instances []Instance) {
+	for _, inst := range instances {
+		_ = inst.Close()
 	}
-	return b, nil
 }
 
 // checkWidths refuses a model whose tensors do not match its signature, which

@@ -23,7 +23,8 @@
 // with the model's signature encoder, and waits in the model's batcher until
 // its deadline: the configured timeout, or X-Request-Timeout capped at
 // server.max_timeout. The response is written into fasthttp's reused buffer.
-// In steady state nothing on this path allocates (gateway_timing_test.go).
+// In steady state nothing on this path allocates (alloc_test.go guards it;
+// gateway_timing_test.go measures it).
 //
 // # Concurrency model
 //

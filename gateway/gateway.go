@@ -28,6 +28,12 @@ type Gateway struct {
 	public *fasthttp.Server
 	admin  *fasthttp.Server
 
+	// mu guards stopped and listeners: fasthttp's Shutdown closes only the
+	// listeners its Serve has already registered, so the gateway keeps its
+	// own list to close the ones a Serve was handed an instant before.
+	mu        sync.Mutex
+	stopped   bool
+	listeners []net.Listener
 	closeOnce sync.Once
 }
 
@@ -96,8 +102,19 @@ func (g *Gateway) Handler() fasthttp.RequestHandler { return g.public.Handler }
 func (g *Gateway) AdminHandler() fasthttp.RequestHandler { return g.admin.Handler }
 
 // Serve serves the public API on public and the admin API on admin until
-// Shutdown. It returns the first error of either server.
+// Shutdown. It returns the first error of either server, or nil once both
+// have stopped; called after Shutdown, it closes the listeners and returns
+// nil.
 func (g *Gateway) Serve(public, admin net.Listener) error {
+	g.mu.Lock()
+	if g.stopped {
+		g.mu.Unlock()
+		_, _ = public.Close(), admin.Close()
+		return nil
+	}
+	g.listeners = append(g.listeners, public, admin)
+	g.mu.Unlock()
+
 	errs := make(chan error, 2)
 	go func() { errs <- g.public.Serve(public) }()
 	go func() { errs <- g.admin.Serve(admin) }()
@@ -115,7 +132,17 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.SetReady(false)
 	var err error
 	g.closeOnce.Do(func() {
+		g.mu.Lock()
+		g.stopped = true
+		listeners := g.listeners
+		g.mu.Unlock()
 		err = errors.Join(g.public.ShutdownWithContext(ctx), g.admin.ShutdownWithContext(ctx))
+		// A Serve that had not yet registered its listener with fasthttp
+		// when Shutdown ran would serve forever: close them all (closing
+		// one fasthttp closed already fails, harmlessly).
+		for _, ln := range listeners {
+			_ = ln.Close()
+		}
 		metrics.UnregisterSet(g.metrics, true)
 	})
 	return err
@@ -128,8 +155,15 @@ func (g *Gateway) recovering(h fasthttp.RequestHandler) fasthttp.RequestHandler 
 		defer func() {
 			if p := recover(); p != nil {
 				g.panics.Inc()
+				requestID := string(ctx.Response.Header.Peek(headerRequestID))
 				slog.Error("BUG: panic in request handler", "path", string(ctx.Path()),
-					"request_id", string(ctx.Response.Header.Peek(headerRequestID)), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+					"request_id", requestID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				// Drop whatever the handler had written (a route header,
+				// half a body); keep only the id the log line carries.
+				ctx.Response.Reset()
+				if requestID != "" {
+					ctx.Response.Header.Set(headerRequestID, requestID)
+				}
 				writeError(ctx, fasthttp.StatusInternalServerError, codeInternal, "",
 					"internal error; the server logged it with this request's X-Request-Id")
 			}
@@ -148,7 +182,11 @@ func (g *Gateway) serveTransportError(ctx *fasthttp.RequestCtx, err error) {
 		writeError(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, codeHeaderTooLarge, "",
 			fmt.Sprintf("request headers are larger than server.max_header_bytes (%d bytes)", g.cfg.MaxHeaderBytes))
 	default:
-		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, "", "cannot parse the HTTP request: "+err.Error())
+		// fasthttp's parse errors quote the raw request buffer, headers and
+		// all (credentials a proxy added, say): log it, never echo it.
+		slog.Debug("cannot parse an HTTP request", "component", "fasthttp", "err", err)
+		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, "",
+			"cannot parse the HTTP request: its request line or a header is malformed (header values must not hold control characters)")
 	}
 }
 

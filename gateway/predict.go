@@ -3,9 +3,11 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/infergate/infergate/registry"
 	"github.com/infergate/infergate/router"
@@ -28,6 +30,7 @@ type predictState struct {
 	parser    fastjson.Parser
 	out       [1]float32
 	requestID [requestIDLen]byte
+	body      []byte // the 200 answer, built here then copied into the response
 	// err is the first feature error found while visiting the features
 	// object; its field names the feature.
 	errField string
@@ -44,6 +47,7 @@ var predictStatePool = sync.Pool{New: func() any { return new(predictState) }}
 // the time the gateway spent. Features the model's signature does not list
 // (such as an entity key) are ignored.
 func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
+	start := requestTime(ctx)
 	st := predictStatePool.Get().(*predictState)
 	defer predictStatePool.Put(st)
 	requestID := setRequestID(ctx, st.requestID[:0])
@@ -88,14 +92,14 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 	if features == nil {
 		writeError(ctx, fasthttp.StatusBadRequest, codeMissingField, "features",
 			`features is required: an object of feature name to value, e.g. {"tenure_months": 24}`)
-		stats.countError(ctx)
+		stats.countError(ctx, start)
 		return
 	}
 	obj, err := features.Object()
 	if err != nil {
 		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, "features",
 			"features must be an object of feature name to value, got "+features.Type().String())
-		stats.countError(ctx)
+		stats.countError(ctx, start)
 		return
 	}
 
@@ -111,7 +115,7 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 	})
 	if st.errField != "" {
 		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, st.errField, st.errMsg)
-		stats.countError(ctx)
+		stats.countError(ctx, start)
 		return
 	}
 	input, err := row.Finish()
@@ -123,22 +127,42 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 		}
 		writeError(ctx, fasthttp.StatusBadRequest, codeMissingFeature, field,
 			err.Error()+"; model "+strconv.Quote(route.Name())+" needs it in features")
-		stats.countError(ctx)
+		stats.countError(ctx, start)
 		return
 	}
 
-	deadline, ok := g.deadline(ctx)
+	if col := nonFinite(input); col >= 0 {
+		// JSON numbers such as 1e999 or NaN (which fastjson accepts), or a
+		// value whose standardised form overflows float32, would turn into
+		// a probability of NaN: not a number JSON can carry.
+		name := featureAtColumn(enc, col)
+		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, "features."+name,
+			fmt.Sprintf("feature %q is out of range: it must be a finite number whose standardised value fits a float32", name))
+		stats.countError(ctx, start)
+		return
+	}
+
+	deadline, ok := g.deadline(ctx, start)
 	if !ok {
-		stats.countError(ctx)
+		stats.countError(ctx, start)
 		return
 	}
 	if err := target.Predict(input, st.out[:], deadline); err != nil {
 		writePredictError(ctx, route.Name(), err)
-		stats.countError(ctx)
+		stats.countError(ctx, start)
 		return
 	}
-	g.writePrediction(ctx, route, target, float64(st.out[0]), requestID)
-	stats.countOK(ctx)
+	p := float64(st.out[0])
+	if math.IsNaN(p) || math.IsInf(p, 0) {
+		// Finite inputs can still overflow inside the model (w·x summed in
+		// float32); the request's values are at fault, not the model.
+		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, "features",
+			"the feature values are too far out of range for model "+strconv.Quote(route.Name())+": its output is not a number")
+		stats.countError(ctx, start)
+		return
+	}
+	st.writePrediction(ctx, route, target, p, requestID, start)
+	stats.countOK(start)
 }
 
 // setFeature encodes one request feature, or records why it cannot.
@@ -171,13 +195,53 @@ func (st *predictState) setFeature(enc *registry.Encoder, row *registry.Row, key
 	}
 }
 
-// deadline returns the request's deadline: the configured timeout, or the
-// X-Request-Timeout header's (a Go duration such as "250ms") capped at the
-// configured maximum. It answers 400 itself when the header is malformed.
-func (g *Gateway) deadline(ctx *fasthttp.RequestCtx) (time.Time, bool) {
+// unsafeString views b as a string without copying: string(b) would
+// allocate, because time.ParseDuration's error keeps its argument. The
+// string must not outlive b; callers only parse it.
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// nonFinite returns the first column of row that is NaN or infinite, or -1.
+func nonFinite(row []float32) int {
+	for i, v := range row {
+		if v-v != 0 { // NaN or ±Inf
+			return i
+		}
+	}
+	return -1
+}
+
+// featureAtColumn names the feature that encodes into tensor column col.
+func featureAtColumn(enc *registry.Encoder, col int) string {
+	sig := enc.Signature()
+	for i := range sig.Features {
+		w := sig.Features[i].Width()
+		if col < w {
+			return sig.Features[i].Name
+		}
+		col -= w
+	}
+	return ""
+}
+
+// requestTime is when the request arrived: the time the server stamped on
+// ctx, or now for a RequestCtx no server stamped (one a test or an embedding
+// program built with ctx.Init and passes to Handler), whose Time is zero and
+// would put every deadline in year 1.
+func requestTime(ctx *fasthttp.RequestCtx) time.Time {
+	if t := ctx.Time(); !t.IsZero() {
+		return t
+	}
+	return time.Now()
+}
+
+// deadline returns the request's deadline, counted from start: the
+// configured timeout, or the X-Request-Timeout header's (a Go duration such
+// as "250ms") capped at the configured maximum. It answers 400 itself when
+// the header is malformed.
+func (g *Gateway) deadline(ctx *fasthttp.RequestCtx, start time.Time) (time.Time, bool) {
 	timeout := g.cfg.Timeout
 	if h := ctx.Request.Header.Peek(headerRequestTimeout); len(h) > 0 {
-		d, err := time.ParseDuration(string(h))
+		d, err := time.ParseDuration(unsafeString(h))
 		if err != nil || d <= 0 {
 			writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, "header."+headerRequestTimeout,
 				fmt.Sprintf("%s must be a positive duration such as 250ms or 2s, got %q", headerRequestTimeout, h))
@@ -185,15 +249,18 @@ func (g *Gateway) deadline(ctx *fasthttp.RequestCtx) (time.Time, bool) {
 		}
 		timeout = min(d, g.cfg.MaxTimeout)
 	}
-	return ctx.Time().Add(timeout), true
+	return start.Add(timeout), true
 }
 
-func (g *Gateway) writePrediction(ctx *fasthttp.RequestCtx, route *router.Route, m *router.Model, p float64, requestID []byte) {
+// writePrediction answers 200. The body is built in st's buffer and copied
+// into the response's pooled one: building in place with
+// ctx.Response.Body()[:0] would allocate on every request where fasthttp does
+// not keep body buffers (Server.ReduceMemoryUsage, a RequestCtx from Init).
+func (st *predictState) writePrediction(ctx *fasthttp.RequestCtx, route *router.Route, m *router.Model, p float64, requestID []byte, start time.Time) {
 	ctx.SetContentTypeBytes(contentTypeJSON)
 	ctx.Response.Header.Set(headerRoute, route.Name())
 	ctx.Response.Header.Set(headerModelVersion, m.Version())
-	b := ctx.Response.Body()[:0]
-	b = append(b, `{"model_id":`...)
+	b := append(st.body[:0], `{"model_id":`...)
 	b = appendJSONString(b, route.Name())
 	b = append(b, `,"prediction":`...)
 	b = appendJSONString(b, m.Meta().Signature.Output.LabelFor(p))
@@ -202,11 +269,12 @@ func (g *Gateway) writePrediction(ctx *fasthttp.RequestCtx, route *router.Route,
 	b = append(b, `,"model_version":`...)
 	b = appendJSONString(b, m.Version())
 	b = append(b, `,"latency_ms":`...)
-	b = strconv.AppendFloat(b, float64(time.Since(ctx.Time()).Microseconds())/1000, 'f', -1, 64)
+	b = strconv.AppendFloat(b, float64(time.Since(start).Microseconds())/1000, 'f', -1, 64)
 	b = append(b, `,"request_id":"`...)
 	b = append(b, requestID...)
 	b = append(b, `","route":`...)
 	b = appendJSONString(b, route.Name())
 	b = append(b, "}\n"...)
+	st.body = b
 	ctx.SetBody(b)
 }

@@ -32,14 +32,14 @@ func requestsMetric(route string, status int) string {
 	return `infergate_http_requests_total{route="` + promtext.EscapeLabel(route) + `",code="` + strconv.Itoa(status) + `"}`
 }
 
-func (s *routeStats) countOK(ctx *fasthttp.RequestCtx) {
+func (s *routeStats) countOK(start time.Time) {
 	s.ok.Inc()
-	s.duration.Update(time.Since(ctx.Time()).Seconds())
+	s.duration.Update(time.Since(start).Seconds())
 }
 
-func (s *routeStats) countError(ctx *fasthttp.RequestCtx) {
+func (s *routeStats) countError(ctx *fasthttp.RequestCtx, start time.Time) {
 	s.set.GetOrCreateCounter(requestsMetric(s.route, ctx.Response.StatusCode())).Inc()
-	s.duration.Update(time.Since(ctx.Time()).Seconds())
+	s.duration.Update(time.Since(start).Seconds())
 }
 
 // countError counts a request that failed before a route was known, under

@@ -71,10 +71,34 @@ func Env(tb testing.TB) *runtime.Environment {
 // The table is closed (drained) when the test ends.
 func Table(tb testing.TB, batching batcher.Config) *router.Table {
 	tb.Helper()
-	table, err := router.Load([]router.RouteConfig{{Name: Route, Batching: batching}}, Store(tb), batcher.ONNXOpener{Env: Env(tb)})
+	return LoadTable(tb, router.RouteConfig{Name: Route, Batching: batching}, batcher.ONNXOpener{Env: Env(tb)})
+}
+
+// LoadTable loads one route over the demo model in a fresh registry, opening
+// it with opener. rc.Model defaults to the demo model, so a test may serve it
+// under a route name of its own (and find its own metric series). The table
+// is closed (drained) when the test ends.
+func LoadTable(tb testing.TB, rc router.RouteConfig, opener router.Opener) *router.Table {
+	tb.Helper()
+	if rc.Model == "" {
+		rc.Model = Route
+	}
+	table, err := router.Load([]router.RouteConfig{rc}, Store(tb), opener)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = table.Close() })
 	return table
+}
+
+// GatedTable is Table over instances a Gate controls: the sessions are real
+// ONNX Runtime sessions, and only when a batch runs, or whether it fails, is
+// the test's to decide.
+func GatedTable(tb testing.TB, rc router.RouteConfig) (*router.Table, *Gate) {
+	tb.Helper()
+	gate := NewGate()
+	// Released before the table drains, so a test that fails while holding
+	// the gate does not hang its cleanup.
+	tb.Cleanup(gate.Release)
+	return LoadTable(tb, rc, GatedOpener{Env: Env(tb), Gate: gate}), gate
 }

@@ -1,0 +1,51 @@
+package gateway_test
+
+import (
+	"testing"
+
+	"github.com/valyala/fasthttp"
+)
+
+// directRequest is a RequestCtx for h built once, the way a custom server
+// (or a benchmark) drives a fasthttp handler without a connection.
+func directRequest(method, path, body string) *fasthttp.RequestCtx {
+	var req fasthttp.Request
+	req.Header.SetMethod(method)
+	req.SetRequestURI(path)
+	req.SetBodyString(body)
+	ctx := new(fasthttp.RequestCtx)
+	ctx.Init(&req, nil, nil)
+	return ctx
+}
+
+// TestPredictDoesNotAllocate guards the request path: in steady state a valid
+// prediction, from parsing to the written answer, allocates nothing. Not
+// parallel: AllocsPerRun counts every goroutine's allocations.
+func TestPredictDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop objects")
+	}
+	s := newServer(t, options{})
+	h := s.g.Handler()
+	f := func(name, body string, headers ...string) {
+		t.Helper()
+		ctx := directRequest(fasthttp.MethodPost, "/v1/predictions", body)
+		for i := 0; i+1 < len(headers); i += 2 {
+			ctx.Request.Header.Set(headers[i], headers[i+1])
+		}
+		run := func() {
+			ctx.Response.Reset()
+			h(ctx)
+			if ctx.Response.StatusCode() != fasthttp.StatusOK {
+				t.Fatalf("%s: status %d, body %s", name, ctx.Response.StatusCode(), ctx.Response.Body())
+			}
+		}
+		run() // fill the pools
+		if allocs := testing.AllocsPerRun(500, run); allocs != 0 {
+			t.Errorf("%s: %.2f allocations per request, want 0", name, allocs)
+		}
+	}
+	f("all features", validBody)
+	f("optional features absent", without("total_charges"))
+	f("with request id and timeout", validBody, "X-Request-Id", "abc-123", "X-Request-Timeout", "2s")
+}

@@ -1,0 +1,101 @@
+package gateway_test
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/infergate/infergate/batcher"
+	"github.com/infergate/infergate/gateway"
+	"github.com/infergate/infergate/internal/servingtest"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttputil"
+)
+
+// benchGateway is a gateway over the plain serving stack (no gate), with
+// the default batching.
+func benchGateway(b *testing.B) *gateway.Gateway {
+	b.Helper()
+	g, err := gateway.New(gateway.Config{}, servingtest.Table(b, batcher.Config{}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = g.Shutdown(ctx)
+	})
+	return g
+}
+
+// benchHandler drives h from parallel goroutines, each with its own reused
+// RequestCtx, as fasthttp's workers do.
+func benchHandler(b *testing.B, h fasthttp.RequestHandler, method, path, body string) {
+	b.Helper()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := directRequest(method, path, body)
+		for pb.Next() {
+			ctx.Response.Reset()
+			h(ctx)
+			if ctx.Response.StatusCode() != fasthttp.StatusOK {
+				b.Errorf("status %d, body %s", ctx.Response.StatusCode(), ctx.Response.Body())
+				return
+			}
+		}
+	})
+}
+
+var bareBody = []byte(`{"model_id":"customer-churn","prediction":"medium_risk","probability":0.42,"model_version":"1.0.0"}` + "\n")
+
+func bareHandler(ctx *fasthttp.RequestCtx) {
+	ctx.SetContentType("application/json")
+	ctx.SetBody(bareBody)
+}
+
+// BenchmarkPredict is the whole request path in memory: parse, route,
+// encode, batch, ONNX Runtime, answer.
+func BenchmarkPredict(b *testing.B) {
+	benchHandler(b, benchGateway(b).Handler(), fasthttp.MethodPost, "/v1/predictions", validBody)
+}
+
+// BenchmarkBareFastHTTP is a handler that answers a fixed body, in the same
+// harness: the floor BenchmarkPredict is measured against.
+func BenchmarkBareFastHTTP(b *testing.B) {
+	benchHandler(b, bareHandler, fasthttp.MethodPost, "/v1/predictions", validBody)
+}
+
+// benchListener serves h on an in-memory listener and posts to it from
+// parallel clients: HTTP parsing and writing included.
+func benchListener(b *testing.B, h fasthttp.RequestHandler) {
+	b.Helper()
+	ln := fasthttputil.NewInmemoryListener()
+	srv := &fasthttp.Server{Handler: h}
+	go func() { _ = srv.Serve(ln) }()
+	b.Cleanup(func() { _ = srv.Shutdown() })
+	c := &fasthttp.HostClient{Addr: "infergate.test", Dial: func(string) (net.Conn, error) { return ln.Dial() }, MaxConns: 1024}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		defer fasthttp.ReleaseRequest(req)
+		defer fasthttp.ReleaseResponse(resp)
+		req.Header.SetMethod(fasthttp.MethodPost)
+		req.SetRequestURI("http://infergate.test/v1/predictions")
+		req.SetBodyString(validBody)
+		for pb.Next() {
+			if err := c.Do(req, resp); err != nil || resp.StatusCode() != fasthttp.StatusOK {
+				b.Errorf("status %d, err %v, body %s", resp.StatusCode(), err, resp.Body())
+				return
+			}
+		}
+	})
+}
+
+func BenchmarkPredictInmemoryListener(b *testing.B) {
+	benchListener(b, benchGateway(b).Handler())
+}
+
+func BenchmarkBareInmemoryListener(b *testing.B) {
+	benchListener(b, bareHandler)
+}

@@ -1,0 +1,198 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/textproto"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/infergate/infergate/batcher"
+	"github.com/infergate/infergate/gateway"
+	"github.com/infergate/infergate/internal/servingtest"
+	"github.com/infergate/infergate/router"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttputil"
+)
+
+// Limits of the test servers, small enough to cross cheaply.
+const (
+	testMaxBodyBytes   = 8 << 10
+	testMaxHeaderBytes = 4 << 10
+)
+
+// validBody is a prediction request for the demo model with every feature.
+const validBody = `{"model_id":"customer-churn","features":{"customer_id":"C000001","tenure_months":3,` +
+	`"monthly_charges":89.5,"total_charges":268.5,"contract":"month-to-month","support_calls":4,` +
+	`"payment_method":"electronic-check","paperless_billing":"yes"}}`
+
+// bodyFor is validBody addressed to route.
+func bodyFor(route string) string {
+	return strings.Replace(validBody, `"customer-churn"`, `"`+route+`"`, 1)
+}
+
+// options configure a test server; the zero value serves the demo route,
+// ready, with one instance.
+type options struct {
+	route    string // default servingtest.Route
+	batching batcher.Config
+	cfg      gateway.Config
+	notReady bool
+}
+
+// server is a gateway over the real serving stack (servingtest.GatedTable),
+// serving both APIs on in-memory listeners through gateway.Serve.
+type server struct {
+	g      *gateway.Gateway
+	table  *router.Table
+	gate   *servingtest.Gate
+	route  string
+	public *fasthttp.HostClient
+	admin  *fasthttp.HostClient
+}
+
+func newServer(tb testing.TB, o options) *server {
+	tb.Helper()
+	if o.route == "" {
+		o.route = servingtest.Route
+	}
+	table, gate := servingtest.GatedTable(tb, router.RouteConfig{Name: o.route, Batching: o.batching})
+	cfg := o.cfg
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = testMaxBodyBytes
+	}
+	if cfg.MaxHeaderBytes == 0 {
+		cfg.MaxHeaderBytes = testMaxHeaderBytes
+	}
+	if cfg.Timeout == 0 {
+		// Generous: a test that wants a deadline to pass asks for one.
+		cfg.Timeout, cfg.MaxTimeout = 30*time.Second, time.Minute
+	}
+	g, err := gateway.New(cfg, table)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	publicLn, adminLn := fasthttputil.NewInmemoryListener(), fasthttputil.NewInmemoryListener()
+	served := make(chan error, 1)
+	go func() { served <- g.Serve(publicLn, adminLn) }()
+	if !o.notReady {
+		g.SetReady(true)
+	}
+	tb.Cleanup(func() {
+		gate.Release()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := g.Shutdown(ctx); err != nil {
+			tb.Errorf("Shutdown: %v", err)
+		}
+		if err := <-served; err != nil {
+			tb.Errorf("Serve: %v", err)
+		}
+	})
+	return &server{g: g, table: table, gate: gate, route: o.route, public: client(publicLn), admin: client(adminLn)}
+}
+
+func client(ln *fasthttputil.InmemoryListener) *fasthttp.HostClient {
+	return &fasthttp.HostClient{
+		Addr:     "infergate.test",
+		Dial:     func(string) (net.Conn, error) { return ln.Dial() },
+		MaxConns: 1024,
+		// Requests go out in one write: a server that answers 413 or 431
+		// and closes before the end of the request would otherwise fail
+		// the client's next write rather than let it read the answer.
+		WriteBufferSize: 4 * testMaxBodyBytes,
+		ReadTimeout:     time.Minute,
+		WriteTimeout:    time.Minute,
+	}
+}
+
+// reply is a response, copied out of fasthttp's pooled objects.
+type reply struct {
+	status int
+	header map[string][]string // canonical names
+	body   []byte
+}
+
+func (r *reply) get(name string) string {
+	if v := r.header[textproto.CanonicalMIMEHeaderKey(name)]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// errorBody is the JSON error every non-2xx answer carries.
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Field   string `json:"field"`
+	} `json:"error"`
+}
+
+// prediction is the JSON of a 200 answer.
+type prediction struct {
+	ModelID      string   `json:"model_id"`
+	Prediction   string   `json:"prediction"`
+	Probability  *float64 `json:"probability"`
+	ModelVersion string   `json:"model_version"`
+	LatencyMS    *float64 `json:"latency_ms"`
+	RequestID    string   `json:"request_id"`
+	Route        string   `json:"route"`
+}
+
+// do sends one request; headers are name, value pairs.
+func do(tb testing.TB, c *fasthttp.HostClient, method, path, body string, headers ...string) reply {
+	tb.Helper()
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.Header.SetMethod(method)
+	req.SetRequestURI("http://infergate.test" + path)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	if body != "" {
+		req.Header.SetContentType("application/json")
+		req.SetBodyString(body)
+	}
+	if err := c.Do(req, resp); err != nil {
+		tb.Fatalf("%s %s: %v", method, path, err)
+	}
+	r := reply{status: resp.StatusCode(), body: append([]byte(nil), resp.Body()...), header: map[string][]string{}}
+	for k, v := range resp.Header.All() {
+		name := textproto.CanonicalMIMEHeaderKey(string(k))
+		r.header[name] = append(r.header[name], string(v))
+	}
+	return r
+}
+
+func (s *server) predict(tb testing.TB, body string, headers ...string) reply {
+	tb.Helper()
+	return do(tb, s.public, fasthttp.MethodPost, "/v1/predictions", body, headers...)
+}
+
+// decode parses r's body as JSON into v, failing the test when it is not
+// JSON of that shape.
+func decode(tb testing.TB, r reply, v any) {
+	tb.Helper()
+	dec := json.NewDecoder(strings.NewReader(string(r.body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		tb.Fatalf("status %d: body %q is not the expected JSON: %v", r.status, r.body, err)
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after a bound far
+// above what it should take: it replaces a sleep that guesses.
+func waitFor(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -1,0 +1,145 @@
+package servingtest
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/infergate/infergate/batcher"
+	"github.com/infergate/infergate/router"
+	"github.com/infergate/infergate/runtime"
+)
+
+// Gate controls the instances a GatedOpener opens, for tests of timing and
+// failure: it can hold every batch before it runs (to fill a queue or let a
+// deadline pass), make batches fail, and it counts what the model computed.
+// The instances stay real ONNX Runtime sessions; a batch that is let through
+// is computed by ONNX Runtime as usual. A Gate is safe for concurrent use.
+type Gate struct {
+	mu   sync.Mutex
+	held chan struct{} // non-nil while holding: closed by Release
+	err  error         // returned by every Run while set
+
+	blocked  atomic.Int64 // rows of the batches waiting at the gate
+	rows     atomic.Int64 // rows computed successfully
+	batches  atomic.Int64 // batches computed successfully
+	maxBatch atomic.Int64 // largest batch computed
+}
+
+// NewGate returns an open gate.
+func NewGate() *Gate { return &Gate{} }
+
+// Hold makes every batch that reaches Run from now on wait until Release.
+func (g *Gate) Hold() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.held == nil {
+		g.held = make(chan struct{})
+	}
+}
+
+// Release lets the held batches, and every later one, run.
+func (g *Gate) Release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.held != nil {
+		close(g.held)
+		g.held = nil
+	}
+}
+
+// Fail makes every batch from now on fail with err without being computed;
+// Fail(nil) lets batches compute again.
+func (g *Gate) Fail(err error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.err = err
+}
+
+// Blocked is the number of rows whose batch waits at the gate.
+func (g *Gate) Blocked() int { return int(g.blocked.Load()) }
+
+// Rows is the number of rows the model computed successfully.
+func (g *Gate) Rows() int { return int(g.rows.Load()) }
+
+// Batches is the number of batches the model computed successfully.
+func (g *Gate) Batches() int { return int(g.batches.Load()) }
+
+// MaxBatch is the size of the largest batch computed.
+func (g *Gate) MaxBatch() int { return int(g.maxBatch.Load()) }
+
+// pass waits while the gate holds, then returns the injected error, if any.
+func (g *Gate) pass(rows int) error {
+	g.mu.Lock()
+	held := g.held
+	g.mu.Unlock()
+	if held != nil {
+		g.blocked.Add(int64(rows))
+		<-held
+		g.blocked.Add(-int64(rows))
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.err
+}
+
+func (g *Gate) computed(rows int) {
+	g.rows.Add(int64(rows))
+	g.batches.Add(1)
+	for {
+		m := g.maxBatch.Load()
+		if int64(rows) <= m || g.maxBatch.CompareAndSwap(m, int64(rows)) {
+			return
+		}
+	}
+}
+
+// GatedOpener opens real ONNX Runtime instances (batcher.NewONNXInstances)
+// and puts Gate in front of each one's Run. It implements router.Opener.
+type GatedOpener struct {
+	Env  *runtime.Environment
+	Gate *Gate
+}
+
+var _ router.Opener = GatedOpener{}
+
+// Open opens the gated instances and starts a batcher over them.
+func (o GatedOpener) Open(path, model, version string, cfg batcher.Config, inWidth, outWidth int) (*batcher.Batcher, error) {
+	instances, err := batcher.NewONNXInstances(o.Env, path, cfg, inWidth, outWidth)
+	if err != nil {
+		return nil, err
+	}
+	for i, inst := range instances {
+		instances[i] = gatedInstance{inst: inst, gate: o.Gate}
+	}
+	b, err := batcher.New(model, version, cfg, inWidth, outWidth, instances)
+	if err != nil {
+		for _, inst := range instances {
+			_ = inst.Close()
+		}
+		return nil, err
+	}
+	return b, nil
+}
+
+// gatedInstance runs its real instance when its gate lets it.
+type gatedInstance struct {
+	inst batcher.Instance
+	gate *Gate
+}
+
+var _ batcher.Instance = gatedInstance{}
+
+func (i gatedInstance) Input(rows int) []float32 { return i.inst.Input(rows) }
+
+func (i gatedInstance) Run(rows int) ([]float32, error) {
+	if err := i.gate.pass(rows); err != nil {
+		return nil, err
+	}
+	out, err := i.inst.Run(rows)
+	if err == nil {
+		i.gate.computed(rows)
+	}
+	return out, err
+}
+
+func (i gatedInstance) Close() error { return i.inst.Close() }
