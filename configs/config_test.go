@@ -78,15 +78,17 @@ func TestMinimalConfigGetsEveryDefault(t *testing.T) {
 	// that a golden file regenerated carelessly cannot hide a changed default.
 	want := configs.Config{
 		Server: gateway.Config{
-			Listen:         gateway.DefaultListen,
-			AdminListen:    gateway.DefaultAdminListen,
-			MaxBodyBytes:   gateway.DefaultMaxBodyBytes,
-			MaxHeaderBytes: gateway.DefaultMaxHeaderBytes,
-			Timeout:        gateway.DefaultTimeout,
-			MaxTimeout:     gateway.DefaultMaxTimeout,
-			ReadTimeout:    gateway.DefaultReadTimeout,
-			WriteTimeout:   gateway.DefaultWriteTimeout,
-			IdleTimeout:    gateway.DefaultIdleTimeout,
+			Listen:          gateway.DefaultListen,
+			AdminListen:     gateway.DefaultAdminListen,
+			MaxBodyBytes:    gateway.DefaultMaxBodyBytes,
+			MaxHeaderBytes:  gateway.DefaultMaxHeaderBytes,
+			Timeout:         gateway.DefaultTimeout,
+			MaxTimeout:      gateway.DefaultMaxTimeout,
+			ReadTimeout:     gateway.DefaultReadTimeout,
+			WriteTimeout:    gateway.DefaultWriteTimeout,
+			IdleTimeout:     gateway.DefaultIdleTimeout,
+			ShutdownDelay:   gateway.DefaultShutdownDelay,
+			ShutdownTimeout: gateway.DefaultShutdownTimeout,
 		},
 		Runtime: runtime.Config{
 			IntraOpThreads: runtime.DefaultIntraOpThreads,
@@ -301,6 +303,9 @@ func TestValidConfigs(t *testing.T) {
 	f("log: {level: warn}\nroutes: [{name: a}]\n")
 	// A timeout equal to the cap is allowed.
 	f("server: {timeout: 10s}\nroutes: [{name: a}]\n")
+	// Port 0 on both listeners: the system picks two different free ports.
+	f("server: {listen: '127.0.0.1:0', admin_listen: '127.0.0.1:0'}\nroutes: [{name: a}]\n")
+	f("server: {shutdown_delay: 5s, shutdown_timeout: 1m}\nroutes: [{name: a}]\n")
 }
 
 func TestLoadNamesTheFile(t *testing.T) {

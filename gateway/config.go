@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 )
 
@@ -18,6 +19,10 @@ const (
 	DefaultReadTimeout    = 10 * time.Second
 	DefaultWriteTimeout   = 10 * time.Second
 	DefaultIdleTimeout    = 60 * time.Second
+	// DefaultShutdownDelay is 0: a process run by hand stops at once. Behind
+	// a load balancer, set it to the balancer's health-check interval.
+	DefaultShutdownDelay   = 0
+	DefaultShutdownTimeout = 30 * time.Second
 )
 
 // Config configures the HTTP listeners and the request limits.
@@ -42,6 +47,14 @@ type Config struct {
 	ReadTimeout  time.Duration `yaml:"read_timeout"`
 	WriteTimeout time.Duration `yaml:"write_timeout"`
 	IdleTimeout  time.Duration `yaml:"idle_timeout"`
+	// ShutdownDelay is how long the gateway goes on serving once a shutdown
+	// begins, with /readyz answering 503 and every response closing its
+	// connection, so that load balancers and keep-alive clients move away
+	// before the listeners close. Default 0s.
+	ShutdownDelay time.Duration `yaml:"shutdown_delay"`
+	// ShutdownTimeout bounds the wait for in-flight requests once the
+	// listeners are closed. Default 30s.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 }
 
 // ApplyDefaults fills unset fields with their documented defaults.
@@ -55,6 +68,7 @@ func (c *Config) ApplyDefaults() {
 	setDefault(&c.ReadTimeout, DefaultReadTimeout)
 	setDefault(&c.WriteTimeout, DefaultWriteTimeout)
 	setDefault(&c.IdleTimeout, DefaultIdleTimeout)
+	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
 }
 
 func setDefault[T comparable](v *T, def T) {
@@ -72,7 +86,8 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("server.%s: %q is not host:port: %w", a.name, a.addr, err))
 		}
 	}
-	if c.Listen == c.AdminListen {
+	// Port 0 asks the system for a free port, so two of them never clash.
+	if c.Listen == c.AdminListen && !strings.HasSuffix(c.Listen, ":0") {
 		errs = append(errs, fmt.Errorf("server.admin_listen: must differ from server.listen (%s)", c.Listen))
 	}
 	positive := func(name string, v int64) {
@@ -85,7 +100,8 @@ func (c *Config) Validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"timeout", c.Timeout}, {"max_timeout", c.MaxTimeout}, {"read_timeout", c.ReadTimeout}, {"write_timeout", c.WriteTimeout}, {"idle_timeout", c.IdleTimeout}} {
+	}{{"timeout", c.Timeout}, {"max_timeout", c.MaxTimeout}, {"read_timeout", c.ReadTimeout}, {"write_timeout", c.WriteTimeout}, {"idle_timeout", c.IdleTimeout},
+		{"shutdown_delay", c.ShutdownDelay}, {"shutdown_timeout", c.ShutdownTimeout}} {
 		if d.v < 0 {
 			errs = append(errs, fmt.Errorf("server.%s: must be positive, got %s", d.name, d.v))
 		}

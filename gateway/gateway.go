@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/infergate/infergate/router"
@@ -19,11 +20,12 @@ var contentTypeJSON = []byte("application/json")
 
 // Gateway serves the public prediction API and the admin API.
 type Gateway struct {
-	cfg     Config
-	state   atomic.Pointer[serving]
-	ready   atomic.Bool
-	metrics *metrics.Set
-	panics  *metrics.Counter
+	cfg      Config
+	state    atomic.Pointer[serving]
+	ready    atomic.Bool
+	draining atomic.Bool // a shutdown has begun: responses close their connections
+	metrics  *metrics.Set
+	panics   *metrics.Counter
 
 	public *fasthttp.Server
 	admin  *fasthttp.Server
@@ -125,11 +127,21 @@ func (g *Gateway) Serve(public, admin net.Listener) error {
 	return err
 }
 
-// Shutdown stops accepting connections and waits for in-flight requests to
-// finish, or for ctx to end. Readiness turns false first so a load balancer
-// stops sending.
+// Shutdown drains the gateway: readiness turns false and every response
+// closes its connection, for server.shutdown_delay (or until ctx ends), so
+// that load balancers and keep-alive clients go elsewhere; then the listeners
+// close and Shutdown waits for in-flight requests to finish, or for ctx to
+// end.
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.SetReady(false)
+	if !g.draining.Swap(true) && g.cfg.ShutdownDelay > 0 {
+		t := time.NewTimer(g.cfg.ShutdownDelay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
 	var err error
 	g.closeOnce.Do(func() {
 		g.mu.Lock()
@@ -149,9 +161,15 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 }
 
 // recovering turns a panic in h into a 500 and a log line: fasthttp does not
-// recover, and one bad request must never take the process down.
+// recover, and one bad request must never take the process down. While the
+// gateway drains, it also closes each connection after its response.
 func (g *Gateway) recovering(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
+		defer func() {
+			if g.draining.Load() {
+				ctx.SetConnectionClose()
+			}
+		}()
 		defer func() {
 			if p := recover(); p != nil {
 				g.panics.Inc()

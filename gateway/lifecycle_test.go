@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -50,4 +51,33 @@ func TestShutdownRightAfterServe(t *testing.T) {
 		f(true)
 	}
 	f(false)
+}
+
+// TestShutdownDelayDrains: during server.shutdown_delay the gateway still
+// answers, with /readyz at 503 and every response closing its connection;
+// Shutdown waits out the delay (here: until its context ends) before it
+// closes the listeners.
+func TestShutdownDelayDrains(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, options{cfg: gateway.Config{ShutdownDelay: time.Hour}})
+	if r := do(t, s.public, "POST", "/v1/predictions", validBody); r.status != 200 || r.get("Connection") == "close" {
+		t.Fatalf("before shutdown: status %d, Connection %q; want 200 and a kept connection", r.status, r.get("Connection"))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.g.Shutdown(ctx) }()
+	waitFor(t, "/readyz to answer 503", func() bool { return do(t, s.admin, "GET", "/readyz", "").status == 503 })
+	r := do(t, s.public, "POST", "/v1/predictions", validBody)
+	if r.status != 200 || r.get("Connection") != "close" {
+		t.Errorf("while draining: status %d, Connection %q; want 200 and close", r.status, r.get("Connection"))
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("Shutdown returned during its delay: %v", err)
+	default:
+	}
+	cancel()
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		t.Errorf("Shutdown after its context ended: %v", err)
+	}
 }

@@ -24,9 +24,6 @@ import (
 
 const defaultConfig = "configs/infergate.yaml"
 
-// shutdownTimeout bounds the drain after SIGINT/SIGTERM.
-const shutdownTimeout = 30 * time.Second
-
 func runServe(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	configPath := fs.String("config", defaultConfig, "configuration file")
@@ -121,11 +118,11 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	var serveErr error
 	select {
 	case <-ctx.Done():
-		log.Info("shutting down: draining in-flight requests")
+		log.Info("shutting down: draining in-flight requests", "shutdown_delay", cfg.Server.ShutdownDelay, "shutdown_timeout", cfg.Server.ShutdownTimeout)
 	case serveErr = <-served:
 		log.Error("server stopped", "err", serveErr)
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownDelay+cfg.Server.ShutdownTimeout)
 	defer cancel()
 	err = errors.Join(serveErr, g.Shutdown(shutdownCtx), table.Close())
 	if err == nil {
