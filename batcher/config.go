@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/infergate/infergate/internal/defaults"
 )
 
 // Defaults applied by Config.ApplyDefaults to fields left at their zero value.
@@ -51,18 +53,10 @@ type Config struct {
 // ApplyDefaults sets the fields left at their zero value to their defaults.
 // Negative values are left for Validate to report.
 func (c *Config) ApplyDefaults() {
-	if c.MaxBatchSize == 0 {
-		c.MaxBatchSize = DefaultMaxBatchSize
-	}
-	if c.MaxQueueDelay == 0 {
-		c.MaxQueueDelay = DefaultMaxQueueDelay
-	}
-	if c.MaxQueueSize == 0 {
-		c.MaxQueueSize = DefaultMaxQueueSize
-	}
-	if c.Instances == 0 {
-		c.Instances = DefaultInstances
-	}
+	defaults.Set(&c.MaxBatchSize, DefaultMaxBatchSize)
+	defaults.Set(&c.MaxQueueDelay, DefaultMaxQueueDelay)
+	defaults.Set(&c.MaxQueueSize, DefaultMaxQueueSize)
+	defaults.Set(&c.Instances, DefaultInstances)
 }
 
 // Validate reports every invalid field, one error per line, each prefixed

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/infergate/infergate/gateway"
+	"github.com/infergate/infergate/internal/defaults"
 	"github.com/infergate/infergate/registry"
 	"github.com/infergate/infergate/router"
 	"github.com/infergate/infergate/runtime"
@@ -91,12 +92,8 @@ func (c *Config) ApplyDefaults() {
 	for i := range c.Routes {
 		c.Routes[i].ApplyDefaults()
 	}
-	if c.Log.Level == "" {
-		c.Log.Level = DefaultLogLevel
-	}
-	if c.Log.Format == "" {
-		c.Log.Format = DefaultLogFormat
-	}
+	defaults.Set(&c.Log.Level, DefaultLogLevel)
+	defaults.Set(&c.Log.Format, DefaultLogFormat)
 }
 
 // Validate returns every problem of c, one per line, each with its field

@@ -6,6 +6,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/infergate/infergate/internal/defaults"
 )
 
 // Defaults of Config.
@@ -59,23 +61,16 @@ type Config struct {
 
 // ApplyDefaults fills unset fields with their documented defaults.
 func (c *Config) ApplyDefaults() {
-	setDefault(&c.Listen, DefaultListen)
-	setDefault(&c.AdminListen, DefaultAdminListen)
-	setDefault(&c.MaxBodyBytes, DefaultMaxBodyBytes)
-	setDefault(&c.MaxHeaderBytes, DefaultMaxHeaderBytes)
-	setDefault(&c.Timeout, DefaultTimeout)
-	setDefault(&c.MaxTimeout, DefaultMaxTimeout)
-	setDefault(&c.ReadTimeout, DefaultReadTimeout)
-	setDefault(&c.WriteTimeout, DefaultWriteTimeout)
-	setDefault(&c.IdleTimeout, DefaultIdleTimeout)
-	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
-}
-
-func setDefault[T comparable](v *T, def T) {
-	var zero T
-	if *v == zero {
-		*v = def
-	}
+	defaults.Set(&c.Listen, DefaultListen)
+	defaults.Set(&c.AdminListen, DefaultAdminListen)
+	defaults.Set(&c.MaxBodyBytes, DefaultMaxBodyBytes)
+	defaults.Set(&c.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	defaults.Set(&c.Timeout, DefaultTimeout)
+	defaults.Set(&c.MaxTimeout, DefaultMaxTimeout)
+	defaults.Set(&c.ReadTimeout, DefaultReadTimeout)
+	defaults.Set(&c.WriteTimeout, DefaultWriteTimeout)
+	defaults.Set(&c.IdleTimeout, DefaultIdleTimeout)
+	defaults.Set(&c.ShutdownTimeout, DefaultShutdownTimeout)
 }
 
 // Validate checks c after ApplyDefaults; errors name the field under server.

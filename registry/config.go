@@ -1,6 +1,10 @@
 package registry
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/infergate/infergate/internal/defaults"
+)
 
 // DefaultRoot is the registry folder when the config names none, relative to
 // the working directory.
@@ -14,9 +18,7 @@ type Config struct {
 
 // ApplyDefaults fills unset fields with their documented defaults.
 func (c *Config) ApplyDefaults() {
-	if c.Root == "" {
-		c.Root = DefaultRoot
-	}
+	defaults.Set(&c.Root, DefaultRoot)
 }
 
 // Validate checks c after ApplyDefaults.

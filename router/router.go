@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/infergate/infergate/batcher"
+	"github.com/infergate/infergate/internal/defaults"
 	"github.com/infergate/infergate/registry"
 )
 
@@ -30,12 +31,8 @@ type RouteConfig struct {
 
 // ApplyDefaults fills unset fields with their documented defaults.
 func (c *RouteConfig) ApplyDefaults() {
-	if c.Model == "" {
-		c.Model = c.Name
-	}
-	if c.Version == "" {
-		c.Version = DefaultVersion
-	}
+	defaults.Set(&c.Model, c.Name)
+	defaults.Set(&c.Version, DefaultVersion)
 	c.Batching.ApplyDefaults()
 }
 

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/infergate/infergate/internal/defaults"
 )
 
 // Defaults applied by Config.ApplyDefaults.
@@ -55,12 +57,8 @@ type Config struct {
 // LibraryPath stays empty: it is resolved at Open, so that an environment
 // variable set after the configuration was loaded still counts.
 func (c *Config) ApplyDefaults() {
-	if c.IntraOpThreads == 0 {
-		c.IntraOpThreads = DefaultIntraOpThreads
-	}
-	if c.InterOpThreads == 0 {
-		c.InterOpThreads = DefaultInterOpThreads
-	}
+	defaults.Set(&c.IntraOpThreads, DefaultIntraOpThreads)
+	defaults.Set(&c.InterOpThreads, DefaultInterOpThreads)
 }
 
 // Validate reports every invalid field at once, each prefixed with its path in

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/infergate/infergate/internal/defaults"
 )
 
 // Defaults of Config, applied to zero fields.
@@ -61,27 +63,13 @@ func (c Config) WithDefaults() Config {
 	if c.IDColumns == nil {
 		c.IDColumns = slices.Clone(DefaultIDColumns)
 	}
-	if c.TestFraction == 0 {
-		c.TestFraction = DefaultTestFraction
-	}
-	if c.ValidationFraction == 0 {
-		c.ValidationFraction = DefaultValidationFraction
-	}
-	if c.Epochs == 0 {
-		c.Epochs = DefaultEpochs
-	}
-	if c.LearningRate == 0 {
-		c.LearningRate = DefaultLearningRate
-	}
-	if c.L2 == 0 {
-		c.L2 = DefaultL2
-	}
-	if c.Patience == 0 {
-		c.Patience = DefaultPatience
-	}
-	if c.MaxCategories == 0 {
-		c.MaxCategories = DefaultMaxCategories
-	}
+	defaults.Set(&c.TestFraction, DefaultTestFraction)
+	defaults.Set(&c.ValidationFraction, DefaultValidationFraction)
+	defaults.Set(&c.Epochs, DefaultEpochs)
+	defaults.Set(&c.LearningRate, DefaultLearningRate)
+	defaults.Set(&c.L2, DefaultL2)
+	defaults.Set(&c.Patience, DefaultPatience)
+	defaults.Set(&c.MaxCategories, DefaultMaxCategories)
 	return c
 }
 
