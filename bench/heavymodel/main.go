@@ -152,17 +152,17 @@ func mlp(sig *registry.Signature, width, hidden, layers int, seed uint64) []byte
 
 // measureRuns times one single-threaded session (the gateway's default) at
 // batch 1 and at maxBatch, about half a second each.
-func measureRuns(path string, width, maxBatch int) error {
+func measureRuns(path string, width, maxBatch int) (err error) {
 	env, err := runtime.Open(runtime.Config{IntraOpThreads: 1, InterOpThreads: 1})
 	if err != nil {
 		return err
 	}
-	defer env.Close()
+	defer func() { err = errors.Join(err, env.Close()) }()
 	s, err := env.NewSession(path, runtime.SessionOptions{MaxBatch: maxBatch})
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer func() { err = errors.Join(err, s.Close()) }()
 	for _, rows := range []int{1, maxBatch} {
 		in := s.Input(0, rows)
 		for i := range in {
