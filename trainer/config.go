@@ -16,7 +16,6 @@ const (
 	DefaultEpochs             = 2000
 	DefaultLearningRate       = 0.05
 	DefaultL2                 = 1e-3
-	DefaultPatience           = 200
 	DefaultMaxCategories      = 50
 )
 
@@ -42,17 +41,17 @@ type Config struct {
 	Seed uint64 `yaml:"seed"`
 	// TestFraction of rows is held out for the reported metrics. Default 0.2.
 	TestFraction float64 `yaml:"test_fraction"`
-	// ValidationFraction of rows is held out for early stopping. Default 0.1.
+	// ValidationFraction of rows is held out and reported on
+	// (validation_log_loss). Default 0.1.
 	ValidationFraction float64 `yaml:"validation_fraction"`
-	// Epochs is the most full-batch gradient steps. Default 2000.
+	// Epochs is the number of full-batch gradient steps. Logistic
+	// regression with L2 is convex, so it is trained to convergence rather
+	// than stopped early on a small, noisy validation split. Default 2000.
 	Epochs int `yaml:"epochs"`
 	// LearningRate of the Adam optimiser. Default 0.05.
 	LearningRate float64 `yaml:"learning_rate"`
 	// L2 is the weight decay (bias excluded). Default 0.001.
 	L2 float64 `yaml:"l2"`
-	// Patience stops training after this many epochs without a better
-	// validation log loss. Default 200.
-	Patience int `yaml:"patience"`
 	// MaxCategories caps a categorical feature's vocabulary; rarer values
 	// share the unknown bucket. Default 50.
 	MaxCategories int `yaml:"max_categories"`
@@ -68,7 +67,6 @@ func (c Config) WithDefaults() Config {
 	defaults.Set(&c.Epochs, DefaultEpochs)
 	defaults.Set(&c.LearningRate, DefaultLearningRate)
 	defaults.Set(&c.L2, DefaultL2)
-	defaults.Set(&c.Patience, DefaultPatience)
 	defaults.Set(&c.MaxCategories, DefaultMaxCategories)
 	return c
 }
@@ -99,9 +97,6 @@ func (c *Config) Validate() error {
 	}
 	if c.L2 < 0 || math.IsNaN(c.L2) || math.IsInf(c.L2, 0) {
 		bad("l2: must be finite and >= 0, got %v", c.L2)
-	}
-	if c.Patience < 1 {
-		bad("patience: must be at least 1, got %d", c.Patience)
 	}
 	if c.MaxCategories < 1 {
 		bad("max_categories: must be at least 1, got %d", c.MaxCategories)

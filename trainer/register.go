@@ -44,7 +44,6 @@ func (c *Config) Params() map[string]string {
 		"epochs":              strconv.Itoa(c.Epochs),
 		"learning_rate":       f(c.LearningRate),
 		"l2":                  f(c.L2),
-		"patience":            strconv.Itoa(c.Patience),
 		"max_categories":      strconv.Itoa(c.MaxCategories),
 	}
 }

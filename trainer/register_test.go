@@ -53,7 +53,7 @@ func TestTrainDemoRegisters(t *testing.T) {
 		"algorithm": "logistic_regression", "optimizer": "adam_full_batch", "target": "churned",
 		"id_columns": "customer_id", "required": "tenure_months,monthly_charges,contract,support_calls",
 		"seed": "42", "test_fraction": "0.2", "validation_fraction": "0.1", "epochs": "2000",
-		"learning_rate": "0.05", "l2": "0.001", "patience": "200", "max_categories": "50",
+		"learning_rate": "0.05", "l2": "0.001", "max_categories": "50",
 	}; !reflect.DeepEqual(l.Params, want) {
 		t.Fatalf("params = %v\nwant %v", l.Params, want)
 	}

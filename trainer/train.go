@@ -40,7 +40,7 @@ type Model struct {
 	Weights []float32
 	Bias    float32
 	// Metrics on the held-out test split ("auc", "accuracy", "log_loss") and
-	// facts of the run ("train_rows", "best_epoch", …).
+	// facts of the run ("train_rows", "epochs", …).
 	Metrics map[string]float64
 	// Config is the effective configuration, defaults applied.
 	Config Config
@@ -102,7 +102,7 @@ func Train(d *Dataset, cfg Config) (*Model, error) {
 		return nil, fmt.Errorf("cannot train: %w", err)
 	}
 
-	w, b, epochs, best := fit(x, y, train, val, cfg)
+	w, b := fit(x, y, train, cfg)
 	m.Weights = make([]float32, len(w))
 	for i := range w {
 		m.Weights[i] = float32(w[i])
@@ -119,8 +119,7 @@ func Train(d *Dataset, cfg Config) (*Model, error) {
 	m.Metrics["validation_rows"] = float64(len(val))
 	m.Metrics["test_rows"] = float64(len(test))
 	m.Metrics["test_positive_rate"] = float64(countPositive(y, test)) / float64(len(test))
-	m.Metrics["epochs"] = float64(epochs)
-	m.Metrics["best_epoch"] = float64(best)
+	m.Metrics["epochs"] = float64(cfg.Epochs)
 	return m, nil
 }
 
@@ -334,7 +333,7 @@ func median(values []float64) float64 {
 // fit runs full-batch Adam on the train rows with L2 decay, keeping the
 // weights of the epoch with the lowest validation log loss. It returns those
 // weights, the epochs run and the best epoch.
-func fit(x [][]float32, y []float64, train, val []int, cfg Config) (w []float64, b float64, epochs, bestEpoch int) {
+func fit(x [][]float32, y []float64, train []int, cfg Config) (w []float64, b float64) {
 	const beta1, beta2, eps = 0.9, 0.999, 1e-8
 	width := len(x[0])
 	w = make([]float64, width)
@@ -345,10 +344,8 @@ func fit(x [][]float32, y []float64, train, val []int, cfg Config) (w []float64,
 	gw := make([]float64, width)
 	mw, vw := make([]float64, width), make([]float64, width)
 	var mb, vb float64
-	bestW, bestB, bestLoss := slices.Clone(w), b, logLossOf(x, y, val, w, b)
 	n := float64(len(train))
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
-		epochs = epoch
 		clear(gw)
 		gb := 0.0
 		for _, r := range train {
@@ -375,25 +372,6 @@ func fit(x [][]float32, y []float64, train, val []int, cfg Config) (w []float64,
 		mb = beta1*mb + (1-beta1)*g
 		vb = beta2*vb + (1-beta2)*g*g
 		b -= cfg.LearningRate * (mb / c1) / (math.Sqrt(vb/c2) + eps)
-
-		if loss := logLossOf(x, y, val, w, b); loss < bestLoss-1e-9 {
-			bestLoss, bestEpoch, bestB = loss, epoch, b
-			copy(bestW, w)
-		} else if epoch-bestEpoch >= cfg.Patience {
-			break
-		}
 	}
-	return bestW, bestB, epochs, bestEpoch
-}
-
-func logLossOf(x [][]float32, y []float64, rows []int, w []float64, b float64) float64 {
-	loss := 0.0
-	for _, r := range rows {
-		z := b
-		for j, v := range x[r] {
-			z += w[j] * float64(v)
-		}
-		loss += logLoss1(y[r], sigmoid(z))
-	}
-	return loss / float64(len(rows))
+	return w, b
 }

@@ -64,7 +64,7 @@ func TestTrainMetrics(t *testing.T) {
 	f("validation_rows", 500, 500)
 	f("test_rows", 1000, 1000)
 	f("test_positive_rate", 0.18, 0.32)
-	f("best_epoch", 1, float64(DefaultEpochs))
+	f("epochs", float64(DefaultEpochs), float64(DefaultEpochs))
 	for k, v := range m.Metrics {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			t.Errorf("metrics[%s] = %v", k, v)
@@ -299,7 +299,7 @@ func TestConfigValidate(t *testing.T) {
 	f(Config{Target: "y", Epochs: -1}, "epochs: must be at least 1")
 	f(Config{Target: "y", LearningRate: -1}, "learning_rate: must be positive")
 	f(Config{Target: "y", L2: math.NaN()}, "l2: must be finite")
-	f(Config{Target: "y", Patience: -2, MaxCategories: -1}, "patience: must be at least 1", "max_categories: must be at least 1")
+	f(Config{Target: "y", Epochs: -2, MaxCategories: -1}, "epochs: must be at least 1", "max_categories: must be at least 1")
 	f(Config{Target: "y", Required: []string{"a", "", "y", "customer_id", "a"}},
 		"required[1]: must not be empty", `required[2]: "y" is the target`,
 		`required[3]: "customer_id" is an id column`, `required[4]: "a" is listed twice`)
