@@ -232,6 +232,11 @@ func loadRoute(rc *RouteConfig, store *registry.Store, opener Opener) (*Route, e
 	if err != nil {
 		return nil, fmt.Errorf("route %q: cannot resolve %s@%s in the registry: %w", rc.Name, rc.Model, rc.Version, err)
 	}
+	// A model file that no longer matches the checksum registered with it
+	// (truncated by a full disk, edited by hand) must not serve predictions.
+	if _, _, err := store.ReadModel(meta.Model, meta.Version); err != nil {
+		return nil, fmt.Errorf("route %q: refusing model %s %s: %w", rc.Name, meta.Model, meta.Version, err)
+	}
 	enc, err := registry.NewEncoder(&meta.Signature)
 	if err != nil {
 		return nil, fmt.Errorf("route %q: model %s %s has an invalid signature: %w", rc.Name, meta.Model, meta.Version, err)

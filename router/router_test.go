@@ -2,6 +2,7 @@ package router_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -170,6 +171,23 @@ func TestLoadErrors(t *testing.T) {
 		`route "churn": cannot resolve customer-churn@staging in the registry`, `alias "staging"`)
 	f([]router.RouteConfig{{Name: "churn", Model: demo, Version: "9.9.9"}}, registry.ErrNotFound,
 		`route "churn": cannot resolve customer-churn@9.9.9 in the registry`, `9.9.9`)
+	// A model file changed after registering is refused.
+	tampered := servingtest.Store(t)
+	path := tampered.ModelPath(demo, "1.0.0")
+	onnx, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, append(onnx, 0), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if table, err := router.Load([]router.RouteConfig{{Name: demo}}, tampered, opener); !errors.Is(err, registry.ErrChecksum) ||
+		!strings.Contains(fmt.Sprint(err), `route "customer-churn": refusing model customer-churn 1.0.0`) {
+		if table != nil {
+			_ = table.Close()
+		}
+		t.Errorf("Load of a tampered model file: %v, want ErrChecksum naming the route", err)
+	}
 	// A failing route after a good one: the good one is closed again (its
 	// leaks are checked in TestLoadLeaksNothing).
 	f([]router.RouteConfig{{Name: demo}, {Name: "second", Model: "missing"}}, registry.ErrNotFound,
