@@ -8,10 +8,10 @@ BIN      := bin/infergate
 CONFIG   ?= configs/infergate.yaml
 GOLANGCI_LINT_VERSION := v2.7.2
 
-.PHONY: help setup build run test lint bench clean
+.PHONY: help setup build run test lint bench microbench clean
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 setup: ## download Go modules and install the pinned ONNX Runtime library
 	$(GO) mod download
@@ -34,8 +34,16 @@ lint: ## gofmt, go vet and golangci-lint (installed at a pinned version)
 	$(GO) vet ./...
 	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION) run ./...
 
-bench: setup ## Go benchmarks of the request path (see bench/README.md for the load comparisons)
-	$(GO) test -run '^$$' -bench . -benchmem ./runtime/ ./batcher/ ./gateway/
+BENCH_REGISTRY := bench/results/registry
+
+bench: build ## the standard load scenario (configs/bench/standard.yaml); report under bench/results/
+	rm -rf $(BENCH_REGISTRY)
+	$(BIN) train --demo --registry $(BENCH_REGISTRY) --demo-data bench/results/churn.csv
+	$(GO) run ./bench/heavymodel --registry $(BENCH_REGISTRY) --hidden 1024 --layers 2
+	$(BIN) bench --scenario configs/bench/standard.yaml
+
+microbench: setup ## Go benchmarks of the request path (ns/op, allocs/op)
+	$(GO) test -run '^$$' -bench . -benchmem ./runtime/ ./batcher/ ./gateway/ ./bench/...
 
 clean: ## remove build outputs and the local registry
 	rm -rf bin var

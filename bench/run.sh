@@ -98,11 +98,14 @@ rm -rf "$REGISTRY"
 bin/infergate train --demo --registry "$REGISTRY" --demo-data "$OUT/churn.csv" | tee "$OUT/train.txt"
 "$OUT/heavymodel" --registry "$REGISTRY" --hidden "$HIDDEN" --layers "$LAYERS" --measure | tee "$OUT/heavymodel.txt"
 
-for f in bench/configs/*.yaml; do
+# configs/bench/gateway-demo-batch.yaml serves scenario demo-batch, and so on.
+for f in configs/bench/gateway-*.yaml; do
+	base=$(basename "$f")
+	base=${base#gateway-}
 	if [[ -n $INSTANCES ]]; then
-		sed -E "s/^( *instances:).*/\1 $INSTANCES/" "$f" >"$OUT/configs/$(basename "$f")"
+		sed -E "s/^( *instances:).*/\1 $INSTANCES/" "$f" >"$OUT/configs/$base"
 	else
-		cp "$f" "$OUT/configs/"
+		cp "$f" "$OUT/configs/$base"
 	fi
 done
 

@@ -72,16 +72,25 @@ func Parse(data []byte) (*Config, error) {
 // that a caller can apply overrides (such as command-line flags) first.
 func Decode(data []byte) (*Config, error) {
 	var c Config
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("cannot decode config:\n%w", decodeErrors(data, err))
-	}
-	if err := dec.Decode(new(yaml.Node)); !errors.Is(err, io.EOF) {
-		return nil, errors.New("cannot decode config: the file holds more than one YAML document (a second \"---\"); keep one")
+	if err := decodeStrict(data, &c); err != nil {
+		return nil, fmt.Errorf("cannot decode config:\n%w", err)
 	}
 	c.ApplyDefaults()
 	return &c, nil
+}
+
+// decodeStrict decodes one YAML document into v: an unknown key is an
+// error, and every error names its line and field path.
+func decodeStrict(data []byte, v any) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return decodeErrors(data, err)
+	}
+	if err := dec.Decode(new(yaml.Node)); !errors.Is(err, io.EOF) {
+		return errors.New("the file holds more than one YAML document (a second \"---\"); keep one")
+	}
+	return nil
 }
 
 // ApplyDefaults fills every unset field with its documented default.

@@ -1,5 +1,5 @@
 // Command infergate is the inference gateway: serve models, train the demo
-// model, validate a configuration. The program is its packages; this file only
+// model, validate a configuration, run load benchmarks. The program is its packages; this file only
 // dispatches subcommands.
 package main
 
@@ -19,6 +19,7 @@ Usage:
   infergate serve    [--config FILE] [--listen ADDR] [--admin-listen ADDR]
   infergate train    [--config FILE] --demo [--if-missing] | --data FILE --target COLUMN --model NAME
   infergate validate [--config FILE]
+  infergate bench    --scenario FILE | --url URL (--rate R | --concurrency N) [...]
   infergate version
 
 Run "infergate COMMAND -h" for a command's flags.
@@ -38,6 +39,8 @@ func main() {
 		err = runTrain(args, os.Stdout)
 	case "validate":
 		err = runValidate(args, os.Stdout)
+	case "bench":
+		err = runBench(args, os.Stdout)
 	case "version":
 		err = runVersion(os.Stdout)
 	case "-h", "--help", "help":
