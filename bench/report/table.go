@@ -34,28 +34,30 @@ type gridRow struct {
 // stepsGrid lays out one row per step.
 func stepsGrid(r *Report, nextMark *int) grid {
 	g := grid{
-		head:  []string{"target", "load", "offered", "achieved", "p50", "p90", "p99", "p99.9", "max", "mean", "errors", "windows"},
-		right: []bool{false, false, true, true, true, true, true, true, true, true, false, false},
+		// "lag" is the open model's own send lateness at p99: latencies
+		// count from each request's intended time, so they include it.
+		head:  []string{"target", "load", "offered", "achieved", "lag", "p50", "p90", "p99", "p99.9", "max", "mean", "errors", "windows"},
+		right: []bool{false, false, true, true, true, true, true, true, true, true, true, false, false},
 	}
 	for _, s := range r.Steps {
 		res := s.Result
 		if res == nil {
 			g.rows = append(g.rows, gridRow{
 				ref:   s.Target + " " + s.Label,
-				Cells: []string{s.Target, s.Label, "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"},
+				Cells: []string{s.Target, s.Label, "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"},
 				Notes: []string{"did not run"},
 				Warn:  true,
 				Mark:  newMark(nextMark, "!"),
 			})
 			continue
 		}
-		offered := "-"
+		offered, lag := "-", "-"
 		if res.Offered > 0 {
-			offered = formatRate(res.Offered)
+			offered, lag = formatRate(res.Offered), formatLatency(res.SendLag)
 		}
 		l := res.Latency
 		row := gridRow{ref: s.Target + " " + s.Label, Cells: []string{
-			s.Target, s.Label, offered, formatRate(res.Achieved),
+			s.Target, s.Label, offered, formatRate(res.Achieved), lag,
 			formatLatency(l.P50), formatLatency(l.P90), formatLatency(l.P99), formatLatency(l.P999),
 			formatLatency(l.Max), formatLatency(l.Mean),
 			formatErrors(res), formatWindows(res),

@@ -21,7 +21,7 @@ func TestWriteTableEmpty(t *testing.T) {
 	if err := WriteTable(&b, &Report{}); err != nil {
 		t.Fatal(err)
 	}
-	want := "infergate benchmark\n\n  target  load  offered  achieved  p50  p90  p99  p99.9  max  mean  errors  windows\n"
+	want := "infergate benchmark\n\n  target  load  offered  achieved  lag  p50  p90  p99  p99.9  max  mean  errors  windows\n"
 	if b.String() != want {
 		t.Errorf("got\n%q\nwant\n%q", b.String(), want)
 	}
