@@ -28,6 +28,15 @@ func formatLatency(d time.Duration) string {
 	}
 }
 
+// formatMeasured writes a measured latency: like formatLatency, except that
+// below the histograms' 1µs resolution it says "<1µs" rather than "0".
+func formatMeasured(d time.Duration) string {
+	if d >= 0 && d < time.Microsecond {
+		return "<1µs"
+	}
+	return formatLatency(d)
+}
+
 // formatDiff writes a latency difference with its sign: "+412µs", "-1.20ms".
 func formatDiff(d time.Duration) string {
 	if d < 0 {

@@ -96,5 +96,5 @@ func (p *Progress) Done() {
 func progressLine(target, label string, pr loadgen.Progress) string {
 	return fmt.Sprintf("[%s %s] %s  %s  %s req/s  p50 %s  p99 %s  errors %s",
 		target, label, pr.Phase, formatSeconds(pr.Elapsed), formatRate(pr.Rate),
-		formatLatency(pr.P50), formatLatency(pr.P99), groupThousands(int64(pr.Errors)))
+		formatMeasured(pr.P50), formatMeasured(pr.P99), groupThousands(int64(pr.Errors)))
 }

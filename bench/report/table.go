@@ -58,8 +58,8 @@ func stepsGrid(r *Report, nextMark *int) grid {
 		l := res.Latency
 		row := gridRow{ref: s.Target + " " + s.Label, Cells: []string{
 			s.Target, s.Label, offered, formatRate(res.Achieved), lag,
-			formatLatency(l.P50), formatLatency(l.P90), formatLatency(l.P99), formatLatency(l.P999),
-			formatLatency(l.Max), formatLatency(l.Mean),
+			formatMeasured(l.P50), formatMeasured(l.P90), formatMeasured(l.P99), formatMeasured(l.P999),
+			formatMeasured(l.Max), formatMeasured(l.Mean),
 			formatErrors(res), formatWindows(res),
 		}}
 		if w := untrusted(res); w != "" {
@@ -101,8 +101,8 @@ func ratiosGrids(r *Report, ratios []Ratio, nextMark *int) []ratioGrid {
 			}
 			row := gridRow{ref: q.Label, Cells: []string{
 				q.Label, formatRatio(q.Throughput),
-				formatLatency(q.P50A), formatLatency(q.P50B), formatDiff(q.P50Diff),
-				formatLatency(q.P99A), formatLatency(q.P99B), formatDiff(q.P99Diff),
+				formatMeasured(q.P50A), formatMeasured(q.P50B), formatDiff(q.P50Diff),
+				formatMeasured(q.P99A), formatMeasured(q.P99B), formatDiff(q.P99Diff),
 			}}
 			if !q.Trusted {
 				row.Notes = []string{q.Why}

@@ -70,3 +70,17 @@ func TestFormatRate(t *testing.T) {
 	f(45210.2, "45,210")
 	f(1234567, "1,234,567")
 }
+
+func TestFormatMeasured(t *testing.T) {
+	t.Parallel()
+	f := func(d time.Duration, want string) {
+		t.Helper()
+		if got := formatMeasured(d); got != want {
+			t.Errorf("formatMeasured(%v) = %q, want %q", d, got, want)
+		}
+	}
+	f(0, "<1µs")
+	f(999*time.Nanosecond, "<1µs")
+	f(time.Microsecond, "1µs")
+	f(1210*time.Microsecond, "1.21ms")
+}
