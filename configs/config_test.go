@@ -3,7 +3,6 @@ package configs_test
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,12 +12,11 @@ import (
 	"github.com/infergate/infergate/batcher"
 	"github.com/infergate/infergate/configs"
 	"github.com/infergate/infergate/gateway"
+	"github.com/infergate/infergate/internal/golden"
 	"github.com/infergate/infergate/registry"
 	"github.com/infergate/infergate/router"
 	"github.com/infergate/infergate/runtime"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // checkGolden compares cfg, as indented JSON, with testdata/name, or rewrites
 // the file with -update.
@@ -29,20 +27,7 @@ func checkGolden(t *testing.T, name string, cfg *configs.Config) {
 		t.Fatal(err)
 	}
 	got = append(got, '\n')
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run `go test ./configs/ -run %s -update` to create it)", err, t.Name())
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("%s differs from the decoded config (if the change is intended, run `go test ./configs/ -update`)\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
+	golden.Check(t, name, got)
 }
 
 func TestDefaultFile(t *testing.T) {

@@ -1,17 +1,11 @@
 package report
 
 import (
-	"flag"
 	"math"
-	"os"
-	"path/filepath"
-	"testing"
 	"time"
 
 	"github.com/infergate/infergate/bench/loadgen"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 const us1 = time.Microsecond
 
@@ -112,24 +106,5 @@ func fixture() *Report {
 			{Name: "gateway vs fixed-body fasthttp", A: "gateway", B: "fixedbody"},
 		},
 		Notes: []string{"Load generator and servers share one 2-core machine."},
-	}
-}
-
-// golden compares got with testdata/name, or rewrites it under -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to write it)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s differs from the golden file; run go test -update and review the diff.\ngot:\n%s", path, got)
 	}
 }

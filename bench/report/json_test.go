@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"math"
 	"testing"
+
+	"github.com/infergate/infergate/internal/golden"
 )
 
 func TestWriteJSON(t *testing.T) {
@@ -14,7 +16,7 @@ func TestWriteJSON(t *testing.T) {
 	if err := WriteJSON(&b, r); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "report.golden.json", b.Bytes())
+	golden.Check(t, "report.golden.json", b.Bytes())
 
 	// It decodes back, with the documented units.
 	var doc struct {

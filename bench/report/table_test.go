@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"testing"
 	"time"
+
+	"github.com/infergate/infergate/internal/golden"
 )
 
 func TestWriteTable(t *testing.T) {
@@ -12,7 +14,7 @@ func TestWriteTable(t *testing.T) {
 	if err := WriteTable(&b, fixture()); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "table.golden", b.Bytes())
+	golden.Check(t, "table.golden", b.Bytes())
 }
 
 func TestWriteTableEmpty(t *testing.T) {
