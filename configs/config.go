@@ -19,11 +19,39 @@ import (
 
 // Config is the whole configuration file.
 type Config struct {
-	Server   gateway.Config       `yaml:"server"`
-	Runtime  runtime.Config       `yaml:"runtime"`
-	Registry registry.Config      `yaml:"registry"`
-	Routes   []router.RouteConfig `yaml:"routes"`
-	Log      LogConfig            `yaml:"log"`
+	Server   gateway.Config  `yaml:"server"`
+	Runtime  runtime.Config  `yaml:"runtime"`
+	Registry registry.Config `yaml:"registry"`
+	Routes   []RouteSpec     `yaml:"routes"`
+	Log      LogConfig       `yaml:"log"`
+}
+
+// RouteSpec is one entry of routes: the router's route and the gateway's
+// response cache for it, which the file keeps together.
+type RouteSpec struct {
+	router.RouteConfig `yaml:",inline"`
+	// Cache is the route's response cache. Default off.
+	Cache gateway.CacheConfig `yaml:"cache"`
+}
+
+// RouterRoutes returns the routes as package router takes them.
+func (c *Config) RouterRoutes() []router.RouteConfig {
+	routes := make([]router.RouteConfig, len(c.Routes))
+	for i := range c.Routes {
+		routes[i] = c.Routes[i].RouteConfig
+	}
+	return routes
+}
+
+// GatewayConfig returns the server block with every route's response cache,
+// as package gateway takes them.
+func (c *Config) GatewayConfig() gateway.Config {
+	g := c.Server
+	g.Caches = make(map[string]gateway.CacheConfig, len(c.Routes))
+	for i := range c.Routes {
+		g.Caches[c.Routes[i].Name] = c.Routes[i].Cache
+	}
+	return g
 }
 
 // LogConfig configures the process log.
@@ -100,6 +128,7 @@ func (c *Config) ApplyDefaults() {
 	c.Registry.ApplyDefaults()
 	for i := range c.Routes {
 		c.Routes[i].ApplyDefaults()
+		c.Routes[i].Cache.ApplyDefaults()
 	}
 	defaults.Set(&c.Log.Level, DefaultLogLevel)
 	defaults.Set(&c.Log.Format, DefaultLogFormat)
@@ -113,7 +142,13 @@ func (c *Config) Validate() error {
 	if len(c.Routes) == 0 {
 		errs = append(errs, errors.New("routes: at least one route is needed; see configs/infergate.yaml"))
 	}
-	errs = append(errs, router.Validate(c.Routes))
+	errs = append(errs, router.Validate(c.RouterRoutes()))
+	for i := range c.Routes {
+		r := &c.Routes[i]
+		if r.Cache.Enabled {
+			errs = append(errs, r.Cache.Validate(fmt.Sprintf("routes[%s].cache", r.Name)))
+		}
+	}
 	if _, err := c.Log.SlogLevel(); err != nil {
 		errs = append(errs, err)
 	}

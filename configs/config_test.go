@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/infergate/infergate/batcher"
 	"github.com/infergate/infergate/configs"
@@ -80,16 +81,19 @@ func TestMinimalConfigGetsEveryDefault(t *testing.T) {
 			InterOpThreads: runtime.DefaultInterOpThreads,
 		},
 		Registry: registry.Config{Root: registry.DefaultRoot},
-		Routes: []router.RouteConfig{{
-			Name:    "customer-churn",
-			Model:   "customer-churn",
-			Version: router.DefaultVersion,
-			Batching: batcher.Config{
-				MaxBatchSize:  batcher.DefaultMaxBatchSize,
-				MaxQueueDelay: batcher.DefaultMaxQueueDelay,
-				MaxQueueSize:  batcher.DefaultMaxQueueSize,
-				Instances:     batcher.DefaultInstances,
+		Routes: []configs.RouteSpec{{
+			RouteConfig: router.RouteConfig{
+				Name:    "customer-churn",
+				Model:   "customer-churn",
+				Version: router.DefaultVersion,
+				Batching: batcher.Config{
+					MaxBatchSize:  batcher.DefaultMaxBatchSize,
+					MaxQueueDelay: batcher.DefaultMaxQueueDelay,
+					MaxQueueSize:  batcher.DefaultMaxQueueSize,
+					Instances:     batcher.DefaultInstances,
+				},
 			},
+			Cache: gateway.CacheConfig{TTL: gateway.DefaultCacheTTL, MaxBytes: gateway.DefaultCacheMaxBytes},
 		}},
 		Log: configs.LogConfig{Level: configs.DefaultLogLevel, Format: configs.DefaultLogFormat},
 	}
@@ -266,6 +270,40 @@ log:
 		`routes[1].name: duplicate route "customer-churn" (routes[0] has it already); route names must be unique`,
 		`log.level: "loud" is not debug, info, warn or error`,
 		`log.format: "xml" is not text or json`)
+}
+
+func TestValidateCache(t *testing.T) {
+	t.Parallel()
+	f := func(yaml string, wantLines ...string) {
+		t.Helper()
+		_, err := configs.Parse([]byte(yaml))
+		if err == nil || err.Error() != strings.Join(wantLines, "\n") {
+			t.Fatalf("Parse(%q):\ngot:\n%v\nwant:\n%s", yaml, err, strings.Join(wantLines, "\n"))
+		}
+	}
+	f("routes: [{name: a, cache: {enabled: true, ttl: -1s, max_bytes: 10, round: {monthly_charges: 0, tenure_months: -2}}}]\n",
+		"routes[a].cache.ttl: must be positive, got -1s",
+		"routes[a].cache.max_bytes: must be at least 1024, got 10",
+		"routes[a].cache.round[monthly_charges]: the step must be a positive number, got 0",
+		"routes[a].cache.round[tenure_months]: the step must be a positive number, got -2")
+	// A disabled cache is not checked: it may be a block kept for later.
+	if _, err := configs.Parse([]byte("routes: [{name: a, cache: {enabled: false, ttl: -1s}}]\n")); err != nil {
+		t.Errorf("a disabled cache was validated: %v", err)
+	}
+	cfg, err := configs.Parse([]byte("routes: [{name: a, cache: {enabled: true, ttl: 30s, round: {monthly_charges: 0.5}}}, {name: b}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	caches := cfg.GatewayConfig().Caches
+	if c := caches["a"]; !c.Enabled || c.TTL != 30*time.Second || c.Round["monthly_charges"] != 0.5 || c.MaxBytes != 64<<20 {
+		t.Errorf("routes[a].cache reached the gateway as %+v", c)
+	}
+	if caches["b"].Enabled {
+		t.Error("routes[b] has a cache it did not ask for")
+	}
+	if routes := cfg.RouterRoutes(); len(routes) != 2 || routes[0].Name != "a" || routes[1].Version != "production" {
+		t.Errorf("RouterRoutes = %+v", routes)
+	}
 }
 
 func TestValidConfigs(t *testing.T) {

@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"testing"
 
+	"github.com/infergate/infergate/gateway"
 	"github.com/valyala/fasthttp"
 )
 
@@ -48,4 +49,27 @@ func TestPredictDoesNotAllocate(t *testing.T) {
 	f("all features", validBody)
 	f("optional features absent", without("total_charges"))
 	f("with request id and timeout", validBody, "X-Request-Id", "abc-123", "X-Request-Timeout", "2s")
+}
+
+// TestCacheHitDoesNotAllocate: an answer from the response cache allocates
+// nothing either.
+func TestCacheHitDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop objects")
+	}
+	s := cached(t, gateway.CacheConfig{}, options{})
+	predictUntilHit(t, s, validBody)
+	h := s.g.Handler()
+	ctx := directRequest(fasthttp.MethodPost, "/v1/predictions", validBody)
+	run := func() {
+		ctx.Response.Reset()
+		h(ctx)
+		if string(ctx.Response.Header.Peek("X-Infergate-Cache")) != "hit" {
+			t.Fatalf("not a hit: status %d, body %s", ctx.Response.StatusCode(), ctx.Response.Body())
+		}
+	}
+	run()
+	if allocs := testing.AllocsPerRun(500, run); allocs != 0 {
+		t.Errorf("%.2f allocations per cache hit, want 0", allocs)
+	}
 }

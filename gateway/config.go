@@ -57,6 +57,10 @@ type Config struct {
 	// ShutdownTimeout bounds the wait for in-flight requests once the
 	// listeners are closed. Default 30s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+
+	// Caches are the routes' response caches by route name. They are
+	// configured under routes[].cache; package configs fills this in.
+	Caches map[string]CacheConfig `yaml:"-" json:",omitempty"`
 }
 
 // ApplyDefaults fills unset fields with their documented defaults.

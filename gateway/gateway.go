@@ -37,25 +37,53 @@ type Gateway struct {
 	stopped   bool
 	listeners []net.Listener
 	closeOnce sync.Once
+
+	// cacheHash replaces the caches' key hash in tests (collisions).
+	cacheHash keyHasher
 }
 
-// serving is one immutable routing snapshot with the per-route metrics that
-// go with it, swapped as a whole so a request never sees one without the other.
+// serving is one immutable routing snapshot with the per-route metrics and
+// caches that go with it, swapped as a whole so a request never sees one
+// without the other.
 type serving struct {
-	table *router.Table
-	stats map[*router.Route]*routeStats
+	table  *router.Table
+	routes map[*router.Route]*routeState
+}
+
+// routeState is what the gateway keeps per route of a snapshot.
+type routeState struct {
+	stats *routeStats
+	cache *routeCache // nil when the route's cache is off
+}
+
+// close frees the snapshot's caches.
+func (s *serving) close() {
+	for _, rs := range s.routes {
+		if rs.cache != nil {
+			rs.cache.close()
+		}
+	}
 }
 
 // New builds a gateway over table. It serves nothing until Serve.
 func New(cfg Config, table *router.Table) (*Gateway, error) {
+	return newGateway(cfg, table, nil)
+}
+
+// newGateway is New with the caches' key hash replaced (nil keeps
+// ristretto's), which tests use to force collisions.
+func newGateway(cfg Config, table *router.Table, cacheHash keyHasher) (*Gateway, error) {
 	cfg.ApplyDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	g := &Gateway{cfg: cfg, metrics: metrics.NewSet()}
+	g := &Gateway{cfg: cfg, metrics: metrics.NewSet(), cacheHash: cacheHash}
 	g.panics = g.metrics.NewCounter("infergate_http_panics_total")
 	metrics.RegisterSet(g.metrics)
-	g.SetTable(table)
+	if _, err := g.SetTable(table); err != nil {
+		metrics.UnregisterSet(g.metrics, true)
+		return nil, err
+	}
 	g.public = g.newServer("infergate", g.recovering(g.servePublic))
 	g.admin = g.newServer("infergate-admin", g.recovering(g.serveAdmin))
 	return g, nil
@@ -76,19 +104,38 @@ func (g *Gateway) newServer(name string, h fasthttp.RequestHandler) *fasthttp.Se
 	}
 }
 
-// SetTable installs a new routing table and returns the previous one, which
-// the caller closes once in-flight requests are done with it.
-func (g *Gateway) SetTable(t *router.Table) *router.Table {
-	s := &serving{table: t, stats: make(map[*router.Route]*routeStats, len(t.Routes()))}
+// SetTable installs a new routing table, with fresh response caches, and
+// returns the previous one, which the caller closes once in-flight requests
+// are done with it. A cache the table's models cannot serve (rounding a
+// feature a model lacks) is an error, and the table in use stays.
+func (g *Gateway) SetTable(t *router.Table) (*router.Table, error) {
+	s := &serving{table: t, routes: make(map[*router.Route]*routeState, len(t.Routes()))}
 	for _, r := range t.Routes() {
-		s.stats[r] = newRouteStats(g.metrics, r.Name())
+		rs := &routeState{stats: newRouteStats(g.metrics, r.Name())}
+		if cc, ok := g.cfg.Caches[r.Name()]; ok && cc.Enabled {
+			c, err := newRouteCache(g.metrics, r.Name(), cc, r.Target().Encoder(), g.cacheHash)
+			if err != nil {
+				s.close()
+				return nil, err
+			}
+			rs.cache = c
+		}
+		s.routes[r] = rs
 	}
 	old := g.state.Swap(s)
 	if old == nil {
-		return nil
+		return nil, nil
 	}
-	return old.table
+	// Requests that loaded the old snapshot may still use its caches, and
+	// ristretto's Close must not race a Set; every such request has ended
+	// by its deadline, which is at most max_timeout away.
+	time.AfterFunc(g.cfg.MaxTimeout+cacheCloseMargin, old.close)
+	return old.table, nil
 }
+
+// cacheCloseMargin is added to max_timeout before an old snapshot's caches
+// close: the time a request may take to write its answer after its deadline.
+const cacheCloseMargin = 5 * time.Second
 
 // Table returns the routing table in use.
 func (g *Gateway) Table() *router.Table { return g.state.Load().table }
@@ -154,6 +201,10 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		// one fasthttp closed already fails, harmlessly).
 		for _, ln := range listeners {
 			_ = ln.Close()
+		}
+		if err == nil {
+			// No request is in flight any more.
+			g.state.Load().close()
 		}
 		metrics.UnregisterSet(g.metrics, true)
 	})

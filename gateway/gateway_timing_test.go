@@ -60,6 +60,33 @@ func BenchmarkPredict(b *testing.B) {
 	benchHandler(b, benchGateway(b).Handler(), fasthttp.MethodPost, "/v1/predictions", validBody)
 }
 
+// BenchmarkPredictCacheHit is the request path answered from the response
+// cache: parse, route, encode, key, look up, answer. Its difference from
+// BenchmarkBareFastHTTP is what a hit costs over a bare handler.
+func BenchmarkPredictCacheHit(b *testing.B) {
+	cfg := gateway.Config{Caches: map[string]gateway.CacheConfig{servingtest.Route: {Enabled: true}}}
+	g, err := gateway.New(cfg, servingtest.Table(b, batcher.Config{}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = g.Shutdown(ctx)
+	})
+	h := g.Handler()
+	warm := directRequest(fasthttp.MethodPost, "/v1/predictions", validBody)
+	for deadline := time.Now().Add(10 * time.Second); string(warm.Response.Header.Peek("X-Infergate-Cache")) != "hit"; {
+		if time.Now().After(deadline) {
+			b.Fatal("the answer never reached the cache")
+		}
+		warm.Response.Reset()
+		h(warm)
+	}
+	b.ResetTimer()
+	benchHandler(b, h, fasthttp.MethodPost, "/v1/predictions", validBody)
+}
+
 // BenchmarkBareFastHTTP is a handler that answers a fixed body, in the same
 // harness: the floor BenchmarkPredict is measured against.
 func BenchmarkBareFastHTTP(b *testing.B) {

@@ -40,6 +40,8 @@ type options struct {
 	batching batcher.Config
 	cfg      gateway.Config
 	notReady bool
+	// cacheHash, when set, replaces the response caches' key hash.
+	cacheHash func([]byte) (uint64, uint64)
 }
 
 // server is a gateway over the real serving stack (servingtest.GatedTable),
@@ -70,18 +72,28 @@ func newServer(tb testing.TB, o options) *server {
 		// Generous: a test that wants a deadline to pass asks for one.
 		cfg.Timeout, cfg.MaxTimeout = 30*time.Second, time.Minute
 	}
-	g, err := gateway.New(cfg, table)
+	g, err := gateway.NewWithCacheHash(cfg, table, o.cacheHash)
 	if err != nil {
 		tb.Fatal(err)
 	}
+	// Released before Shutdown waits for in-flight requests.
+	tb.Cleanup(gate.Release)
+	s := serveGateway(tb, g)
+	if o.notReady {
+		g.SetReady(false)
+	}
+	s.table, s.gate, s.route = table, gate, o.route
+	return s
+}
+
+// serveGateway serves g, ready, on in-memory listeners until the test ends.
+func serveGateway(tb testing.TB, g *gateway.Gateway) *server {
+	tb.Helper()
 	publicLn, adminLn := fasthttputil.NewInmemoryListener(), fasthttputil.NewInmemoryListener()
 	served := make(chan error, 1)
 	go func() { served <- g.Serve(publicLn, adminLn) }()
-	if !o.notReady {
-		g.SetReady(true)
-	}
+	g.SetReady(true)
 	tb.Cleanup(func() {
-		gate.Release()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := g.Shutdown(ctx); err != nil {
@@ -91,7 +103,7 @@ func newServer(tb testing.TB, o options) *server {
 			tb.Errorf("Serve: %v", err)
 		}
 	})
-	return &server{g: g, table: table, gate: gate, route: o.route, public: client(publicLn), admin: client(adminLn)}
+	return &server{g: g, route: servingtest.Route, public: client(publicLn), admin: client(adminLn)}
 }
 
 func client(ln *fasthttputil.InmemoryListener) *fasthttp.HostClient {

@@ -21,6 +21,7 @@ const (
 	headerRequestTimeout = "X-Request-Timeout"
 	headerRoute          = "X-Infergate-Route"
 	headerModelVersion   = "X-Infergate-Model-Version"
+	headerCache          = "X-Infergate-Cache"
 )
 
 // predictState is the per-request scratch of /v1/predictions, pooled so the
@@ -31,6 +32,7 @@ type predictState struct {
 	out       [1]float32
 	requestID [requestIDLen]byte
 	body      []byte // the 200 answer, built here then copied into the response
+	key       []byte // the response cache's key of this request
 	// err is the first feature error found while visiting the features
 	// object; its field names the feature.
 	errField string
@@ -87,7 +89,12 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 		g.countError(nil, ctx)
 		return
 	}
-	stats := s.stats[route]
+	rs := s.routes[route]
+	stats, cache := rs.stats, rs.cache
+	var roundSteps []float64
+	if cache != nil {
+		roundSteps = cache.roundSteps
+	}
 	features := v.Get("features")
 	if features == nil {
 		writeError(ctx, fasthttp.StatusBadRequest, codeMissingField, "features",
@@ -110,7 +117,7 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 	st.errField, st.errMsg = "", ""
 	obj.Visit(func(key []byte, fv *fastjson.Value) {
 		if st.errField == "" {
-			st.setFeature(enc, row, key, fv)
+			st.setFeature(enc, row, key, fv, roundSteps)
 		}
 	})
 	if st.errField != "" {
@@ -147,6 +154,16 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 		stats.countError(ctx, start)
 		return
 	}
+	if cache != nil {
+		st.key = appendKey(st.key[:0], target.Version(), input)
+		if e, hit := cache.get(st.key); hit {
+			ctx.Response.Header.Set(headerCache, "hit")
+			st.writePrediction(ctx, route, target, float64(e.probability), requestID, start, true)
+			stats.countOK(start)
+			return
+		}
+		ctx.Response.Header.Set(headerCache, "miss")
+	}
 	if err := target.Predict(input, st.out[:], deadline); err != nil {
 		writePredictError(ctx, route.Name(), err)
 		stats.countError(ctx, start)
@@ -161,12 +178,17 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 		stats.countError(ctx, start)
 		return
 	}
-	st.writePrediction(ctx, route, target, p, requestID, start)
+	if cache != nil {
+		cache.put(st.key, st.out[0])
+	}
+	st.writePrediction(ctx, route, target, p, requestID, start, false)
 	stats.countOK(start)
 }
 
 // setFeature encodes one request feature, or records why it cannot.
-func (st *predictState) setFeature(enc *registry.Encoder, row *registry.Row, key []byte, fv *fastjson.Value) {
+// roundSteps, when not nil, rounds numeric features for the response cache's
+// similarity mode.
+func (st *predictState) setFeature(enc *registry.Encoder, row *registry.Row, key []byte, fv *fastjson.Value, roundSteps []float64) {
 	i, ok := enc.Lookup(key)
 	if !ok || fv.Type() == fastjson.TypeNull {
 		// Not a model input (an entity key, say), or explicitly absent:
@@ -179,6 +201,9 @@ func (st *predictState) setFeature(enc *registry.Encoder, row *registry.Row, key
 		if fv.Type() == fastjson.TypeNumber {
 			x, err := fv.Float64()
 			if err == nil {
+				if roundSteps != nil && roundSteps[i] > 0 {
+					x = math.Round(x/roundSteps[i]) * roundSteps[i]
+				}
 				row.SetNumber(i, x)
 				return
 			}
@@ -256,7 +281,7 @@ func (g *Gateway) deadline(ctx *fasthttp.RequestCtx, start time.Time) (time.Time
 // into the response's pooled one: building in place with
 // ctx.Response.Body()[:0] would allocate on every request where fasthttp does
 // not keep body buffers (Server.ReduceMemoryUsage, a RequestCtx from Init).
-func (st *predictState) writePrediction(ctx *fasthttp.RequestCtx, route *router.Route, m *router.Model, p float64, requestID []byte, start time.Time) {
+func (st *predictState) writePrediction(ctx *fasthttp.RequestCtx, route *router.Route, m *router.Model, p float64, requestID []byte, start time.Time, cached bool) {
 	ctx.SetContentTypeBytes(contentTypeJSON)
 	ctx.Response.Header.Set(headerRoute, route.Name())
 	ctx.Response.Header.Set(headerModelVersion, m.Version())
@@ -274,6 +299,9 @@ func (st *predictState) writePrediction(ctx *fasthttp.RequestCtx, route *router.
 	b = append(b, requestID...)
 	b = append(b, `","route":`...)
 	b = appendJSONString(b, route.Name())
+	if cached {
+		b = append(b, `,"cached":true`...)
+	}
 	b = append(b, "}\n"...)
 	st.body = b
 	ctx.SetBody(b)

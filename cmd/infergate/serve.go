@@ -85,7 +85,7 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 		return err
 	}
 	start := time.Now()
-	table, err := router.Load(cfg.Routes, store, batcher.ONNXOpener{Env: env})
+	table, err := router.Load(cfg.RouterRoutes(), store, batcher.ONNXOpener{Env: env})
 	if err != nil {
 		return fmt.Errorf("%w (train the demo model with `make run` or `infergate train --demo`)", err)
 	}
@@ -94,7 +94,7 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	}
 	log.Info("models loaded and warmed", "routes", len(table.Routes()), "took", time.Since(start).Round(time.Millisecond))
 
-	g, err := gateway.New(cfg.Server, table)
+	g, err := gateway.New(cfg.GatewayConfig(), table)
 	if err != nil {
 		_ = table.Close()
 		return err

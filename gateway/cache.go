@@ -1,0 +1,184 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/dgraph-io/ristretto/v2"
+	"github.com/infergate/infergate/internal/defaults"
+	"github.com/infergate/infergate/internal/promtext"
+	"github.com/infergate/infergate/registry"
+)
+
+// Defaults of CacheConfig.
+const (
+	DefaultCacheTTL      = time.Minute
+	DefaultCacheMaxBytes = 64 << 20
+)
+
+// CacheConfig is one route's response cache (routes[].cache).
+type CacheConfig struct {
+	// Enabled turns the cache on. Default false.
+	Enabled bool `yaml:"enabled"`
+	// TTL is how long an answer stays. Default 1m.
+	TTL time.Duration `yaml:"ttl"`
+	// MaxBytes bounds the cache's size, keys and answers included. Default
+	// 64 MiB.
+	MaxBytes int64 `yaml:"max_bytes"`
+	// Round turns on similarity mode: each named numeric feature is rounded
+	// to a multiple of its step before the request is keyed and computed,
+	// so nearby requests share one answer (which is then exactly the
+	// model's answer for the rounded values). Default none.
+	Round map[string]float64 `yaml:"round"`
+}
+
+// ApplyDefaults fills unset fields with their documented defaults.
+func (c *CacheConfig) ApplyDefaults() {
+	defaults.Set(&c.TTL, DefaultCacheTTL)
+	defaults.Set(&c.MaxBytes, DefaultCacheMaxBytes)
+}
+
+// Validate checks c after ApplyDefaults; path is the config path of c, such
+// as "routes[churn].cache".
+func (c *CacheConfig) Validate(path string) error {
+	var errs []error
+	if c.TTL < 0 {
+		errs = append(errs, fmt.Errorf("%s.ttl: must be positive, got %s", path, c.TTL))
+	}
+	if c.MaxBytes < 1<<10 {
+		errs = append(errs, fmt.Errorf("%s.max_bytes: must be at least 1024, got %d", path, c.MaxBytes))
+	}
+	for _, name := range sortedKeys(c.Round) {
+		if step := c.Round[name]; !(step > 0) || math.IsInf(step, 0) {
+			errs = append(errs, fmt.Errorf("%s.round[%s]: the step must be a positive number, got %v", path, name, step))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func sortedKeys(m map[string]float64) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// cacheEntry is one cached answer. It holds its whole key: ristretto finds
+// entries by a 128-bit hash, and two keys with the same hash must never
+// share an answer, so a hit is only a hit when the keys are equal.
+type cacheEntry struct {
+	key         []byte
+	probability float32
+}
+
+// entryOverhead approximates an entry's memory beside its key.
+const entryOverhead = 64
+
+// routeCache is one route's cache for one routing snapshot. A new snapshot
+// (a new model version, a moved alias) gets new caches, so an old version's
+// answers are unreachable by construction; its key also carries the version.
+type routeCache struct {
+	cache      *ristretto.Cache[[]byte, *cacheEntry]
+	ttl        time.Duration
+	roundSteps []float64 // per signature feature; 0 = not rounded
+
+	hits, misses, collisions, evictions *metrics.Counter
+}
+
+// keyHasher replaces ristretto's key hash in tests, to force collisions.
+type keyHasher func([]byte) (uint64, uint64)
+
+func newRouteCache(set *metrics.Set, route string, cfg CacheConfig, enc *registry.Encoder, hash keyHasher) (*routeCache, error) {
+	cfg.ApplyDefaults()
+	steps := make([]float64, len(enc.Signature().Features))
+	for _, name := range sortedKeys(cfg.Round) {
+		i, ok := enc.Lookup([]byte(name))
+		if !ok {
+			return nil, fmt.Errorf("routes[%s].cache.round[%s]: the model has no such feature (it has %s)", route, name, featureNames(enc))
+		}
+		if enc.Feature(i).Type != registry.Numeric {
+			return nil, fmt.Errorf("routes[%s].cache.round[%s]: only numeric features can be rounded", route, name)
+		}
+		steps[i] = cfg.Round[name]
+	}
+	label := `{route="` + promtext.EscapeLabel(route) + `"`
+	c := &routeCache{
+		ttl:        cfg.TTL,
+		roundSteps: steps,
+		hits:       set.GetOrCreateCounter(`infergate_cache_requests_total` + label + `,result="hit"}`),
+		misses:     set.GetOrCreateCounter(`infergate_cache_requests_total` + label + `,result="miss"}`),
+		collisions: set.GetOrCreateCounter(`infergate_cache_collisions_total` + label + `}`),
+		evictions:  set.GetOrCreateCounter(`infergate_cache_evictions_total` + label + `}`),
+	}
+	rc := &ristretto.Config[[]byte, *cacheEntry]{
+		// About 10 counters per entry that fits, as ristretto advises.
+		NumCounters: max(cfg.MaxBytes/(entryOverhead+64)*10, 1000),
+		MaxCost:     cfg.MaxBytes,
+		BufferItems: 64,
+		OnEvict:     func(*ristretto.Item[*cacheEntry]) { c.evictions.Inc() },
+	}
+	if hash != nil {
+		rc.KeyToHash = hash
+	}
+	var err error
+	if c.cache, err = ristretto.NewCache(rc); err != nil {
+		return nil, fmt.Errorf("routes[%s].cache: %w", route, err)
+	}
+	return c, nil
+}
+
+func featureNames(enc *registry.Encoder) string {
+	var names []string
+	for _, f := range enc.Signature().Features {
+		names = append(names, f.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// appendKey appends the cache key of an encoded row for version: the version,
+// a separator no version contains, and the row's float32 bits. The encoded
+// row is the canonical form of the request's features: order, spelling of
+// numbers, absent optional features and ignored extras no longer matter.
+func appendKey(b []byte, version string, row []float32) []byte {
+	b = append(b, version...)
+	b = append(b, 0)
+	for _, v := range row {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
+	}
+	return b
+}
+
+// get returns the answer cached under key, if any.
+func (c *routeCache) get(key []byte) (*cacheEntry, bool) {
+	e, ok := c.cache.Get(key)
+	if !ok {
+		c.misses.Inc()
+		return nil, false
+	}
+	if !bytes.Equal(e.key, key) {
+		// Same hash, another request: not its answer.
+		c.collisions.Inc()
+		c.misses.Inc()
+		return nil, false
+	}
+	c.hits.Inc()
+	return e, true
+}
+
+// put caches an answer under a copy of key. The label is not stored: the
+// version's signature derives it from the probability.
+func (c *routeCache) put(key []byte, p float32) {
+	e := &cacheEntry{key: bytes.Clone(key), probability: p}
+	c.cache.SetWithTTL(e.key, e, int64(len(e.key)+entryOverhead), c.ttl)
+}
+
+func (c *routeCache) close() { c.cache.Close() }
