@@ -20,7 +20,9 @@
 // A request takes its id (X-Request-Id echoed, else generated), parses its
 // body with a pooled fastjson parser, looks its route up in the current
 // routing snapshot (one atomic load), encodes its features into a pooled row
-// with the model's signature encoder, and waits in the model's batcher until
+// with the model's signature encoder, looks the encoded row up in the route's
+// response cache when it has one (cache.go: the full key is compared, so a
+// hash collision is a miss), and otherwise waits in the model's batcher until
 // its deadline: the configured timeout, or X-Request-Timeout capped at
 // server.max_timeout. The response is written into fasthttp's reused buffer.
 // In steady state nothing on this path allocates (alloc_test.go guards it;
@@ -29,7 +31,8 @@
 // # Concurrency model
 //
 // fasthttp runs each request on its own goroutine. The routing snapshot is
-// immutable and swapped whole through an atomic pointer; per-request scratch
+// immutable, with its per-route caches, and swapped whole through an atomic
+// pointer (an old snapshot's caches close after max_timeout); per-request scratch
 // comes from sync.Pools and is never retained after the handler returns. A
 // panic in a handler is recovered into a 500 and logged with a stack: the
 // process never dies on a request.
