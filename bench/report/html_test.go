@@ -242,7 +242,7 @@ func TestLogTicks(t *testing.T) {
 	t.Parallel()
 	f := func(lo, hi, wantLo, wantHi float64, wantLabels string) {
 		t.Helper()
-		gotLo, gotHi, ticks := logTicks(lo, hi)
+		gotLo, gotHi, ticks := logTicks(lo, hi, tickLatency)
 		var labels []string
 		for _, tk := range ticks {
 			if tk.label != "" {

@@ -68,7 +68,8 @@ type legendItem struct {
 type chart struct {
 	title          string
 	xTitle, yTitle string
-	xlo, xhi       float64 // linear x axis range
+	xlo, xhi       float64 // x axis range
+	xLog           bool    // log x axis (throughputs spanning decades)
 	ylo, yhi       float64 // log y axis range, µs
 	xticks, yticks []tick
 	series         []series
@@ -101,6 +102,13 @@ func (c *chart) svg() string {
 	px0, px1 := padLeft, plotW-padRight
 	py0, py1 := plotH-padBottom, top
 	sx := func(v float64) float64 { return px0 + (v-c.xlo)/(c.xhi-c.xlo)*(px1-px0) }
+	if c.xLog {
+		lx0, lx1 := math.Log10(c.xlo), math.Log10(c.xhi)
+		sx = func(v float64) float64 {
+			v = min(max(v, c.xlo), c.xhi)
+			return px0 + (math.Log10(v)-lx0)/(lx1-lx0)*(px1-px0)
+		}
+	}
 	ly0, ly1 := math.Log10(c.ylo), math.Log10(c.yhi)
 	sy := func(v float64) float64 {
 		v = min(max(v, c.ylo), c.yhi)
@@ -208,10 +216,10 @@ func dashAttr(d string) string {
 	return ` stroke-dasharray="` + d + `"`
 }
 
-// logTicks chooses a log axis range that holds [lo, hi] (µs) with bounds
-// on the 1-2-5 sequence, labelled ticks on 1-2-5 (or decades only when the
-// range is wide) and unlabelled minor lines on every other multiple.
-func logTicks(lo, hi float64) (float64, float64, []tick) {
+// logTicks chooses a log axis range that holds [lo, hi] with bounds on the
+// 1-2-5 sequence, ticks on 1-2-5 (or decades only when the range is wide)
+// labelled by label, and unlabelled minor lines on every other multiple.
+func logTicks(lo, hi float64, label func(float64) string) (float64, float64, []tick) {
 	lo, hi = max(lo, 1), max(hi, 1)
 	if hi <= lo {
 		hi = lo * 1.5
@@ -226,11 +234,11 @@ func logTicks(lo, hi float64) (float64, float64, []tick) {
 			if v < lo*0.999 || v > hi*1.001 {
 				continue
 			}
-			label := ""
+			text := ""
 			if m == 1 || (!wide && (m == 2 || m == 5)) {
-				label = tickLatency(v)
+				text = label(v)
 			}
-			ticks = append(ticks, tick{v, label})
+			ticks = append(ticks, tick{v, text})
 		}
 	}
 	return lo, hi, ticks
@@ -394,7 +402,7 @@ func percentileChart(r *Report, label string, colors map[string]string) *chart {
 	for n := 1; n <= int(top); n++ {
 		c.xticks = append(c.xticks, tick{float64(n), ninesLabel(n)})
 	}
-	c.ylo, c.yhi, c.yticks = logTicks(c.ylo, c.yhi)
+	c.ylo, c.yhi, c.yticks = logTicks(c.ylo, c.yhi, tickLatency)
 	return c
 }
 
@@ -407,7 +415,7 @@ func throughputChart(r *Report, colors map[string]string) *chart {
 		yTitle: "latency (log scale)",
 		ylo:    math.Inf(1),
 	}
-	xmax := 0.0
+	xmin, xmax := math.Inf(1), 0.0
 	for _, t := range r.targets() {
 		p50 := series{name: t + " p50", color: colors[t], marker: "dot"}
 		p99 := series{name: t + " p99", color: colors[t], dash: "6 4", marker: "ring"}
@@ -422,6 +430,9 @@ func throughputChart(r *Report, colors map[string]string) *chart {
 			p50.pts = append(p50.pts, pt{x: x, y: y50, tip: tip, gap: gap})
 			p99.pts = append(p99.pts, pt{x: x, y: y99, tip: tip, gap: gap, label: s.Label})
 			xmax = max(xmax, x)
+			if x > 0 {
+				xmin = min(xmin, x)
+			}
 			c.ylo, c.yhi = min(c.ylo, y50, y99), max(c.yhi, y50, y99)
 		}
 		if len(p50.pts) == 0 {
@@ -436,8 +447,16 @@ func throughputChart(r *Report, colors map[string]string) *chart {
 	c.legend = append(c.legend,
 		legendItem{label: "p50", color: "#555"},
 		legendItem{label: "p99", color: "#555", dash: "6 4"})
-	c.xhi, c.xticks = linearTicks(xmax * 1.04)
-	c.ylo, c.yhi, c.yticks = logTicks(c.ylo, c.yhi)
+	// Throughputs a few decades apart (an in-process baseline beside HTTP
+	// targets) would squeeze all but the fastest into one corner.
+	if xmax > 30*xmin {
+		c.xLog = true
+		c.xTitle = "achieved throughput (req/s, log scale)"
+		c.xlo, c.xhi, c.xticks = logTicks(xmin, xmax, tickRate)
+	} else {
+		c.xhi, c.xticks = linearTicks(xmax * 1.04)
+	}
+	c.ylo, c.yhi, c.yticks = logTicks(c.ylo, c.yhi, tickLatency)
 	return c
 }
 
