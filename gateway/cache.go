@@ -8,6 +8,8 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -87,6 +89,11 @@ const entryOverhead = 64
 // (a new model version, a moved alias) gets new caches, so an old version's
 // answers are unreachable by construction; its key also carries the version.
 type routeCache struct {
+	// mu orders close against get and put: ristretto's Close must not run
+	// beside a Get or Set (they would send on a closed channel), and a
+	// request may outlive its snapshot (a batch that runs past its deadline).
+	mu         sync.RWMutex
+	closed     atomic.Bool // also read by onEvict, on ristretto's goroutine
 	cache      *ristretto.Cache[[]byte, *cacheEntry]
 	ttl        time.Duration
 	roundSteps []float64 // per signature feature; 0 = not rounded
@@ -124,7 +131,7 @@ func newRouteCache(set *metrics.Set, route string, cfg CacheConfig, enc *registr
 		NumCounters: max(cfg.MaxBytes/(entryOverhead+64)*10, 1000),
 		MaxCost:     cfg.MaxBytes,
 		BufferItems: 64,
-		OnEvict:     func(*ristretto.Item[*cacheEntry]) { c.evictions.Inc() },
+		OnEvict:     c.onEvict,
 	}
 	if hash != nil {
 		rc.KeyToHash = hash
@@ -157,8 +164,23 @@ func appendKey(b []byte, version string, row []float32) []byte {
 	return b
 }
 
+// onEvict counts entries pushed out for room: not those that expired, and
+// not those dropped when the cache closes.
+func (c *routeCache) onEvict(item *ristretto.Item[*cacheEntry]) {
+	if c.closed.Load() || (!item.Expiration.IsZero() && !item.Expiration.After(time.Now())) {
+		return
+	}
+	c.evictions.Inc()
+}
+
 // get returns the answer cached under key, if any.
 func (c *routeCache) get(key []byte) (*cacheEntry, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed.Load() {
+		c.misses.Inc()
+		return nil, false
+	}
 	e, ok := c.cache.Get(key)
 	if !ok {
 		c.misses.Inc()
@@ -178,7 +200,21 @@ func (c *routeCache) get(key []byte) (*cacheEntry, bool) {
 // version's signature derives it from the probability.
 func (c *routeCache) put(key []byte, p float32) {
 	e := &cacheEntry{key: bytes.Clone(key), probability: p}
-	c.cache.SetWithTTL(e.key, e, int64(len(e.key)+entryOverhead), c.ttl)
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if !c.closed.Load() {
+		c.cache.SetWithTTL(e.key, e, int64(len(e.key)+entryOverhead), c.ttl)
+	}
 }
 
-func (c *routeCache) close() { c.cache.Close() }
+// close frees the cache; get and put after it find nothing and store
+// nothing.
+func (c *routeCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed.Load() {
+		// closed first: Close drops every entry through onEvict.
+		c.closed.Store(true)
+		c.cache.Close()
+	}
+}

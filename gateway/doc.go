@@ -32,7 +32,8 @@
 //
 // fasthttp runs each request on its own goroutine. The routing snapshot is
 // immutable, with its per-route caches, and swapped whole through an atomic
-// pointer (an old snapshot's caches close after max_timeout); per-request scratch
+// pointer (an old snapshot's caches close at once; requests still on it miss);
+// per-request scratch
 // comes from sync.Pools and is never retained after the handler returns. A
 // panic in a handler is recovered into a 500 and logged with a stack: the
 // process never dies on a request.

@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/infergate/infergate/router"
 	"github.com/valyala/fasthttp"
@@ -20,6 +21,7 @@ const (
 	codeMethodNotAllowed = "method_not_allowed"
 	codeBodyTooLarge     = "body_too_large"
 	codeHeaderTooLarge   = "header_too_large"
+	codeRequestTimeout   = "request_timeout"
 	codeQueueFull        = "queue_full"
 	codeDeadline         = "deadline_exceeded"
 	codeUnavailable      = "unavailable"
@@ -78,6 +80,18 @@ func appendJSONString(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
+		if c >= utf8.RuneSelf {
+			// Valid UTF-8 passes as is; anything else (a percent-decoded
+			// path, say) becomes U+FFFD, so the body stays valid JSON.
+			if r, size := utf8.DecodeRuneInString(s[i:]); r != utf8.RuneError || size > 1 {
+				i += size - 1
+				continue
+			}
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			start = i + 1
+			continue
+		}
 		if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
 			continue
 		}

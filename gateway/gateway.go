@@ -126,16 +126,11 @@ func (g *Gateway) SetTable(t *router.Table) (*router.Table, error) {
 	if old == nil {
 		return nil, nil
 	}
-	// Requests that loaded the old snapshot may still use its caches, and
-	// ristretto's Close must not race a Set; every such request has ended
-	// by its deadline, which is at most max_timeout away.
-	time.AfterFunc(g.cfg.MaxTimeout+cacheCloseMargin, old.close)
+	// Requests still on the old snapshot find its caches closed: a miss, and
+	// nothing stored (routeCache orders close against them).
+	old.close()
 	return old.table, nil
 }
-
-// cacheCloseMargin is added to max_timeout before an old snapshot's caches
-// close: the time a request may take to write its answer after its deadline.
-const cacheCloseMargin = 5 * time.Second
 
 // Table returns the routing table in use.
 func (g *Gateway) Table() *router.Table { return g.state.Load().table }
@@ -247,6 +242,9 @@ func (g *Gateway) serveTransportError(ctx *fasthttp.RequestCtx, err error) {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, codeBodyTooLarge, "",
 			fmt.Sprintf("request body is larger than server.max_body_bytes (%d bytes); send fewer or smaller rows", g.cfg.MaxBodyBytes))
+	case isTimeout(err):
+		writeError(ctx, fasthttp.StatusRequestTimeout, codeRequestTimeout, "",
+			fmt.Sprintf("the request did not arrive within server.read_timeout (%s); send it whole, or raise the limit", g.cfg.ReadTimeout))
 	case isHeaderTooLarge(err):
 		writeError(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, codeHeaderTooLarge, "",
 			fmt.Sprintf("request headers are larger than server.max_header_bytes (%d bytes)", g.cfg.MaxHeaderBytes))
@@ -257,6 +255,13 @@ func (g *Gateway) serveTransportError(ctx *fasthttp.RequestCtx, err error) {
 		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, "",
 			"cannot parse the HTTP request: its request line or a header is malformed (header values must not hold control characters)")
 	}
+}
+
+// isTimeout reports a read that timed out: a net.Error, or any error with
+// a Timeout method (fasthttp's in-memory connections have no Temporary).
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
 }
 
 func isHeaderTooLarge(err error) bool {

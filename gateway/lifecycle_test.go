@@ -1,14 +1,17 @@
 package gateway_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/infergate/infergate/batcher"
 	"github.com/infergate/infergate/gateway"
 	"github.com/infergate/infergate/internal/servingtest"
+	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
 )
 
@@ -79,5 +82,39 @@ func TestShutdownDelayDrains(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 		t.Errorf("Shutdown after its context ended: %v", err)
+	}
+}
+
+// TestReadTimeoutIs408: a client that stops half-way through its request
+// gets 408 once server.read_timeout passes, not a 400 about a malformed
+// request.
+func TestReadTimeoutIs408(t *testing.T) {
+	t.Parallel()
+	g, err := gateway.New(gateway.Config{ReadTimeout: 200 * time.Millisecond}, servingtest.Table(t, batcher.Config{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	public, admin := fasthttputil.NewInmemoryListener(), fasthttputil.NewInmemoryListener()
+	go func() { _ = g.Serve(public, admin) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = g.Shutdown(ctx)
+	})
+	conn, err := public.Dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("POST /v1/predictions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"model_id\"")); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var resp fasthttp.Response
+	if err := resp.Read(bufio.NewReader(conn)); err != nil {
+		t.Fatalf("no answer after the read timeout: %v", err)
+	}
+	if resp.StatusCode() != fasthttp.StatusRequestTimeout || !strings.Contains(string(resp.Body()), `"request_timeout"`) {
+		t.Errorf("status %d, body %s; want 408 request_timeout", resp.StatusCode(), resp.Body())
 	}
 }
