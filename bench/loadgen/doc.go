@@ -85,9 +85,14 @@
 // when their p50 latencies and their achieved throughputs each lie within
 // ±Tolerance of their own mean (p50s within 2µs of the mean always agree:
 // the histogram's resolution). A window in which nothing completed never
-// agrees. The Result merges all counted windows, not only the last 3:
-// every request counted once, so Sent, Completed and the errors add up;
-// Result.PerWindow lists each window's own figures.
+// agrees. The Result merges all counted windows, not only the last 3, and
+// every completion is counted once; Result.PerWindow lists each window's own
+// figures. Sent counts sends after the warm-up while Completed counts every
+// completion in the counted windows, so requests sent in the warm-up that
+// finish in the first window make Completed exceed Sent by up to the number
+// then in flight. In the open model, requests still waiting for an in-flight
+// slot when the run stops are neither sent nor counted; a run that hit its
+// cap is marked as having fallen behind.
 //
 // # Falling behind
 //

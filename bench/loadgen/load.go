@@ -24,6 +24,11 @@ const (
 	fellBehindSendRatio   = 0.95 // sent ÷ scheduled below this is falling behind
 )
 
+// MaxConcurrency bounds Concurrency: the generator sizes its in-flight
+// queue (open) or starts its clients (closed) up front, so a huge value
+// meant as "no cap" would exhaust memory instead of measuring anything.
+const MaxConcurrency = 1_000_000
+
 // ApplyDefaults fills the fields left zero: Arrival constant, Concurrency
 // 10000 in the open model, Window 5s, MaxWindows 5, Tolerance 0.10, Drain 5s.
 // Warmup has no default (zero means none); the closed model's Concurrency
@@ -66,8 +71,8 @@ func (l *Load) Validate() error {
 		if l.Arrival != Constant && l.Arrival != Poisson {
 			add("arrival: must be %q or %q, got %q", Constant, Poisson, l.Arrival)
 		}
-		if l.Concurrency < 1 {
-			add("concurrency: must be > 0 (the open model's in-flight cap), got %d", l.Concurrency)
+		if l.Concurrency < 1 || l.Concurrency > MaxConcurrency {
+			add("concurrency: must be in [1, %d] (the open model's in-flight cap), got %d", MaxConcurrency, l.Concurrency)
 		}
 	case Closed:
 		if l.Rate != 0 {
@@ -76,8 +81,8 @@ func (l *Load) Validate() error {
 		if l.Arrival != "" {
 			add("arrival: applies to open mode only, got %q in closed mode", l.Arrival)
 		}
-		if l.Concurrency < 1 {
-			add("concurrency: must be > 0 in closed mode, got %d", l.Concurrency)
+		if l.Concurrency < 1 || l.Concurrency > MaxConcurrency {
+			add("concurrency: must be in [1, %d] in closed mode, got %d", MaxConcurrency, l.Concurrency)
 		}
 	default:
 		add("mode: must be %q or %q, got %q", Open, Closed, l.Mode)

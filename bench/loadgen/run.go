@@ -28,7 +28,9 @@ func Run(ctx context.Context, t Target, l Load, progress func(Progress)) (*Resul
 	if t == nil {
 		return nil, ErrNilTarget
 	}
-	doCtx, cancelDo := context.WithCancel(ctx)
+	// Requests in flight must not fail the moment the caller cancels: they
+	// get the (short) drain, and are cancelled only when it gives up.
+	doCtx, cancelDo := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelDo()
 	g := newGen(ctx, doCtx, t, l)
 	c := &collector{g: g, l: l, progress: progress, phase: newStats(), total: newStats()}
@@ -241,7 +243,9 @@ wait:
 		}
 	}
 	g.abort.Store(true)
-	cancelDo()
+	// Close recording before cancelling what is left, so a request that
+	// returns because of the cancel is "unfinished", not a failure with a
+	// latency of the drain bound.
 	c.phase.reset()
 	g.rec.rotate(c.phase, true)
 	if c.counting {
@@ -249,6 +253,7 @@ wait:
 	}
 	c.unfinished = g.inFlight()
 	c.sentFinal, _ = g.rec.counts()
+	cancelDo()
 }
 
 func (c *collector) result() *Result {

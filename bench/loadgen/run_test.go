@@ -415,3 +415,34 @@ func wakeLateness(n int, d time.Duration) time.Duration {
 	slices.Sort(late)
 	return late[n*99/100]
 }
+
+// TestCancelLetsInFlightFinish: when the caller cancels, requests already
+// sent get the drain to finish; they are not cancelled with the caller's
+// context and counted as the target's failures.
+func TestCancelLetsInFlightFinish(t *testing.T) {
+	t.Parallel()
+	tg := targetFunc(func(ctx context.Context, _ uint64) (int, error) {
+		timer := time.NewTimer(20 * time.Millisecond)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+			return 200, nil
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	r, err := Run(ctx, tg, Load{Mode: Open, Rate: 2000, Window: time.Second, MaxWindows: 1}, nil)
+	if !errors.Is(err, context.DeadlineExceeded) || r == nil {
+		t.Fatalf("Run: %v, want a partial result and context.DeadlineExceeded", err)
+	}
+	for msg, n := range r.Errors {
+		if strings.Contains(msg, "context") {
+			t.Errorf("%d requests failed with %q: the caller's cancel reached requests in flight", n, msg)
+		}
+	}
+	if r.Completed == 0 {
+		t.Error("nothing completed")
+	}
+}
