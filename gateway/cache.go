@@ -5,8 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,21 +58,12 @@ func (c *CacheConfig) Validate(path string) error {
 	if c.MaxBytes < 1<<10 {
 		errs = append(errs, fmt.Errorf("%s.max_bytes: must be at least 1024, got %d", path, c.MaxBytes))
 	}
-	for _, name := range sortedKeys(c.Round) {
+	for _, name := range slices.Sorted(maps.Keys(c.Round)) {
 		if step := c.Round[name]; !(step > 0) || math.IsInf(step, 0) {
 			errs = append(errs, fmt.Errorf("%s.round[%s]: the step must be a positive number, got %v", path, name, step))
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func sortedKeys(m map[string]float64) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // cacheEntry is one cached answer. It holds its whole key: ristretto finds
@@ -107,7 +99,7 @@ type keyHasher func([]byte) (uint64, uint64)
 func newRouteCache(set *metrics.Set, route string, cfg CacheConfig, enc *registry.Encoder, hash keyHasher) (*routeCache, error) {
 	cfg.ApplyDefaults()
 	steps := make([]float64, len(enc.Signature().Features))
-	for _, name := range sortedKeys(cfg.Round) {
+	for _, name := range slices.Sorted(maps.Keys(cfg.Round)) {
 		i, ok := enc.Lookup([]byte(name))
 		if !ok {
 			return nil, fmt.Errorf("routes[%s].cache.round[%s]: the model has no such feature (it has %s)", route, name, featureNames(enc))

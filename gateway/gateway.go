@@ -132,9 +132,6 @@ func (g *Gateway) SetTable(t *router.Table) (*router.Table, error) {
 	return old.table, nil
 }
 
-// Table returns the routing table in use.
-func (g *Gateway) Table() *router.Table { return g.state.Load().table }
-
 // SetReady marks whether /readyz answers 200: every configured model is
 // loaded and warmed, and the gateway is not draining.
 func (g *Gateway) SetReady(ready bool) { g.ready.Store(ready) }

@@ -58,27 +58,27 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 	if err != nil {
 		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidJSON, "",
 			"request body is not valid JSON: "+err.Error())
-		g.countError(nil, ctx)
+		g.countUnrouted(ctx)
 		return
 	}
 	if v.Type() != fastjson.TypeObject {
 		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidJSON, "",
 			`request body must be a JSON object: {"model_id": "...", "features": {...}}`)
-		g.countError(nil, ctx)
+		g.countUnrouted(ctx)
 		return
 	}
 	modelID := v.Get("model_id")
 	if modelID == nil {
 		writeError(ctx, fasthttp.StatusBadRequest, codeMissingField, "model_id",
 			"model_id is required: name the model to call, e.g. \"customer-churn\" (GET /v1/models on the admin port lists them)")
-		g.countError(nil, ctx)
+		g.countUnrouted(ctx)
 		return
 	}
 	name, err := modelID.StringBytes()
 	if err != nil {
 		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, "model_id",
 			"model_id must be a string, got "+modelID.Type().String())
-		g.countError(nil, ctx)
+		g.countUnrouted(ctx)
 		return
 	}
 	s := g.state.Load()
@@ -86,7 +86,7 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 	if route == nil {
 		writeError(ctx, fasthttp.StatusNotFound, codeModelNotFound, "model_id",
 			"unknown model "+strconv.Quote(string(name))+"; GET /v1/models on the admin port lists the models served")
-		g.countError(nil, ctx)
+		g.countUnrouted(ctx)
 		return
 	}
 	rs := s.routes[route]

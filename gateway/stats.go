@@ -42,8 +42,8 @@ func (s *routeStats) countError(ctx *fasthttp.RequestCtx, start time.Time) {
 	s.duration.Update(time.Since(start).Seconds())
 }
 
-// countError counts a request that failed before a route was known, under
-// route="".
-func (g *Gateway) countError(_ *routeStats, ctx *fasthttp.RequestCtx) {
+// countUnrouted counts a request that failed before a route was known,
+// under route="".
+func (g *Gateway) countUnrouted(ctx *fasthttp.RequestCtx) {
 	g.metrics.GetOrCreateCounter(requestsMetric("", ctx.Response.StatusCode())).Inc()
 }

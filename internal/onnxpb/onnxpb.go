@@ -90,9 +90,6 @@ func IntAttr(name string, v int64) Attr { return Attr{Name: name, Type: AttrInt,
 // FloatAttr returns a float attribute.
 func FloatAttr(name string, v float32) Attr { return Attr{Name: name, Type: AttrFloat, F: v} }
 
-// IntsAttr returns a list-of-integers attribute.
-func IntsAttr(name string, v ...int64) Attr { return Attr{Name: name, Type: AttrInts, Ints: v} }
-
 // Tensor is a constant float32 tensor (an initializer).
 type Tensor struct {
 	Name string
