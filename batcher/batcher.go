@@ -3,6 +3,7 @@ package batcher
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -133,10 +134,10 @@ func (b *Batcher) Do(input, output []float32, deadline time.Time) error {
 
 	if deadline.IsZero() {
 		<-r.done
-	} else if !r.waitUntil(deadline) {
-		// r is abandoned: the worker that dequeues it puts it back in the pool.
+	} else if err := r.waitUntil(deadline); err != nil {
+		// r is abandoned: the worker that holds it puts it back in the pool.
 		m.rejectedDeadline.Inc()
-		return ErrDeadlineExceeded
+		return err
 	}
 	err := r.err
 	b.release(r)
@@ -198,12 +199,21 @@ func (b *Batcher) Close() error {
 	return b.closeErr
 }
 
-// Request states. A request moves from queued to running (by the worker) or
-// to abandoned (by the caller at its deadline), never both: the move is a
-// compare-and-swap, so exactly one side wins.
+// Request states. Each move is a compare-and-swap (or a store by the only
+// side that may make it), so exactly one side ends a request:
+//
+//   - queued → running (worker, at dispatch) or → abandoned (caller, at its
+//     deadline);
+//   - running → computing (worker, once the batch's inputs are copied: from
+//     here the caller's input slice is no longer read);
+//   - computing → done (worker, after Run, before it writes the output) or
+//     → abandoned (caller, at its deadline: a hung or slow instance cannot
+//     hold a caller past its deadline).
 const (
 	stateQueued uint32 = iota
 	stateRunning
+	stateComputing
+	stateDone
 	stateAbandoned
 )
 
@@ -236,10 +246,11 @@ func (b *Batcher) release(r *request) {
 	b.pool.Put(r)
 }
 
-// waitUntil waits for r to be completed or for deadline. It reports false when
-// it abandoned r at the deadline; r then belongs to the worker and the caller
-// must not touch it again.
-func (r *request) waitUntil(deadline time.Time) bool {
+// waitUntil waits for r to be completed or for deadline. At the deadline it
+// abandons r, unless the worker is completing it, and returns
+// ErrDeadlineExceeded (r was queued) or ErrComputeTimeout (r was computing);
+// r then belongs to the worker and the caller must not touch it again.
+func (r *request) waitUntil(deadline time.Time) error {
 	d := time.Until(deadline)
 	if r.timer == nil {
 		r.timer = time.NewTimer(d)
@@ -250,13 +261,26 @@ func (r *request) waitUntil(deadline time.Time) bool {
 	case <-r.done:
 		// Since Go 1.23 Stop leaves no stale tick for the next Reset.
 		r.timer.Stop()
-		return true
+		return nil
 	case <-r.timer.C:
-		if r.state.CompareAndSwap(stateQueued, stateAbandoned) {
-			return false
+		for {
+			switch r.state.Load() {
+			case stateQueued:
+				if r.state.CompareAndSwap(stateQueued, stateAbandoned) {
+					return ErrDeadlineExceeded
+				}
+			case stateComputing:
+				if r.state.CompareAndSwap(stateComputing, stateAbandoned) {
+					return ErrComputeTimeout
+				}
+			case stateRunning:
+				// The worker is copying the batch's inputs, ours
+				// included: microseconds, and then it computes.
+				runtime.Gosched()
+			default: // done: the output is being written
+				<-r.done
+				return nil
+			}
 		}
-		// The worker took it first: the batch is running, wait for it.
-		<-r.done
-		return true
 	}
 }

@@ -155,7 +155,7 @@ func TestConcurrentStress(t *testing.T) {
 					deadline = time.Now().Add(time.Duration(rand.IntN(200)) * time.Microsecond)
 				}
 				err := do(t, b, id, deadline)
-				if err != nil && !errors.Is(err, batcher.ErrDeadlineExceeded) {
+				if err != nil && !errors.Is(err, batcher.ErrDeadlineExceeded) && !errors.Is(err, batcher.ErrComputeTimeout) {
 					t.Errorf("request %d: %s", id, err)
 				}
 				mu.Lock()
@@ -177,18 +177,25 @@ func TestConcurrentStress(t *testing.T) {
 			}
 		}
 	}
-	var expired int
+	var expired, abandoned int
 	for id, err := range outcome {
-		want := 1
-		if err != nil {
-			want = 0
+		got := computed[float32(id)]
+		switch {
+		case err == nil && got != 1:
+			t.Errorf("request %d succeeded but was computed %d times, want 1", id, got)
+		case errors.Is(err, batcher.ErrDeadlineExceeded) && got != 0:
+			t.Errorf("request %d expired before it ran but was computed %d times, want 0", id, got)
+		case errors.Is(err, batcher.ErrComputeTimeout) && got > 1:
+			t.Errorf("request %d timed out while computing but was computed %d times, want at most 1", id, got)
+		}
+		if errors.Is(err, batcher.ErrDeadlineExceeded) {
 			expired++
 		}
-		if got := computed[float32(id)]; got != want {
-			t.Errorf("request %d (error %v) computed %d times, want %d", id, err, got, want)
+		if errors.Is(err, batcher.ErrComputeTimeout) {
+			abandoned++
 		}
 	}
-	t.Logf("%d requests, %d expired", len(outcome), expired)
+	t.Logf("%d requests, %d expired in the queue, %d abandoned while computing", len(outcome), expired, abandoned)
 }
 
 func TestMaxQueueDelay(t *testing.T) {
@@ -406,19 +413,24 @@ func TestDeadline(t *testing.T) {
 			}
 		})
 	})
-	t.Run("running batch is waited for", func(t *testing.T) {
+	t.Run("computing batch is abandoned at the deadline", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			f := newFake(testInWidth, testOutWidth, 1)
 			f.gate = make(chan struct{})
 			b := start(t, batcher.Config{}, f)
 			t0 := time.Now()
 			errc := goDo(t, b, 1, t0.Add(10*time.Millisecond))
-			time.Sleep(50 * time.Millisecond)
-			close(f.gate)
-			mustSucceed(t, errc)
-			if got := time.Since(t0); got != 50*time.Millisecond {
-				t.Errorf("Do returned at +%s, want +50ms (when its batch finished)", got)
+			err := <-errc
+			if !errors.Is(err, batcher.ErrComputeTimeout) || errors.Is(err, batcher.ErrRejected) {
+				t.Errorf("Do = %v, want ErrComputeTimeout (not in the ErrRejected class)", err)
 			}
+			if got := time.Since(t0); got != 10*time.Millisecond {
+				t.Errorf("Do returned at +%s, want +10ms (its deadline), not when the hung batch ends", got)
+			}
+			// The batch ends later; its answer goes nowhere and the next
+			// request is served as usual.
+			close(f.gate)
+			mustSucceed(t, goDo(t, b, 2, time.Time{}))
 		})
 	})
 }

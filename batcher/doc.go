@@ -69,8 +69,9 @@
 // A request object is completed exactly once, and its state (an atomic)
 // says who may complete it:
 //
-//	queued ──worker CAS──▶ running ──worker completes──▶ caller releases it
-//	   └────caller CAS (deadline)──▶ abandoned ──worker releases it
+//	queued ──worker CAS──▶ running ──inputs copied──▶ computing ──worker CAS──▶ done ──caller releases it
+//	   │                                                 │
+//	   └──caller CAS (deadline)──▶ abandoned ◀──caller CAS (deadline)──┘   worker releases it
 //
 // Step by step:
 //
@@ -84,17 +85,22 @@
 //     timer fires first, the caller moves it from queued to abandoned with a
 //     compare-and-swap and returns ErrDeadlineExceeded at once; exactly one of
 //     the two swaps succeeds.
-//   - Running: the worker won. The caller waits for the result even if its
-//     deadline passes now (a batch is bounded work). The worker completes the
-//     request once, either with ErrDeadlineExceeded if its deadline passed
-//     before the batch ran (the row is not given to the instance), or after
-//     Run, writing the caller's output row on success and an error wrapping
-//     ErrModelFailed on failure, and signals the done channel (capacity 1).
-//     The caller receives the signal, reads the error, and puts the object
-//     back in the pool.
+//   - Running: the worker won and is copying the batch's inputs (or finds
+//     the request expired, and completes it with ErrDeadlineExceeded without
+//     giving the row to the instance). A caller whose deadline passes now
+//     waits the few microseconds the copy takes.
+//   - Computing: the inputs are copied and the instance runs. If the
+//     caller's deadline passes, it moves the request to abandoned and
+//     returns ErrDeadlineExceeded: a hung or slow instance cannot hold a
+//     caller past its deadline (the router's fallback chain relies on it).
+//     Otherwise the worker, after Run, moves it to done, writes the caller's
+//     output row on success (an error wrapping ErrModelFailed on failure),
+//     and signals the done channel (capacity 1). The caller receives the
+//     signal, reads the error, and puts the object back in the pool.
 //   - Abandoned: the caller has returned and no longer owns its input and
-//     output slices. The worker, on finding the swap lost, never reads the
-//     input nor writes the output; it puts the object back in the pool.
+//     output slices. The worker, on finding its swap lost, never reads the
+//     input (queued) nor writes the output (computing); it puts the object
+//     back in the pool.
 //
 // So the object goes back to the pool exactly once: by the caller when the
 // request was rejected early or completed, by the worker when the caller

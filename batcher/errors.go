@@ -21,13 +21,20 @@ var (
 	ErrQueueFull = fmt.Errorf("%w: queue is full", ErrRejected)
 
 	// ErrDeadlineExceeded: the request's deadline passed before its batch
-	// ran; it was never given to an instance. A request whose batch is
-	// already running is waited for, and does not get this error.
+	// ran; it was never given to an instance. (A deadline that passes while
+	// the batch computes gives ErrComputeTimeout.)
 	ErrDeadlineExceeded = fmt.Errorf("%w: deadline exceeded before the request ran", ErrRejected)
 
 	// ErrClosed: the Batcher was closed before the request was queued.
 	ErrClosed = fmt.Errorf("%w: batcher is closed", ErrRejected)
 )
+
+// ErrComputeTimeout: the request's deadline passed while its batch was
+// computing; the caller stopped waiting and the answer, when the instance
+// produces it, is dropped. It is not in the ErrRejected class: the model did
+// (or does) the work, so a retry elsewhere is extra load, not a free second
+// chance.
+var ErrComputeTimeout = errors.New("batcher: deadline exceeded while the model computed the request")
 
 // ErrModelFailed is the class of errors from an instance: the batch ran and
 // failed (or the instance broke its contract). Every request of the batch

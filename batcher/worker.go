@@ -154,6 +154,7 @@ func (w *worker) dispatch(n int) {
 		}
 		if !r.deadline.IsZero() && !now.Before(r.deadline) {
 			m.rejectedDeadline.Inc()
+			r.state.Store(stateDone)
 			r.complete(ErrDeadlineExceeded)
 			continue
 		}
@@ -177,6 +178,14 @@ func (w *worker) dispatch(n int) {
 		m.failed.Add(len(batch))
 	}
 	for i, r := range batch {
+		// From running too: a batch that failed before its inputs were
+		// copied never reached computing (and its callers wait, as a
+		// caller never gives up a running request).
+		if !r.state.CompareAndSwap(stateComputing, stateDone) && !r.state.CompareAndSwap(stateRunning, stateDone) {
+			// Abandoned by its caller while the batch computed.
+			b.release(r)
+			continue
+		}
 		if err == nil {
 			copy(r.out, out[i*b.outWidth:(i+1)*b.outWidth])
 		}
@@ -210,6 +219,11 @@ func (w *worker) run(batch []*request) (out []float32, err error) {
 	}
 	for i, r := range batch {
 		copy(in[i*b.inWidth:(i+1)*b.inWidth], r.in)
+	}
+	// The inputs are copied: from now on a caller may give up at its
+	// deadline (see the request states).
+	for _, r := range batch {
+		r.state.Store(stateComputing)
 	}
 	out, err = w.inst.Run(rows)
 	if err != nil {

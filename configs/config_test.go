@@ -52,6 +52,27 @@ func TestDefaultFile(t *testing.T) {
 	}
 }
 
+// TestExampleCanaryShadow loads the router example the README points to and
+// checks that its blocks arrive where the router reads them.
+func TestExampleCanaryShadow(t *testing.T) {
+	t.Parallel()
+	cfg, err := configs.Load("examples/canary-shadow.yaml")
+	if err != nil {
+		t.Fatalf("the example does not load: %v", err)
+	}
+	checkGolden(t, "canary-shadow.golden.json", cfg)
+	r := cfg.Routes[0]
+	if len(r.Targets) != 5 || len(r.Fallbacks) != 4 || r.Canary == nil || r.Canary.Analysis == nil || r.Shadow == nil {
+		t.Fatalf("routes[0]: got %d targets, %d fallbacks, canary %v, shadow %v", len(r.Targets), len(r.Fallbacks), r.Canary, r.Shadow)
+	}
+	if got := r.Canary.Weight; got != 5 {
+		t.Errorf("canary.weight: got %g, want the first analysis step, 5", got)
+	}
+	if got := r.Targets[2].Remote.MaxConns; got == 0 {
+		t.Errorf("targets[replica].remote.max_conns: the default was not applied")
+	}
+}
+
 func TestMinimalConfigGetsEveryDefault(t *testing.T) {
 	t.Parallel()
 	cfg, err := configs.Parse([]byte("routes:\n  - name: customer-churn\n"))
@@ -92,6 +113,14 @@ func TestMinimalConfigGetsEveryDefault(t *testing.T) {
 					MaxQueueSize:  batcher.DefaultMaxQueueSize,
 					Instances:     batcher.DefaultInstances,
 				},
+				Breaker: router.BreakerConfig{
+					FailureRatio: router.DefaultBreakerFailureRatio,
+					MinRequests:  router.DefaultBreakerMinRequests,
+					Window:       router.DefaultBreakerWindow,
+					Cooldown:     router.DefaultBreakerCooldown,
+					Probes:       router.DefaultBreakerProbes,
+				},
+				Retry: router.RetryConfig{Backoff: router.DefaultRetryBackoff, MaxBackoff: router.DefaultRetryMaxBackoff},
 			},
 			Cache: gateway.CacheConfig{TTL: gateway.DefaultCacheTTL, MaxBytes: gateway.DefaultCacheMaxBytes},
 		}},

@@ -134,6 +134,10 @@ func TestValidateCommand(t *testing.T) {
 	if r.code != 0 || r.stdout != def+": ok\n" || r.stderr != "" {
 		t.Fatalf("validate the default config: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
+	example := filepath.Join("..", "..", "configs", "examples", "canary-shadow.yaml")
+	if r := run(t, "", "validate", "--config", example); r.code != 0 || r.stdout != example+": ok\n" {
+		t.Fatalf("validate the router example: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
 
 	dir := t.TempDir()
 	f := func(name, config string, wantLines ...string) {

@@ -102,3 +102,63 @@ func GatedTable(tb testing.TB, rc router.RouteConfig) (*router.Table, *Gate) {
 	tb.Cleanup(gate.Release)
 	return LoadTable(tb, rc, GatedOpener{Env: Env(tb), Gate: gate}), gate
 }
+
+// RegisterVersion registers the demo model once more in store, as version
+// with the given aliases: a second version for a route to split, mirror or
+// fall back between. Its answers equal the first version's.
+func RegisterVersion(tb testing.TB, store *registry.Store, version string, aliases ...string) {
+	tb.Helper()
+	m, _ := Demo(tb)
+	if _, err := trainer.Register(store, Route, m, trainer.RegisterOptions{Version: version, Aliases: aliases}); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// Gates opens real ONNX Runtime instances as GatedOpener does, with one Gate
+// per model version (made on first use), so a test can fail or hold one
+// version of a route while another serves. It implements router.Opener.
+type Gates struct {
+	env   *runtime.Environment
+	mu    sync.Mutex
+	gates map[string]*Gate
+}
+
+var _ router.Opener = (*Gates)(nil)
+
+// NewGates returns an opener whose gates are released when the test ends,
+// before the tables it opened drain.
+func NewGates(tb testing.TB) *Gates {
+	tb.Helper()
+	g := &Gates{env: Env(tb), gates: map[string]*Gate{}}
+	tb.Cleanup(g.Release)
+	return g
+}
+
+// Release releases every gate. A test's cleanup calls it before it closes
+// a table whose batches a gate may hold (Close waits for them); NewGates
+// registers it too, but cleanups run last-registered first, so it would
+// run only after a table loaded later had closed.
+func (g *Gates) Release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, gate := range g.gates {
+		gate.Release()
+	}
+}
+
+// Gate returns the gate of version.
+func (g *Gates) Gate(version string) *Gate {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	gate, ok := g.gates[version]
+	if !ok {
+		gate = NewGate()
+		g.gates[version] = gate
+	}
+	return gate
+}
+
+// Open opens version's instances behind its gate.
+func (g *Gates) Open(path, model, version string, cfg batcher.Config, inWidth, outWidth int) (*batcher.Batcher, error) {
+	return GatedOpener{Env: g.env, Gate: g.Gate(version)}.Open(path, model, version, cfg, inWidth, outWidth)
+}

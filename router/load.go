@@ -1,0 +1,213 @@
+package router
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/infergate/infergate/batcher"
+	"github.com/infergate/infergate/registry"
+	"github.com/infergate/infergate/router/remote"
+	"github.com/infergate/infergate/router/rules"
+)
+
+// Opener starts a batcher over a model file. Package batcher's ONNX loader
+// implements it; the router does not know how instances are made.
+type Opener interface {
+	Open(path, model, version string, cfg batcher.Config, inWidth, outWidth int) (*batcher.Batcher, error)
+}
+
+// Load applies the defaults to a copy of routes, validates them, resolves
+// every model target in the registry, opens its model (once per version,
+// shared by the targets that name it), connects remote targets, compiles
+// rules, and starts the canary analyses and shadow workers. On error,
+// whatever was opened is closed again.
+func Load(routes []RouteConfig, store *registry.Store, opener Opener) (*Table, error) {
+	cfgs := make([]RouteConfig, len(routes))
+	for i := range routes {
+		cfgs[i] = routes[i]
+		cfgs[i].ApplyDefaults()
+	}
+	if err := Validate(cfgs); err != nil {
+		return nil, fmt.Errorf("invalid routes:\n%w", err)
+	}
+	l := &loader{
+		store:  store,
+		opener: opener,
+		table:  &Table{byName: make(map[string]*Route, len(routes)), metrics: metrics.NewSet(), store: store},
+		models: map[string]*Model{},
+	}
+	for i := range cfgs {
+		r, err := l.route(&cfgs[i])
+		if r != nil {
+			// Registered even when incomplete, so Close stops what started.
+			l.table.routes = append(l.table.routes, r)
+		}
+		if err != nil {
+			_ = l.table.Close()
+			return nil, err
+		}
+		l.table.byName[r.name] = r
+	}
+	slices.SortFunc(l.table.routes, func(a, b *Route) int { return strings.Compare(a.name, b.name) })
+	metrics.RegisterSet(l.table.metrics)
+	for _, r := range l.table.routes {
+		if r.canary != nil {
+			r.canary.start()
+		}
+		if r.shadow != nil {
+			r.shadow.start()
+		}
+	}
+	return l.table, nil
+}
+
+type loader struct {
+	store  *registry.Store
+	opener Opener
+	table  *Table
+	models map[string]*Model // by model@version
+}
+
+func (l *loader) route(rc *RouteConfig) (*Route, error) {
+	r := &Route{
+		name:      rc.Name,
+		ref:       rc.Version,
+		served:    map[*Target]*metrics.Counter{},
+		fallenOff: map[*Target]*[numReasons]*metrics.Counter{},
+	}
+	primary, err := l.modelTarget(rc.Name, PrimaryTarget, rc.Model, rc.Version, rc.Batching)
+	if err != nil {
+		return nil, err
+	}
+	primary.timeout, primary.retry, primary.breaker = rc.Timeout, rc.Retry, newBreaker(rc.Name+"/"+PrimaryTarget, rc.Breaker)
+	r.primary = primary
+	r.targets = append(r.targets, primary)
+	labels := &primary.model.meta.Signature.Output
+	if r.aliases, err = l.store.Aliases(rc.Model); err != nil {
+		return r, fmt.Errorf("route %q: cannot read aliases of %s: %w", rc.Name, rc.Model, err)
+	}
+
+	byName := map[string]*Target{PrimaryTarget: primary}
+	for i := range rc.Targets {
+		tc := &rc.Targets[i]
+		t, err := l.target(rc, tc, primary.model)
+		if err != nil {
+			return r, err
+		}
+		t.labels = labels
+		r.targets = append(r.targets, t)
+		byName[t.name] = t
+	}
+	for _, name := range rc.Fallbacks {
+		r.fallbacks = append(r.fallbacks, byName[name])
+	}
+	for _, t := range r.targets {
+		t.metrics = newTargetMetrics(l.table.metrics, rc.Name, t.name)
+		if t.breaker.cb != nil {
+			l.table.metrics.NewGauge(fmt.Sprintf(`infergate_breaker_state{route=%q,target=%q}`, rc.Name, t.name), t.breaker.stateValue)
+		}
+		lbl := fmt.Sprintf(`route=%s,target=%s`, strconv.Quote(rc.Name), strconv.Quote(t.name))
+		r.served[t] = l.table.metrics.NewCounter(`infergate_route_served_total{` + lbl + `}`)
+		var off [numReasons]*metrics.Counter
+		for why := reasonBreakerOpen; why < numReasons; why++ {
+			off[why] = l.table.metrics.NewCounter(fmt.Sprintf(`infergate_fallbacks_total{%s,reason=%q}`, lbl, why.String()))
+		}
+		r.fallenOff[t] = &off
+	}
+	if c := rc.Canary; c != nil {
+		r.canary = newCanary(r, byName[c.Target], c, l.store, l.table.metrics)
+	}
+	if s := rc.Shadow; s != nil {
+		var targets []*Target
+		for _, name := range s.Targets {
+			targets = append(targets, byName[name])
+		}
+		r.shadow = newShadow(r, targets, s, l.table.metrics)
+		if r.canary != nil {
+			r.shadow.candidate = r.canary.candidate
+			r.shadow.onCandidate = r.canary.recordAgreement
+		}
+	}
+	return r, nil
+}
+
+func (l *loader) target(rc *RouteConfig, tc *TargetConfig, primary *Model) (*Target, error) {
+	var t *Target
+	switch tc.kind() {
+	case KindModel:
+		var err error
+		if t, err = l.modelTarget(rc.Name, tc.Name, tc.Model, tc.Version, tc.Batching); err != nil {
+			return nil, err
+		}
+	case KindRemote:
+		c, err := remote.New(*tc.Remote)
+		if err != nil {
+			return nil, fmt.Errorf("route %q: target %q: %w", rc.Name, tc.Name, err)
+		}
+		t = &Target{name: tc.Name, kind: KindRemote, remote: c, tensorModel: primary}
+	case KindRules:
+		set, err := rules.Compile(tc.Rules)
+		if err != nil {
+			return nil, fmt.Errorf("route %q: target %q: %w", rc.Name, tc.Name, err)
+		}
+		t = &Target{name: tc.Name, kind: KindRules, rules: set}
+	case KindStatic:
+		t = &Target{name: tc.Name, kind: KindStatic, static: staticAnswer{label: tc.Static.Prediction, p: *tc.Static.Probability}}
+		if t.static.label == "" {
+			t.static.label = primary.meta.Signature.Output.LabelFor(t.static.p)
+		}
+	default:
+		return nil, errors.New("BUG: target " + tc.Name + " passed validation without a kind")
+	}
+	t.timeout, t.retry = tc.Timeout, tc.Retry
+	if t.waits() {
+		t.breaker = newBreaker(rc.Name+"/"+tc.Name, tc.Breaker)
+	} else {
+		// Rules and a static answer fail only by design (no rule
+		// matched): there is nothing to protect them from.
+		t.breaker = newBreaker("", BreakerConfig{Disabled: true})
+	}
+	return t, nil
+}
+
+// modelTarget resolves model@ref in the registry and opens it, or shares the
+// Model another target of the table opened for the same version.
+func (l *loader) modelTarget(route, name, model, ref string, cfg batcher.Config) (*Target, error) {
+	meta, err := l.store.Resolve(model, ref)
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot resolve %s@%s in the registry: %w", where(route, name), model, ref, err)
+	}
+	key := meta.Model + "@" + meta.Version
+	if m, ok := l.models[key]; ok {
+		return &Target{name: name, kind: KindModel, model: m}, nil
+	}
+	// A model file that no longer matches the checksum registered with it
+	// (truncated by a full disk, edited by hand) must not serve predictions.
+	if _, _, err := l.store.ReadModel(meta.Model, meta.Version); err != nil {
+		return nil, fmt.Errorf("%s: refusing model %s %s: %w", where(route, name), meta.Model, meta.Version, err)
+	}
+	enc, err := registry.NewEncoder(&meta.Signature)
+	if err != nil {
+		return nil, fmt.Errorf("%s: model %s %s has an invalid signature: %w", where(route, name), meta.Model, meta.Version, err)
+	}
+	b, err := l.opener.Open(l.store.ModelPath(meta.Model, meta.Version), meta.Model, meta.Version, cfg, enc.Width(), 1)
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot load model %s %s: %w", where(route, name), meta.Model, meta.Version, err)
+	}
+	m := &Model{meta: meta, encoder: enc, batcher: b}
+	l.models[key] = m
+	l.table.models = append(l.table.models, m)
+	return &Target{name: name, kind: KindModel, model: m}, nil
+}
+
+// where names a target in an error: the route alone for its primary.
+func where(route, target string) string {
+	if target == PrimaryTarget {
+		return fmt.Sprintf("route %q", route)
+	}
+	return fmt.Sprintf("route %q: target %q", route, target)
+}

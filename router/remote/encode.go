@@ -1,0 +1,132 @@
+package remote
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/infergate/infergate/internal/features"
+)
+
+// appendFeaturesBody appends {"model_id":…,"features":{…}} for f to b;
+// modelID is the model's name already quoted as a JSON string. A non-finite
+// number fails the call before it is sent: JSON cannot carry it.
+func appendFeaturesBody(b, modelID []byte, f *features.Set) ([]byte, error) {
+	b = append(b, `{"model_id":`...)
+	b = append(b, modelID...)
+	b = append(b, `,"features":{`...)
+	for i := range f.Len() {
+		ft := f.At(i)
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, ft.Name)
+		b = append(b, ':')
+		switch ft.Kind {
+		case features.Number:
+			if !isFinite(ft.Num) {
+				return b, fmt.Errorf("feature %q is %v, which JSON cannot carry", ft.Name, ft.Num)
+			}
+			b = appendJSONNumber(b, ft.Num, 64)
+		case features.String:
+			b = appendJSONString(b, ft.Str)
+		default:
+			panic(fmt.Sprintf("BUG: feature %q has kind %v; a features.Set holds numbers and strings only", ft.Name, ft.Kind))
+		}
+	}
+	return append(b, "}}"...), nil
+}
+
+// appendTensorBody appends the v2 inference request for one row to b. head
+// is the request up to the shape's second dimension, tail what follows the
+// data (both built once by New).
+func appendTensorBody(b, head, tail []byte, row []float32) ([]byte, error) {
+	b = append(b, head...)
+	b = strconv.AppendInt(b, int64(len(row)), 10)
+	b = append(b, `],"datatype":"FP32","data":[`...)
+	for i, x := range row {
+		if !isFinite(float64(x)) {
+			return b, fmt.Errorf("input column %d is %v, which JSON cannot carry", i, x)
+		}
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONNumber(b, float64(x), 32)
+	}
+	b = append(b, ']')
+	return append(b, tail...), nil
+}
+
+// tensorBodyParts builds the constant parts of a v2 request around the
+// row's width and data: {"inputs":[{"name":INPUT,"shape":[1, … data …]}]}
+// and, when output is set, "outputs":[{"name":OUTPUT}] so that the server
+// computes and sends that output only.
+func tensorBodyParts(input, output string) (head, tail []byte) {
+	head = append(head, `{"inputs":[{"name":`...)
+	head = appendJSONString(head, []byte(input))
+	head = append(head, `,"shape":[1,`...)
+	tail = append(tail, '}', ']')
+	if output != "" {
+		tail = append(tail, `,"outputs":[{"name":`...)
+		tail = appendJSONString(tail, []byte(output))
+		tail = append(tail, '}', ']')
+	}
+	return head, append(tail, '}')
+}
+
+// appendJSONNumber appends x the way JavaScript prints numbers (so does
+// encoding/json): plain decimals from 1e-6 to 1e21, exponent form beyond.
+// bits is 32 for a float32's shortest form, which round-trips to the same
+// float32 at the remote. x must be finite.
+func appendJSONNumber(b []byte, x float64, bits int) []byte {
+	if a := math.Abs(x); a != 0 && (a < 1e-6 || a >= 1e21) {
+		return strconv.AppendFloat(b, x, 'e', -1, bits)
+	}
+	return strconv.AppendFloat(b, x, 'f', -1, bits)
+}
+
+func isFinite(x float64) bool { return x-x == 0 }
+
+// appendJSONString appends s as a JSON string literal. Bytes that are not
+// UTF-8 become U+FFFD: a remote's JSON parser may reject them, and the
+// request should fail on its features, not on its encoding.
+func appendJSONString(b, s []byte) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	done := 0 // s[:done] is in b
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, n := utf8.DecodeRune(s[i:])
+			if r == utf8.RuneError && n == 1 {
+				b = append(b, s[done:i]...)
+				b = append(b, `\ufffd`...)
+				done = i + 1
+			}
+			i += n
+			continue
+		}
+		if c >= 0x20 && c != '"' && c != '\\' {
+			i++
+			continue
+		}
+		b = append(b, s[done:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		i++
+		done = i
+	}
+	b = append(b, s[done:]...)
+	return append(b, '"')
+}
