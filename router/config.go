@@ -460,17 +460,25 @@ func (r *RouteConfig) validateTargets(errs []error, path string) []error {
 		}
 		if a := c.Analysis; a != nil {
 			errs = a.validate(errs, path+".canary.analysis.", kinds[c.Target])
+			if len(a.Steps) > 0 && c.Weight != a.Steps[0] {
+				errs = append(errs, fmt.Errorf("%s.canary.weight: with analysis the weight starts at the first step, %g; leave weight out", path, a.Steps[0]))
+			}
 		}
 	}
 	if s := r.Shadow; s != nil {
 		if len(s.Targets) == 0 {
 			errs = append(errs, fmt.Errorf("%s.shadow.targets: name at least one target to mirror requests to", path))
 		}
+		shadowed := map[string]bool{}
 		for i, name := range s.Targets {
 			field := fmt.Sprintf("shadow.targets[%d]", i)
 			if _, ok := ref(field, name); ok && name == PrimaryTarget {
 				errs = append(errs, fmt.Errorf("%s.%s: the primary answers the client; shadow another target", path, field))
 			}
+			if shadowed[name] {
+				errs = append(errs, fmt.Errorf("%s.%s: %q is listed twice", path, field, name))
+			}
+			shadowed[name] = true
 		}
 		if s.Sample <= 0 || s.Sample > 100 {
 			errs = append(errs, fmt.Errorf("%s.shadow.sample: must be in (0, 100] percent, got %g", path, s.Sample))

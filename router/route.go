@@ -83,13 +83,23 @@ func (r *Route) StickyHeader() string {
 // encodes req's features for it: the encoded row is the response cache's key
 // and Serve reuses it. input is nil when the picked target is not a model.
 // An error is an *InputError: the client's request is at fault.
+//
+// A canary candidate that cannot take the request (its signature needs a
+// feature the request lacks) does not fail it: the request goes to the
+// primary, and the candidate's miss is counted as a fallback.
 func (r *Route) Prepare(req *Request) (input []float32, err error) {
 	req.picked = r.pick(req)
 	m := req.picked.model
 	if m == nil {
 		return nil, nil
 	}
-	if err := req.encode(m); err != nil {
+	err = req.encode(m)
+	if err != nil && req.picked != r.primary {
+		r.fallenOff[req.picked][reasonInvalidInput].Inc()
+		req.picked = r.primary
+		err = req.encode(r.primary.model)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return req.input, nil
@@ -100,9 +110,8 @@ func (r *Route) Prepare(req *Request) (input []float32, err error) {
 // target whose breaker is open is skipped at once; each target that waits
 // (a model or remote one) gets an even share of the time left to the
 // deadline among the waiting targets still ahead, capped by its timeout. An
-// error means no target answered; an *InputError means the picked target
-// cannot take the request as it is (the client must fix it, no fallback is
-// tried).
+// error means no target answered; an *InputError means the primary cannot
+// take the request as it is (the client must fix it, no fallback is tried).
 func (r *Route) Serve(req *Request, res *Result) error {
 	*res = Result{}
 	picked := req.picked
@@ -119,7 +128,7 @@ func (r *Route) Serve(req *Request, res *Result) error {
 		r.served[picked].Inc()
 		return nil
 	}
-	if why == reasonInvalidInput && picked.kind == KindModel {
+	if why == reasonInvalidInput && picked == r.primary {
 		return firstErr
 	}
 	res.Reason = why.String()

@@ -188,7 +188,7 @@ func (t *Target) invoke(req *Request, res *Result, deadline time.Time) (reason, 
 		// Full jitter spreads the retries of many clients apart.
 		backoff = time.Duration(rand.Int64N(int64(backoff)) + 1)
 		// Retry only when a call as long as the last still fits.
-		if time.Until(deadline) < backoff+time.Since(callStart) {
+		if !deadline.IsZero() && time.Until(deadline) < backoff+time.Since(callStart) {
 			break
 		}
 		time.Sleep(backoff)

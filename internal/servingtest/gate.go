@@ -18,8 +18,12 @@ type Gate struct {
 	mu   sync.Mutex
 	held chan struct{} // non-nil while holding: closed by Release
 	err  error         // returned by every Run while set
+	// failNext batches from now on fail with nextErr, before err applies.
+	failNext int
+	nextErr  error
 
 	blocked  atomic.Int64 // rows of the batches waiting at the gate
+	failed   atomic.Int64 // batches failed by Fail or FailNext
 	rows     atomic.Int64 // rows computed successfully
 	batches  atomic.Int64 // batches computed successfully
 	maxBatch atomic.Int64 // largest batch computed
@@ -55,6 +59,18 @@ func (g *Gate) Fail(err error) {
 	g.err = err
 }
 
+// FailNext makes the next n batches that pass the gate fail with err
+// without being computed; later batches run (or fail with Fail's error) as
+// before. A test of retries fails one call and lets the next one through.
+func (g *Gate) FailNext(n int, err error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.failNext, g.nextErr = n, err
+}
+
+// Failed is the number of batches the gate failed (Fail or FailNext).
+func (g *Gate) Failed() int { return int(g.failed.Load()) }
+
 // Blocked is the number of rows whose batch waits at the gate.
 func (g *Gate) Blocked() int { return int(g.blocked.Load()) }
 
@@ -67,7 +83,8 @@ func (g *Gate) Batches() int { return int(g.batches.Load()) }
 // MaxBatch is the size of the largest batch computed.
 func (g *Gate) MaxBatch() int { return int(g.maxBatch.Load()) }
 
-// pass waits while the gate holds, then returns the injected error, if any.
+// pass waits while the gate holds, then returns the injected error, if any:
+// FailNext's while it lasts, else Fail's.
 func (g *Gate) pass(rows int) error {
 	g.mu.Lock()
 	held := g.held
@@ -79,7 +96,15 @@ func (g *Gate) pass(rows int) error {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.err
+	err := g.err
+	if g.failNext > 0 {
+		g.failNext--
+		err = g.nextErr
+	}
+	if err != nil {
+		g.failed.Add(1)
+	}
+	return err
 }
 
 func (g *Gate) computed(rows int) {
