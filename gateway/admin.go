@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -28,24 +29,32 @@ func (g *Gateway) servePublic(ctx *fasthttp.RequestCtx) {
 }
 
 // serveAdmin dispatches the admin API, which listens on its own address so
-// that it can stay off the public network.
+// that it can stay off the public network. Every endpoint is GET (or HEAD)
+// but POST /v1/routes/{name}/canary.
 func (g *Gateway) serveAdmin(ctx *fasthttp.RequestCtx) {
+	path := string(ctx.Path())
+	if rest, ok := strings.CutPrefix(path, routesPath+"/"); ok {
+		g.serveRoute(ctx, rest)
+		return
+	}
 	if !ctx.IsGet() && !ctx.IsHead() {
 		methodNotAllowed(ctx, fasthttp.MethodGet)
 		return
 	}
-	switch string(ctx.Path()) {
+	switch path {
 	case "/metrics":
 		ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
 		metrics.WritePrometheus(ctx, true)
 	case "/v1/models":
 		g.serveModels(ctx)
+	case routesPath:
+		g.serveRoutes(ctx)
 	case "/healthz":
 		serveLive(ctx)
 	case "/readyz":
 		g.serveReady(ctx)
 	default:
-		notFound(ctx)
+		adminNotFound(ctx)
 	}
 }
 
@@ -66,7 +75,15 @@ func (g *Gateway) serveReady(ctx *fasthttp.RequestCtx) {
 
 func notFound(ctx *fasthttp.RequestCtx) {
 	writeError(ctx, fasthttp.StatusNotFound, codeNotFound, "",
-		"no such endpoint "+string(ctx.Path())+"; the API is POST /v1/predictions, GET /healthz, GET /readyz")
+		"no such endpoint "+string(ctx.Path())+"; the API is POST /v1/predictions, GET /healthz, GET /readyz "+
+			"(metrics, models and routes are on the admin listener, server.admin_listen)")
+}
+
+func adminNotFound(ctx *fasthttp.RequestCtx) {
+	writeError(ctx, fasthttp.StatusNotFound, codeNotFound, "",
+		"no such endpoint "+string(ctx.Path())+" on the admin listener; it serves GET /metrics, GET /v1/models, "+
+			"GET /v1/routes, GET /v1/routes/{name}, POST /v1/routes/{name}/canary, GET /v1/routes/{name}/shadow, "+
+			"GET /healthz, GET /readyz (predictions are on the public listener, server.listen)")
 }
 
 func methodNotAllowed(ctx *fasthttp.RequestCtx, allow string) {
@@ -104,10 +121,16 @@ func (g *Gateway) serveModels(ctx *fasthttp.RequestCtx) {
 			Features: meta.Signature.Features, Output: meta.Signature.Output, Metrics: meta.Metrics,
 		})
 	}
+	writeJSON(ctx, out, "the model list")
+}
+
+// writeJSON answers 200 with v as indented JSON; what names v in the error
+// of a value that cannot be encoded.
+func writeJSON(ctx *fasthttp.RequestCtx, v any, what string) {
 	ctx.SetContentTypeBytes(contentTypeJSON)
 	enc := json.NewEncoder(ctx)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(out); err != nil {
-		writeError(ctx, fasthttp.StatusInternalServerError, codeInternal, "", "cannot encode the model list: "+err.Error())
+	if err := enc.Encode(v); err != nil {
+		writeError(ctx, fasthttp.StatusInternalServerError, codeInternal, "", "cannot encode "+what+": "+err.Error())
 	}
 }

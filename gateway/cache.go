@@ -16,6 +16,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/dgraph-io/ristretto/v2"
 	"github.com/infergate/infergate/internal/defaults"
+	"github.com/infergate/infergate/internal/features"
 	"github.com/infergate/infergate/internal/promtext"
 	"github.com/infergate/infergate/registry"
 )
@@ -84,13 +85,29 @@ type routeCache struct {
 	// mu orders close against get and put: ristretto's Close must not run
 	// beside a Get or Set (they would send on a closed channel), and a
 	// request may outlive its snapshot (a batch that runs past its deadline).
-	mu         sync.RWMutex
-	closed     atomic.Bool // also read by onEvict, on ristretto's goroutine
-	cache      *ristretto.Cache[[]byte, *cacheEntry]
-	ttl        time.Duration
-	roundSteps []float64 // per signature feature; 0 = not rounded
+	mu     sync.RWMutex
+	closed atomic.Bool // also read by onEvict, on ristretto's goroutine
+	cache  *ristretto.Cache[[]byte, *cacheEntry]
+	ttl    time.Duration
+	round  []roundFeature // similarity mode; nil when off
 
 	hits, misses, collisions, evictions *metrics.Counter
+}
+
+// roundFeature is one feature the similarity mode rounds.
+type roundFeature struct {
+	name string
+	step float64
+}
+
+// roundFeatures rounds the similarity mode's numeric features of f in place,
+// before the request is keyed and computed.
+func (c *routeCache) roundFeatures(f *features.Set) {
+	for _, r := range c.round {
+		if v := f.Get(r.name); v != nil && v.Kind == features.Number {
+			v.Num = math.Round(v.Num/r.step) * r.step
+		}
+	}
 }
 
 // keyHasher replaces ristretto's key hash in tests, to force collisions.
@@ -98,7 +115,7 @@ type keyHasher func([]byte) (uint64, uint64)
 
 func newRouteCache(set *metrics.Set, route string, cfg CacheConfig, enc *registry.Encoder, hash keyHasher) (*routeCache, error) {
 	cfg.ApplyDefaults()
-	steps := make([]float64, len(enc.Signature().Features))
+	var round []roundFeature
 	for _, name := range slices.Sorted(maps.Keys(cfg.Round)) {
 		i, ok := enc.Lookup([]byte(name))
 		if !ok {
@@ -107,12 +124,12 @@ func newRouteCache(set *metrics.Set, route string, cfg CacheConfig, enc *registr
 		if enc.Feature(i).Type != registry.Numeric {
 			return nil, fmt.Errorf("routes[%s].cache.round[%s]: only numeric features can be rounded", route, name)
 		}
-		steps[i] = cfg.Round[name]
+		round = append(round, roundFeature{name: name, step: cfg.Round[name]})
 	}
 	label := `{route="` + promtext.EscapeLabel(route) + `"`
 	c := &routeCache{
 		ttl:        cfg.TTL,
-		roundSteps: steps,
+		round:      round,
 		hits:       set.GetOrCreateCounter(`infergate_cache_requests_total` + label + `,result="hit"}`),
 		misses:     set.GetOrCreateCounter(`infergate_cache_requests_total` + label + `,result="miss"}`),
 		collisions: set.GetOrCreateCounter(`infergate_cache_collisions_total` + label + `}`),

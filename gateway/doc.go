@@ -7,25 +7,61 @@
 //	GET  /healthz         live
 //	GET  /readyz          ready: every configured model loaded and warmed
 //
-// Admin listener (server.admin_listen): GET /metrics (Prometheus text),
-// GET /v1/models (what is served, versions, aliases), /healthz, /readyz.
+// A 200 answer is {"model_id", "prediction", "probability", "model_version",
+// "latency_ms", "request_id", "route", "target"}: target names the route's
+// target that answered ("primary", a canary candidate, or a fallback such as
+// a rules or static target), and model_version is absent when that target
+// has no model version (rules, static, a remote that sent none). When a
+// fallback answered, "fallback": true and "fallback_reason" says why the
+// target picked for the request did not ("failed", "timeout",
+// "breaker_open", "queue_full", "unavailable"…); an answer from the response
+// cache carries "cached": true. The headers repeat it: X-Infergate-Route,
+// X-Infergate-Target, X-Infergate-Model-Version (when there is one),
+// X-Infergate-Fallback (the reason, only on a fallback answer) and
+// X-Infergate-Cache (hit or miss, on a cached route).
+//
+// Admin listener (server.admin_listen), JSON unless said otherwise:
+//
+//	GET  /metrics                      Prometheus text
+//	GET  /v1/models                    what is served: versions, aliases, signatures
+//	GET  /v1/routes                    every route: primary, targets with their
+//	                                   breakers, fallbacks, canary, shadow summary
+//	GET  /v1/routes/{name}             one route, as above
+//	POST /v1/routes/{name}/canary      {"weight": 20} sets the candidate's share
+//	                                   in percent and stops the analysis;
+//	                                   {"analysis": "restart"} restarts the
+//	                                   analysis from its first step; answers the
+//	                                   canary's new status
+//	GET  /v1/routes/{name}/shadow      the shadow comparison since start, or over
+//	     [?window=5m]                  the last window (per minute, up to 1h)
+//	GET  /healthz, GET /readyz         as on the public listener
 //
 // Errors are JSON, {"error": {"code", "message", "field"}}, with the status
 // attached here and only here: 400 for malformed input (naming the field),
-// 404 unknown model, 413 body too large, 429 full queue (with Retry-After),
-// 500 model failure, 503 shutting down, 504 deadline exceeded.
+// 404 unknown model, route or endpoint, 405 wrong method (with Allow), 409 a
+// canary change on a route without a canary (or without analysis), 413 body
+// too large, 429 full queue (with Retry-After), 500 model failure, 503
+// shutting down or no target of the route could answer, 504 deadline
+// exceeded. Every message says what to do about it.
 //
 // # Request lifecycle
 //
 // A request takes its id (X-Request-Id echoed, else generated), parses its
 // body with a pooled fastjson parser, looks its route up in the current
-// routing snapshot (one atomic load), encodes its features into a pooled row
-// with the model's signature encoder, looks the encoded row up in the route's
-// response cache when it has one (cache.go: the full key is compared, so a
-// hash collision is a miss), and otherwise waits in the model's batcher until
-// its deadline: the configured timeout, or X-Request-Timeout capped at
-// server.max_timeout. The response is written into fasthttp's reused buffer.
-// In steady state nothing on this path allocates (alloc_test.go guards it;
+// routing snapshot (one atomic load) and copies its features into a pooled
+// router.Request. The route picks the target (its canary candidate for the
+// candidate's share, else the primary) and encodes the features for it with
+// the model's signature encoder (Route.Prepare). The encoded row is looked up
+// in the route's response cache when it has one (cache.go: keyed by the
+// picked model's version and the full row, so a hash collision is a miss);
+// otherwise Route.Serve calls the picked target, then for a canary request
+// the primary, then the fallbacks in order, each within its share of the
+// deadline: the configured timeout, or X-Request-Timeout capped at
+// server.max_timeout. Only an answer of the picked model is cached. The
+// response is written into fasthttp's reused buffer; then Route.Mirror offers
+// the request to the route's shadow targets, which never blocks (a full
+// shadow queue drops the copy and counts it). In steady state nothing on this
+// path allocates for a route of one model (alloc_test.go guards it;
 // gateway_timing_test.go measures it).
 //
 // # Concurrency model

@@ -19,6 +19,7 @@ const (
 	codeModelNotFound    = "model_not_found"
 	codeNotFound         = "not_found"
 	codeMethodNotAllowed = "method_not_allowed"
+	codeNotConfigured    = "not_configured"
 	codeBodyTooLarge     = "body_too_large"
 	codeHeaderTooLarge   = "header_too_large"
 	codeRequestTimeout   = "request_timeout"
@@ -64,6 +65,12 @@ func writePredictError(ctx *fasthttp.RequestCtx, model string, err error) {
 	case errors.Is(err, router.ErrDeadlineExceeded):
 		writeError(ctx, fasthttp.StatusGatewayTimeout, codeDeadline, "",
 			"the request's deadline passed before model "+strconv.Quote(model)+" could run it; raise X-Request-Timeout (up to server.max_timeout) or retry")
+	case errors.Is(err, router.ErrComputeTimeout):
+		writeError(ctx, fasthttp.StatusGatewayTimeout, codeDeadline, "",
+			"the request's deadline passed while model "+strconv.Quote(model)+" computed it; raise X-Request-Timeout (up to server.max_timeout) or retry")
+	case errors.Is(err, router.ErrUnavailable):
+		writeError(ctx, fasthttp.StatusServiceUnavailable, codeUnavailable, "",
+			"no target of route "+strconv.Quote(model)+" could answer ("+err.Error()+"); retry after the Retry-After delay")
 	case errors.Is(err, router.ErrClosed):
 		writeError(ctx, fasthttp.StatusServiceUnavailable, codeUnavailable, "",
 			"model "+strconv.Quote(model)+" is shutting down; retry on another replica")

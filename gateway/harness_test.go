@@ -6,12 +6,15 @@ import (
 	"net"
 	"net/textproto"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/infergate/infergate/batcher"
 	"github.com/infergate/infergate/gateway"
 	"github.com/infergate/infergate/internal/servingtest"
+	"github.com/infergate/infergate/registry"
 	"github.com/infergate/infergate/router"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
@@ -76,9 +79,11 @@ func newServer(tb testing.TB, o options) *server {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	// Released before Shutdown waits for in-flight requests.
-	tb.Cleanup(gate.Release)
 	s := serveGateway(tb, g)
+	// Registered after serveGateway's cleanup, so it runs first (cleanups
+	// run last-in, first-out): released before Shutdown waits for
+	// in-flight requests.
+	tb.Cleanup(gate.Release)
 	if o.notReady {
 		g.SetReady(false)
 	}
@@ -152,11 +157,25 @@ type prediction struct {
 	LatencyMS    *float64 `json:"latency_ms"`
 	RequestID    string   `json:"request_id"`
 	Route        string   `json:"route"`
+	Target       string   `json:"target"`
+	Fallback     bool     `json:"fallback"`
+	Reason       string   `json:"fallback_reason"`
+	Cached       bool     `json:"cached"`
 }
 
 // do sends one request; headers are name, value pairs.
 func do(tb testing.TB, c *fasthttp.HostClient, method, path, body string, headers ...string) reply {
 	tb.Helper()
+	r, err := send(c, method, path, body, headers...)
+	if err != nil {
+		tb.Fatalf("%s %s: %v", method, path, err)
+	}
+	return r
+}
+
+// send is do for goroutines other than the test's, which must not call
+// Fatal: it returns the transport error.
+func send(c *fasthttp.HostClient, method, path, body string, headers ...string) (reply, error) {
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
@@ -170,14 +189,14 @@ func do(tb testing.TB, c *fasthttp.HostClient, method, path, body string, header
 		req.SetBodyString(body)
 	}
 	if err := c.Do(req, resp); err != nil {
-		tb.Fatalf("%s %s: %v", method, path, err)
+		return reply{}, err
 	}
 	r := reply{status: resp.StatusCode(), body: append([]byte(nil), resp.Body()...), header: map[string][]string{}}
 	for k, v := range resp.Header.All() {
 		name := textproto.CanonicalMIMEHeaderKey(string(k))
 		r.header[name] = append(r.header[name], string(v))
 	}
-	return r
+	return r, nil
 }
 
 func (s *server) predict(tb testing.TB, body string, headers ...string) reply {
@@ -208,3 +227,82 @@ func waitFor(tb testing.TB, what string, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// loadTable loads routes over store, opening models with opener (a
+// *servingtest.Gates to fail or hold versions). The table closes when the
+// test ends, after every cleanup registered later: a gateway's Shutdown, a
+// gate's release.
+func loadTable(tb testing.TB, store *registry.Store, opener router.Opener, routes ...router.RouteConfig) *router.Table {
+	tb.Helper()
+	table, err := router.Load(routes, store, opener)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := table.Close(); err != nil {
+			tb.Errorf("closing the table: %v", err)
+		}
+	})
+	return table
+}
+
+// releaseGates releases every gate of gates when the test ends, before
+// whatever was registered earlier: call it after loadTable, so that a batch
+// held at a gate cannot stall the table's drain (NewGates's own release is
+// registered before any table it opens, so it runs after that table's
+// Close).
+func releaseGates(tb testing.TB, gates *servingtest.Gates) {
+	tb.Helper()
+	tb.Cleanup(gates.Release)
+}
+
+// serveTable serves table through a gateway with the test limits, ready,
+// on in-memory listeners; it shuts down before the table closes.
+func serveTable(tb testing.TB, table *router.Table, cfg gateway.Config) *server {
+	tb.Helper()
+	cfg.MaxBodyBytes, cfg.MaxHeaderBytes = testMaxBodyBytes, testMaxHeaderBytes
+	if cfg.Timeout == 0 {
+		cfg.Timeout, cfg.MaxTimeout = 30*time.Second, time.Minute
+	}
+	g, err := gateway.New(cfg, table)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s := serveGateway(tb, g)
+	s.table = table
+	return s
+}
+
+// burst sends n requests from workers goroutines at once; body(i) is the
+// i-th request's body. It returns the replies in request order, failing the
+// test on a transport error.
+func burst(tb testing.TB, c *fasthttp.HostClient, n, workers int, body func(i int) string) []reply {
+	tb.Helper()
+	replies := make([]reply, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				r, err := send(c, fasthttp.MethodPost, "/v1/predictions", body(i))
+				if err != nil {
+					tb.Errorf("request %d: %v", i, err)
+					return
+				}
+				replies[i] = r
+			}
+		})
+	}
+	wg.Wait()
+	if tb.Failed() {
+		tb.FailNow()
+	}
+	return replies
+}
+
+// ptr returns a pointer to v, for the config's optional numbers.
+func ptr[T any](v T) *T { return &v }

@@ -3,13 +3,12 @@ package gateway
 import (
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"sync"
 	"time"
 	"unsafe"
 
-	"github.com/infergate/infergate/registry"
+	"github.com/infergate/infergate/internal/features"
 	"github.com/infergate/infergate/router"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fastjson"
@@ -22,6 +21,8 @@ const (
 	headerRoute          = "X-Infergate-Route"
 	headerModelVersion   = "X-Infergate-Model-Version"
 	headerCache          = "X-Infergate-Cache"
+	headerTarget         = "X-Infergate-Target"
+	headerFallback       = "X-Infergate-Fallback"
 )
 
 // predictState is the per-request scratch of /v1/predictions, pooled so the
@@ -29,14 +30,13 @@ const (
 // after the handler returns.
 type predictState struct {
 	parser    fastjson.Parser
-	out       [1]float32
 	requestID [requestIDLen]byte
 	body      []byte // the 200 answer, built here then copied into the response
 	key       []byte // the response cache's key of this request
-	// err is the first feature error found while visiting the features
-	// object; its field names the feature.
-	errField string
-	errMsg   string
+	res       router.Result
+	// features is where visit adds the features object's members.
+	features *features.Set
+	visit    func(key []byte, v *fastjson.Value)
 }
 
 var predictStatePool = sync.Pool{New: func() any { return new(predictState) }}
@@ -91,162 +91,130 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 	}
 	rs := s.routes[route]
 	stats, cache := rs.stats, rs.cache
-	var roundSteps []float64
-	if cache != nil {
-		roundSteps = cache.roundSteps
-	}
-	features := v.Get("features")
-	if features == nil {
+	fv := v.Get("features")
+	if fv == nil {
 		writeError(ctx, fasthttp.StatusBadRequest, codeMissingField, "features",
 			`features is required: an object of feature name to value, e.g. {"tenure_months": 24}`)
 		stats.countError(ctx, start)
 		return
 	}
-	obj, err := features.Object()
+	obj, err := fv.Object()
 	if err != nil {
 		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, "features",
-			"features must be an object of feature name to value, got "+features.Type().String())
+			"features must be an object of feature name to value, got "+fv.Type().String())
 		stats.countError(ctx, start)
 		return
 	}
 
-	target := route.Target()
-	enc := target.Encoder()
-	row := enc.AcquireRow()
-	defer enc.ReleaseRow(row)
-	st.errField, st.errMsg = "", ""
-	obj.Visit(func(key []byte, fv *fastjson.Value) {
-		if st.errField == "" {
-			st.setFeature(enc, row, key, fv, roundSteps)
-		}
-	})
-	if st.errField != "" {
-		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, st.errField, st.errMsg)
-		stats.countError(ctx, start)
-		return
+	req := router.AcquireRequest()
+	defer router.ReleaseRequest(req)
+	obj.Visit(st.addFeature(&req.Features))
+	if cache != nil {
+		cache.roundFeatures(&req.Features)
 	}
-	input, err := row.Finish()
-	if err != nil {
-		var fe *registry.FeatureError
-		field := "features"
-		if errors.As(err, &fe) {
-			field = "features." + fe.Feature
-		}
-		writeError(ctx, fasthttp.StatusBadRequest, codeMissingFeature, field,
-			err.Error()+"; model "+strconv.Quote(route.Name())+" needs it in features")
-		stats.countError(ctx, start)
-		return
+	if h := route.StickyHeader(); h != "" {
+		req.StickyKey = ctx.Request.Header.Peek(h)
 	}
-
-	if col := nonFinite(input); col >= 0 {
-		// JSON numbers such as 1e999 or NaN (which fastjson accepts), or a
-		// value whose standardised form overflows float32, would turn into
-		// a probability of NaN: not a number JSON can carry.
-		name := featureAtColumn(enc, col)
-		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, "features."+name,
-			fmt.Sprintf("feature %q is out of range: it must be a finite number whose standardised value fits a float32", name))
-		stats.countError(ctx, start)
-		return
-	}
-
 	deadline, ok := g.deadline(ctx, start)
 	if !ok {
 		stats.countError(ctx, start)
 		return
 	}
-	if cache != nil {
-		st.key = appendKey(st.key[:0], target.Version(), input)
+	req.Deadline = deadline
+	input, err := route.Prepare(req)
+	if err != nil {
+		writeInputError(ctx, err)
+		stats.countError(ctx, start)
+		return
+	}
+
+	picked := req.Picked().Model()
+	cacheable := cache != nil && picked != nil
+	if cacheable {
+		st.key = appendKey(st.key[:0], picked.Version(), input)
 		if e, hit := cache.get(st.key); hit {
 			ctx.Response.Header.Set(headerCache, "hit")
-			st.writePrediction(ctx, route, target, float64(e.probability), requestID, start, true)
+			p := float64(e.probability)
+			st.res = router.Result{Probability: p, Label: picked.Meta().Signature.Output.LabelFor(p),
+				ModelVersion: picked.Version(), Target: req.Picked()}
+			st.writePrediction(ctx, route, &st.res, requestID, start, true)
 			stats.countOK(start)
+			route.Mirror(req, &st.res, time.Since(start))
 			return
 		}
 		ctx.Response.Header.Set(headerCache, "miss")
 	}
-	if err := target.Predict(input, st.out[:], deadline); err != nil {
-		writePredictError(ctx, route.Name(), err)
+	if err := route.Serve(req, &st.res); err != nil {
+		if errors.Is(err, router.ErrInvalidInput) {
+			writeInputError(ctx, err)
+		} else {
+			writePredictError(ctx, route.Name(), err)
+		}
 		stats.countError(ctx, start)
 		return
 	}
-	p := float64(st.out[0])
-	if math.IsNaN(p) || math.IsInf(p, 0) {
-		// Finite inputs can still overflow inside the model (w·x summed in
-		// float32); the request's values are at fault, not the model.
-		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, "features",
-			"the feature values are too far out of range for model "+strconv.Quote(route.Name())+": its output is not a number")
-		stats.countError(ctx, start)
-		return
+	if cacheable && !st.res.Fallback {
+		cache.put(st.key, float32(st.res.Probability))
 	}
-	if cache != nil {
-		cache.put(st.key, st.out[0])
-	}
-	st.writePrediction(ctx, route, target, p, requestID, start, false)
+	st.writePrediction(ctx, route, &st.res, requestID, start, false)
 	stats.countOK(start)
+	route.Mirror(req, &st.res, time.Since(start))
 }
 
-// setFeature encodes one request feature, or records why it cannot.
-// roundSteps, when not nil, rounds numeric features for the response cache's
-// similarity mode.
-func (st *predictState) setFeature(enc *registry.Encoder, row *registry.Row, key []byte, fv *fastjson.Value, roundSteps []float64) {
-	i, ok := enc.Lookup(key)
-	if !ok || fv.Type() == fastjson.TypeNull {
-		// Not a model input (an entity key, say), or explicitly absent:
-		// absent features are imputed or reported missing by Finish.
+// addFeature returns st's visitor that adds one request feature to f; the
+// method value is made once per pooled state, not per request.
+func (st *predictState) addFeature(f *features.Set) func(key []byte, v *fastjson.Value) {
+	st.features = f
+	if st.visit == nil {
+		st.visit = st.visitFeature
+	}
+	return st.visit
+}
+
+func (st *predictState) visitFeature(key []byte, v *fastjson.Value) {
+	switch t := v.Type(); t {
+	case fastjson.TypeNumber:
+		// fastjson has checked the number's syntax already; an overflow
+		// (1e999) comes back as ±Inf, which the model's encoding rejects.
+		x, _ := v.Float64()
+		st.features.AddNumber(key, x)
+	case fastjson.TypeString:
+		s, _ := v.StringBytes()
+		st.features.AddString(key, s)
+	case fastjson.TypeNull:
+		// Explicitly absent: imputed or reported missing by the model.
+	default:
+		st.features.AddOther(key, jsonTypeNames[t])
+	}
+}
+
+// jsonTypeNames are fastjson's type names as bytes, for features.AddOther.
+var jsonTypeNames = func() map[fastjson.Type][]byte {
+	m := map[fastjson.Type][]byte{}
+	for _, t := range []fastjson.Type{fastjson.TypeObject, fastjson.TypeArray, fastjson.TypeTrue, fastjson.TypeFalse} {
+		m[t] = []byte(t.String())
+	}
+	return m
+}()
+
+// writeInputError answers 400 for an error about the request's features.
+func writeInputError(ctx *fasthttp.RequestCtx, err error) {
+	var ie *router.InputError
+	if !errors.As(err, &ie) {
+		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, "features", err.Error())
 		return
 	}
-	f := enc.Feature(i)
-	switch f.Type {
-	case registry.Numeric:
-		if fv.Type() == fastjson.TypeNumber {
-			x, err := fv.Float64()
-			if err == nil {
-				if roundSteps != nil && roundSteps[i] > 0 {
-					x = math.Round(x/roundSteps[i]) * roundSteps[i]
-				}
-				row.SetNumber(i, x)
-				return
-			}
-		}
-		st.errField = "features." + f.Name
-		st.errMsg = fmt.Sprintf("feature %q must be a number, got %s", f.Name, fv.Type())
-	case registry.Categorical:
-		if s, err := fv.StringBytes(); err == nil {
-			row.SetCategory(i, s)
-			return
-		}
-		st.errField = "features." + f.Name
-		st.errMsg = fmt.Sprintf("feature %q must be a string (one of %q or any other value), got %s", f.Name, f.Vocabulary, fv.Type())
+	code := codeInvalidField
+	if ie.Missing {
+		code = codeMissingFeature
 	}
+	writeError(ctx, fasthttp.StatusBadRequest, code, ie.Field, ie.Msg)
 }
 
 // unsafeString views b as a string without copying: string(b) would
 // allocate, because time.ParseDuration's error keeps its argument. The
 // string must not outlive b; callers only parse it.
 func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
-
-// nonFinite returns the first column of row that is NaN or infinite, or -1.
-func nonFinite(row []float32) int {
-	for i, v := range row {
-		if v-v != 0 { // NaN or ±Inf
-			return i
-		}
-	}
-	return -1
-}
-
-// featureAtColumn names the feature that encodes into tensor column col.
-func featureAtColumn(enc *registry.Encoder, col int) string {
-	sig := enc.Signature()
-	for i := range sig.Features {
-		w := sig.Features[i].Width()
-		if col < w {
-			return sig.Features[i].Name
-		}
-		col -= w
-	}
-	return ""
-}
 
 // requestTime is when the request arrived: the time the server stamped on
 // ctx, or now for a RequestCtx no server stamped (one a test or an embedding
@@ -281,24 +249,39 @@ func (g *Gateway) deadline(ctx *fasthttp.RequestCtx, start time.Time) (time.Time
 // into the response's pooled one: building in place with
 // ctx.Response.Body()[:0] would allocate on every request where fasthttp does
 // not keep body buffers (Server.ReduceMemoryUsage, a RequestCtx from Init).
-func (st *predictState) writePrediction(ctx *fasthttp.RequestCtx, route *router.Route, m *router.Model, p float64, requestID []byte, start time.Time, cached bool) {
+func (st *predictState) writePrediction(ctx *fasthttp.RequestCtx, route *router.Route, res *router.Result, requestID []byte, start time.Time, cached bool) {
 	ctx.SetContentTypeBytes(contentTypeJSON)
+	target := res.Target.Name()
 	ctx.Response.Header.Set(headerRoute, route.Name())
-	ctx.Response.Header.Set(headerModelVersion, m.Version())
+	ctx.Response.Header.Set(headerTarget, target)
+	if res.ModelVersion != "" {
+		ctx.Response.Header.Set(headerModelVersion, res.ModelVersion)
+	}
+	if res.Fallback {
+		ctx.Response.Header.Set(headerFallback, res.Reason)
+	}
 	b := append(st.body[:0], `{"model_id":`...)
 	b = appendJSONString(b, route.Name())
 	b = append(b, `,"prediction":`...)
-	b = appendJSONString(b, m.Meta().Signature.Output.LabelFor(p))
+	b = appendJSONString(b, res.Label)
 	b = append(b, `,"probability":`...)
-	b = strconv.AppendFloat(b, p, 'f', -1, 32)
-	b = append(b, `,"model_version":`...)
-	b = appendJSONString(b, m.Version())
+	b = strconv.AppendFloat(b, res.Probability, 'f', -1, 32)
+	if res.ModelVersion != "" {
+		b = append(b, `,"model_version":`...)
+		b = appendJSONString(b, res.ModelVersion)
+	}
 	b = append(b, `,"latency_ms":`...)
 	b = strconv.AppendFloat(b, float64(time.Since(start).Microseconds())/1000, 'f', -1, 64)
 	b = append(b, `,"request_id":"`...)
 	b = append(b, requestID...)
 	b = append(b, `","route":`...)
 	b = appendJSONString(b, route.Name())
+	b = append(b, `,"target":`...)
+	b = appendJSONString(b, target)
+	if res.Fallback {
+		b = append(b, `,"fallback":true,"fallback_reason":`...)
+		b = appendJSONString(b, res.Reason)
+	}
 	if cached {
 		b = append(b, `,"cached":true`...)
 	}
