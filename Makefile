@@ -8,7 +8,7 @@ BIN      := bin/infergate
 CONFIG   ?= configs/infergate.yaml
 GOLANGCI_LINT_VERSION := v2.7.2
 
-.PHONY: help setup build run test lint bench microbench clean
+.PHONY: help setup build run test lint bench bench-shadow microbench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,6 +41,11 @@ bench: build ## the standard load scenario (configs/bench/standard.yaml); report
 	$(BIN) train --demo --registry $(BENCH_REGISTRY) --demo-data bench/results/churn.csv
 	$(GO) run ./bench/heavymodel --registry $(BENCH_REGISTRY) --hidden 1024 --layers 2
 	$(BIN) bench --scenario configs/bench/standard.yaml
+
+bench-shadow: build ## shadow isolation: p99 with a hanging or failing shadow vs none (configs/bench/shadow.yaml)
+	rm -rf $(BENCH_REGISTRY)
+	$(BIN) train --demo --registry $(BENCH_REGISTRY) --demo-data bench/results/churn.csv
+	$(BIN) bench --scenario configs/bench/shadow.yaml --out bench/results/shadow
 
 microbench: setup ## Go benchmarks of the request path (ns/op, allocs/op)
 	$(GO) test -run '^$$' -bench . -benchmem ./runtime/ ./batcher/ ./gateway/ ./bench/...

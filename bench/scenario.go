@@ -58,6 +58,14 @@ type ServerConfig struct {
 	// FixedBody starts a bare fasthttp server answering every request with
 	// this body: the baseline of what HTTP alone costs.
 	FixedBody string `yaml:"fixed_body"`
+	// Listen is a fixed_body server's address, so that a gateway config
+	// can name it (as a remote target). Default: a free loopback port.
+	Listen string `yaml:"listen"`
+	// Status of a fixed_body server's answers. Default 200.
+	Status int `yaml:"status"`
+	// Delay before each of a fixed_body server's answers, e.g. "1h" for a
+	// server that hangs. Default none.
+	Delay time.Duration `yaml:"delay"`
 }
 
 // TargetConfig is one thing to load: an HTTP endpoint or the in-process
@@ -186,6 +194,15 @@ func (s *Scenario) Validate() error {
 		servers[sv.Name] = true
 		if (sv.Infergate == "") == (sv.FixedBody == "") {
 			bad("%s: set exactly one of infergate (a gateway config file) or fixed_body", path)
+		}
+		if sv.Infergate != "" && (sv.Listen != "" || sv.Status != 0 || sv.Delay != 0) {
+			bad("%s: listen, status and delay apply to fixed_body servers only (a gateway's addresses are picked free)", path)
+		}
+		if sv.Status != 0 && (sv.Status < 100 || sv.Status > 599) {
+			bad("%s.status: %d is not an HTTP status", path, sv.Status)
+		}
+		if sv.Delay < 0 {
+			bad("%s.delay: must not be negative, got %s", path, sv.Delay)
 		}
 	}
 	targets := map[string]bool{}

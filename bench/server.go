@@ -30,7 +30,11 @@ type server struct {
 
 func startServer(ctx context.Context, cfg ServerConfig, opts Options) (*server, error) {
 	if cfg.FixedBody != "" {
-		fs, err := target.StartFixedServer("127.0.0.1:0", []byte(cfg.FixedBody))
+		addr := cfg.Listen
+		if addr == "" {
+			addr = "127.0.0.1:0"
+		}
+		fs, err := target.StartFixedServerAnswering(addr, []byte(cfg.FixedBody), target.FixedAnswer{Status: cfg.Status, Delay: cfg.Delay})
 		if err != nil {
 			return nil, fmt.Errorf("servers[%s]: %w", cfg.Name, err)
 		}

@@ -31,6 +31,39 @@ func TestStandardScenario(t *testing.T) {
 	}
 }
 
+func TestShadowScenario(t *testing.T) {
+	t.Parallel()
+	sc, err := configs.LoadScenario("bench/shadow.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sc.Targets) != 6 || len(sc.Comparisons) != 5 {
+		t.Errorf("shadow scenario: %d targets, %d comparisons", len(sc.Targets), len(sc.Comparisons))
+	}
+	fixed := map[string]string{}
+	for _, s := range sc.Servers {
+		if s.Listen != "" {
+			fixed[s.Listen] = s.Name
+		}
+	}
+	for _, s := range sc.Servers {
+		if s.Infergate == "" {
+			continue
+		}
+		cfg, err := configs.Load(filepath.Join("..", s.Infergate))
+		if err != nil {
+			t.Errorf("servers[%s]: %v", s.Name, err)
+			continue
+		}
+		// Each shadow target is a server the scenario starts.
+		for _, tg := range cfg.Routes[0].Targets {
+			if tg.Remote != nil && fixed[strings.TrimPrefix(tg.Remote.URL, "http://")] == "" {
+				t.Errorf("servers[%s]: shadow %s points at %s, which the scenario does not start", s.Name, tg.Name, tg.Remote.URL)
+			}
+		}
+	}
+}
+
 func TestScenarioErrors(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()

@@ -49,6 +49,7 @@ type shadowSummary struct {
 	Targets  []string `json:"targets"`
 	Mirrored uint64   `json:"mirrored"`
 	Dropped  uint64   `json:"dropped"`
+	Skipped  uint64   `json:"skipped"`
 }
 
 func newRouteStatus(r *router.Route) routeStatus {
@@ -72,7 +73,7 @@ func newRouteStatus(r *router.Route) routeStatus {
 		st.Fallbacks = append(st.Fallbacks, t.Name())
 	}
 	if rep := r.ShadowReport(0); rep != nil {
-		st.Shadow = &shadowSummary{Targets: make([]string, 0, len(rep.Targets)), Mirrored: rep.Mirrored, Dropped: rep.Dropped}
+		st.Shadow = &shadowSummary{Targets: make([]string, 0, len(rep.Targets)), Mirrored: rep.Mirrored, Dropped: rep.Dropped, Skipped: rep.Skipped}
 		for i := range rep.Targets {
 			st.Shadow.Targets = append(st.Shadow.Targets, rep.Targets[i].Target)
 		}

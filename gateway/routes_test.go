@@ -35,6 +35,7 @@ type routeStatusJSON struct {
 		Targets  []string `json:"targets"`
 		Mirrored uint64   `json:"mirrored"`
 		Dropped  uint64   `json:"dropped"`
+		Skipped  uint64   `json:"skipped"`
 	} `json:"shadow"`
 }
 

@@ -2,6 +2,8 @@ package router
 
 import (
 	"errors"
+	"sync/atomic"
+	"time"
 
 	"github.com/sony/gobreaker/v2"
 )
@@ -11,6 +13,10 @@ import (
 // disabled costs nothing.
 type breaker struct {
 	cb *gobreaker.CircuitBreaker[struct{}] // nil when disabled
+	// openUntil is when the open state's cool-down ends (Unix ns), 0 when
+	// not open: the request path and the shadow's offer test it without
+	// gobreaker's mutex and, when it is 0, without reading the clock.
+	openUntil atomic.Int64
 }
 
 // errBreakerOpen is what a call returns when the breaker refused it: open, or
@@ -18,10 +24,11 @@ type breaker struct {
 var errBreakerOpen = errors.New("circuit breaker is open")
 
 func newBreaker(name string, cfg BreakerConfig) *breaker {
+	b := &breaker{}
 	if cfg.Disabled {
-		return &breaker{}
+		return b
 	}
-	return &breaker{cb: gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
+	b.cb = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:        name,
 		MaxRequests: cfg.Probes,
 		Interval:    cfg.Window,
@@ -39,7 +46,23 @@ func newBreaker(name string, cfg BreakerConfig) *breaker {
 			r := classify(err)
 			return r == reasonOK || r == reasonInvalidInput
 		},
-	})}
+		OnStateChange: func(_ string, _, to gobreaker.State) {
+			if to == gobreaker.StateOpen {
+				b.openUntil.Store(time.Now().Add(cfg.Cooldown).UnixNano())
+			} else {
+				b.openUntil.Store(0)
+			}
+		},
+	})
+	return b
+}
+
+// open reports whether the breaker is open and its cool-down still runs.
+// After the cool-down it reports false, so that the next call reaches
+// gobreaker, which moves to half-open.
+func (b *breaker) open() bool {
+	until := b.openUntil.Load()
+	return until != 0 && time.Now().UnixNano() < until
 }
 
 // do runs c.attempt through the breaker. The method value does not escape
@@ -48,6 +71,9 @@ func (b *breaker) do(c *call) error {
 	if b.cb == nil {
 		return c.attempt()
 	}
+	if b.open() {
+		return errBreakerOpen
+	}
 	_, err := b.cb.Execute(c.run)
 	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
 		return errBreakerOpen
@@ -55,7 +81,9 @@ func (b *breaker) do(c *call) error {
 	return err
 }
 
-// BreakerState is a breaker's state as the admin API shows it.
+// BreakerState is a breaker's state as the admin API shows it. The counts
+// are those of the current state: gobreaker starts them again at every
+// change, so an open breaker shows none.
 type BreakerState struct {
 	State    string `json:"state"` // closed, half-open, open or disabled
 	Requests uint32 `json:"requests"`

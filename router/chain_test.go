@@ -14,6 +14,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/infergate/infergate/batcher"
 	"github.com/infergate/infergate/router"
 	"github.com/infergate/infergate/router/remote"
 	"github.com/infergate/infergate/router/rules"
@@ -486,5 +487,49 @@ func TestRemoteRejectionsKeepBreakerClosed(t *testing.T) {
 	if st.State != "closed" || a.target() != "remote" {
 		t.Fatalf("after 10 requests the remote rejected as invalid: its breaker %+v, and the next request was answered by %s; "+
 			"want the breaker closed and the remote answering", st, a.target())
+	}
+}
+
+// TestServeAll: a batch of requests served at once gets each request's own
+// answer (the one Serve gives it alone), in order, and batches form; a nil
+// request (one whose Prepare failed) is skipped.
+func TestServeAll(t *testing.T) {
+	t.Parallel()
+	store, gates := twoVersions(t)
+	route := lookup(t, load(t, store, gates, router.RouteConfig{
+		Name: "batch", Batching: batcher.Config{MaxBatchSize: 16},
+	}), "batch")
+	d := demoRows(t)
+	const n = 64
+	reqs := make([]*router.Request, n)
+	res := make([]router.Result, n)
+	errs := make([]error, n)
+	for i := range reqs {
+		if i == 7 {
+			continue // as if its Prepare had failed
+		}
+		reqs[i] = router.AcquireRequest()
+		d.fill(reqs[i], i)
+		reqs[i].Deadline = time.Now().Add(5 * time.Second)
+		if _, err := route.Prepare(reqs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	route.ServeAll(reqs, res, errs)
+	for i, req := range reqs {
+		if req == nil {
+			if errs[i] != nil || res[i].Target != nil {
+				t.Errorf("request %d was skipped but has an answer %+v, %v", i, res[i], errs[i])
+			}
+			continue
+		}
+		router.ReleaseRequest(req)
+		alone := d.do(route, ask{row: i, timeout: 5 * time.Second})
+		if errs[i] != nil || alone.err != nil || res[i].Probability != alone.res.Probability {
+			t.Errorf("request %d: batch %v %v, alone %v %v", i, res[i].Probability, errs[i], alone.res.Probability, alone.err)
+		}
+	}
+	if got := gates.Gate("1.0.0").MaxBatch(); got < 2 {
+		t.Errorf("largest batch %d: the batch's requests did not reach the batcher together", got)
 	}
 }

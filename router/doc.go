@@ -71,7 +71,9 @@
 //	infergate_canary_weight_percent{route}                 the candidate's share now
 //	infergate_canary_promotions_total{route}, infergate_canary_rollbacks_total{route}
 //	infergate_shadow_calls_total{route,target,result}      shadow calls by outcome
-//	infergate_shadow_dropped_total{route}                  mirrored requests dropped (queue full)
+//	infergate_shadow_mirrored_total{route}                 requests handed to the shadow workers
+//	infergate_shadow_dropped_total{route}                  sampled requests dropped (queue full)
+//	infergate_shadow_skipped_total{route}                  sampled requests not mirrored: every shadow breaker open
 //	infergate_shadow_agreement_ratio{route,target}         label agreement since start
 //	infergate_shadow_probability_diff{route,target}        |shadow - primary| histogram
 //	infergate_shadow_duration_seconds{route,target}        shadow call latency histogram

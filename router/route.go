@@ -3,6 +3,7 @@ package router
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -284,4 +285,26 @@ func (t *Table) Close() error {
 		t.metrics = nil
 	}
 	return errors.Join(errs...)
+}
+
+// ServeAll serves several prepared requests of one batch (a /v1 request
+// with instances, an offline scoring chunk) at once, so that they reach the
+// batcher together and are computed in as few batches as possible: res[i]
+// and errs[i] are reqs[i]'s answer, as Serve gives them. A nil request is
+// skipped (its Prepare failed). The caller's goroutine serves the last
+// request itself.
+func (r *Route) ServeAll(reqs []*Request, res []Result, errs []error) {
+	var wg sync.WaitGroup
+	last := len(reqs) - 1
+	for i, req := range reqs {
+		if req == nil {
+			continue
+		}
+		if i == last {
+			errs[i] = r.Serve(req, &res[i])
+			break
+		}
+		wg.Go(func() { errs[i] = r.Serve(req, &res[i]) })
+	}
+	wg.Wait()
 }

@@ -23,16 +23,15 @@ import (
 // from when the worker starts), and record the comparison under the stats'
 // mutex. Nothing a worker does can delay or change the client's answer.
 type shadow struct {
-	route     *Route
-	targets   []*Target
-	sample    int64 // basis points
-	queue     chan *shadowJob
-	workers   int
-	stats     []*shadowStats
-	mirrored  atomic.Uint64
-	dropped   atomic.Uint64
-	droppedM  *metrics.Counter
-	startedAt time.Time
+	route   *Route
+	targets []*Target
+	sample  int64 // basis points
+	queue   chan *shadowJob
+	workers int
+	stats   []*shadowStats
+	// The counters are the metrics themselves: one atomic add each.
+	mirrored, dropped, skipped *metrics.Counter
+	startedAt                  time.Time
 
 	// candidate and onCandidate feed the canary's analysis with the
 	// agreement of its candidate, when the candidate is also shadowed.
@@ -43,7 +42,11 @@ type shadow struct {
 	// exclusively, so no job is sent on a closed queue.
 	mu     sync.RWMutex
 	closed bool
-	wg     sync.WaitGroup
+	// stopping makes the workers drop the jobs still queued at close: a
+	// shadow that hangs would otherwise hold the shutdown for a queue's
+	// worth of timeouts.
+	stopping atomic.Bool
+	wg       sync.WaitGroup
 }
 
 // shadowJob is one mirrored request. Jobs are pooled.
@@ -74,7 +77,9 @@ func newShadow(r *Route, targets []*Target, cfg *ShadowConfig, set *metrics.Set)
 		startedAt: time.Now(),
 	}
 	lbl := `route=` + strconv.Quote(r.name)
-	s.droppedM = set.NewCounter(`infergate_shadow_dropped_total{` + lbl + `}`)
+	s.mirrored = set.NewCounter(`infergate_shadow_mirrored_total{` + lbl + `}`)
+	s.dropped = set.NewCounter(`infergate_shadow_dropped_total{` + lbl + `}`)
+	s.skipped = set.NewCounter(`infergate_shadow_skipped_total{` + lbl + `}`)
 	for _, t := range targets {
 		s.stats = append(s.stats, newShadowStats(set, r.name, t.name, s.startedAt))
 	}
@@ -88,9 +93,10 @@ func (s *shadow) start() {
 	}
 }
 
-// close stops taking jobs and waits for the workers to finish the queued
-// ones (each bounded by its deadline).
+// close stops taking jobs, drops the queued ones, and waits for the calls
+// in flight (each bounded by its deadline).
 func (s *shadow) close() {
+	s.stopping.Store(true)
 	s.mu.Lock()
 	if !s.closed {
 		s.closed = true
@@ -100,9 +106,20 @@ func (s *shadow) close() {
 	s.wg.Wait()
 }
 
-// offer mirrors req when it is sampled; see the concurrency model.
+// offer mirrors req when it is sampled; see the concurrency model. The
+// cheap refusals come first, before the features are copied: every shadow
+// target's breaker open (skipped), or the queue full (dropped).
 func (s *shadow) offer(req *Request, res *Result, latency time.Duration) {
 	if s.sample < weightScale && rand.Int64N(weightScale) >= s.sample {
+		return
+	}
+	if s.allOpen() {
+		s.skipped.Inc()
+		return
+	}
+	if len(s.queue) == cap(s.queue) {
+		// A racy look, so the send below must still not block.
+		s.dropped.Inc()
 		return
 	}
 	job := shadowJobPool.Get().(*shadowJob)
@@ -120,15 +137,25 @@ func (s *shadow) offer(req *Request, res *Result, latency time.Duration) {
 	}
 	select {
 	case s.queue <- job:
-		s.mirrored.Add(1)
+		s.mirrored.Inc()
 	default:
 		s.drop(job)
 	}
 }
 
+// allOpen reports whether every shadow target's breaker is open: a
+// mirrored request would only be refused by each.
+func (s *shadow) allOpen() bool {
+	for _, t := range s.targets {
+		if !t.breaker.open() {
+			return false
+		}
+	}
+	return true
+}
+
 func (s *shadow) drop(job *shadowJob) {
-	s.dropped.Add(1)
-	s.droppedM.Inc()
+	s.dropped.Inc()
 	s.release(job)
 }
 
@@ -141,6 +168,10 @@ func (s *shadow) work() {
 	defer s.wg.Done()
 	var res Result
 	for job := range s.queue {
+		if s.stopping.Load() {
+			s.drop(job)
+			continue
+		}
 		for i, t := range s.targets {
 			var deadline time.Time
 			if job.budget > 0 {
@@ -252,11 +283,15 @@ func (s *shadowStats) record(why reason, primaryP, shadowP float64, agreed bool,
 type ShadowReport struct {
 	Route string `json:"route"`
 	// Window is how far back the figures go: "since start" or a duration.
-	Window   string               `json:"window"`
-	Since    time.Time            `json:"since"`
-	Mirrored uint64               `json:"mirrored"`
-	Dropped  uint64               `json:"dropped"`
-	Targets  []ShadowTargetReport `json:"targets"`
+	Window   string    `json:"window"`
+	Since    time.Time `json:"since"`
+	Mirrored uint64    `json:"mirrored"`
+	// Dropped counts sampled requests not mirrored because the queue was
+	// full; Skipped those not mirrored because every shadow target's
+	// breaker was open.
+	Dropped uint64               `json:"dropped"`
+	Skipped uint64               `json:"skipped"`
+	Targets []ShadowTargetReport `json:"targets"`
 }
 
 // ShadowTargetReport compares one shadow target with the primary.
@@ -299,7 +334,7 @@ func (r *Route) ShadowReport(window time.Duration) *ShadowReport {
 		return nil
 	}
 	rep := &ShadowReport{Route: r.name, Window: "since start", Since: s.startedAt,
-		Mirrored: s.mirrored.Load(), Dropped: s.dropped.Load()}
+		Mirrored: s.mirrored.Get(), Dropped: s.dropped.Get(), Skipped: s.skipped.Get()}
 	if window > 0 {
 		window = min(window, shadowWindows*shadowWindowSpan)
 		rep.Window = window.String()

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/infergate/infergate/router"
+	"github.com/infergate/infergate/router/remote"
+	"github.com/valyala/fasthttp"
 )
 
 // shadowReport polls route's shadow report until its first target has
@@ -195,5 +197,47 @@ func TestShadowSample(t *testing.T) {
 	rep = shadowReport(t, route, rep.Mirrored)
 	if tr := rep.Targets[0]; tr.Compared != rep.Mirrored || tr.Agreement != 1 || tr.ProbabilityDiff.Max != 0 {
 		t.Fatalf("static shadow %+v, want %d compared, all agreeing", tr, rep.Mirrored)
+	}
+}
+
+// TestShadowCloseDropsTheQueue: closing a table whose shadow hangs drops the
+// queued mirrored requests instead of calling the hung target for each: the
+// close waits for the calls in flight only.
+func TestShadowCloseDropsTheQueue(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	srv := startRemote(t, func(ctx *fasthttp.RequestCtx) { <-release })
+	t.Cleanup(func() { close(release) }) // before the server's shutdown
+	store, gates := twoVersions(t)
+	const timeout = 200 * time.Millisecond
+	table, err := router.Load([]router.RouteConfig{{
+		Name:  "hung-shadow",
+		Model: demo,
+		Targets: []router.TargetConfig{{
+			Name: "hung", Remote: &remote.Config{URL: srv.url}, Timeout: timeout,
+			Breaker: router.BreakerConfig{Disabled: true},
+		}},
+		Shadow: &router.ShadowConfig{Targets: []string{"hung"}, Queue: 64, Workers: 1},
+	}}, store, gates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	route := lookup(t, table, "hung-shadow")
+	d := demoRows(t)
+	for i := range 80 {
+		if a := d.do(route, ask{row: i, timeout: time.Second}); a.err != nil {
+			t.Fatalf("row %d: %v", i, a.err)
+		}
+	}
+	if rep := route.ShadowReport(0); rep.Mirrored < 60 {
+		t.Fatalf("mirrored %d, want the queue (64) nearly full", rep.Mirrored)
+	}
+	start := time.Now()
+	if err := table.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// A queue's worth of calls would take 64 × 200ms; one in flight, 200ms.
+	if took := time.Since(start); took > 10*timeout {
+		t.Fatalf("Close took %s with a hung shadow, want about one call's timeout (%s)", took, timeout)
 	}
 }

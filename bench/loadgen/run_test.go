@@ -198,6 +198,12 @@ func TestFellBehindQuiet(t *testing.T) {
 		if !r.FellBehind {
 			return
 		}
+		// The machine may have become busy since the check above (other
+		// packages' tests start and stop): a run that lagged while sleepers
+		// wake late says nothing about the generator.
+		if late := wakeLateness(200, 2*time.Millisecond); late > 500*time.Microsecond {
+			t.Skipf("run %d lagged (%s) while this machine wakes sleepers %s late at p99: no quiet case to test now", attempt, r.FellBehindReason, late)
+		}
 		if attempt == 3 {
 			t.Fatalf("FellBehind in 3 runs of 3: %s", r.FellBehindReason)
 		}

@@ -271,6 +271,40 @@ func TestFixedServerClose(t *testing.T) {
 	}
 }
 
+func TestFixedServerAnswering(t *testing.T) {
+	t.Parallel()
+	// A failing dependency: the status is served with the body.
+	failing, err := StartFixedServerAnswering("127.0.0.1:0", []byte(`{"error":"x"}`), FixedAnswer{Status: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = failing.Close() })
+	var req fasthttp.Request
+	var resp fasthttp.Response
+	req.SetRequestURI("http://" + failing.Addr() + "/")
+	if err := fasthttp.DoTimeout(&req, &resp, 5*time.Second); err != nil || resp.StatusCode() != 500 || string(resp.Body()) != `{"error":"x"}` {
+		t.Fatalf("failing server: %v, %d %s; want 500 and the body", err, resp.StatusCode(), resp.Body())
+	}
+
+	// A hung dependency: the client gives up at its timeout, and Close
+	// ends the wait at once rather than after the delay.
+	hung, err := StartFixedServerAnswering("127.0.0.1:0", []byte("{}"), FixedAnswer{Delay: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetRequestURI("http://" + hung.Addr() + "/")
+	if err := fasthttp.DoTimeout(&req, &resp, 50*time.Millisecond); !errors.Is(err, fasthttp.ErrTimeout) {
+		t.Fatalf("hung server: %v, want a client timeout", err)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- hung.Close() }()
+	select {
+	case <-closed:
+	case <-time.After(fixedServerShutdownTimeout - time.Second):
+		t.Fatal("Close waited for the delayed answer")
+	}
+}
+
 func TestRequestErrorDropsAddresses(t *testing.T) {
 	t.Parallel()
 	cause := errors.New("connection reset by peer")
