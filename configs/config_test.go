@@ -96,6 +96,7 @@ func TestMinimalConfigGetsEveryDefault(t *testing.T) {
 			IdleTimeout:     gateway.DefaultIdleTimeout,
 			ShutdownDelay:   gateway.DefaultShutdownDelay,
 			ShutdownTimeout: gateway.DefaultShutdownTimeout,
+			MaxInstances:    gateway.DefaultMaxInstances,
 		},
 		Runtime: runtime.Config{
 			IntraOpThreads: runtime.DefaultIntraOpThreads,

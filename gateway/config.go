@@ -25,6 +25,8 @@ const (
 	// a load balancer, set it to the balancer's health-check interval.
 	DefaultShutdownDelay   = 0
 	DefaultShutdownTimeout = 30 * time.Second
+	// DefaultMaxInstances bounds the rows of one /v1 request with instances.
+	DefaultMaxInstances = 1000
 )
 
 // Config configures the HTTP listeners and the request limits.
@@ -58,6 +60,10 @@ type Config struct {
 	// listeners are closed. Default 30s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 
+	// MaxInstances caps the rows of one request (/v1 instances, a v2 batch);
+	// more get 413. Default 1000.
+	MaxInstances int `yaml:"max_instances"`
+
 	// Caches are the routes' response caches by route name. They are
 	// configured under routes[].cache; package configs fills this in.
 	Caches map[string]CacheConfig `yaml:"-" json:",omitempty"`
@@ -75,6 +81,7 @@ func (c *Config) ApplyDefaults() {
 	defaults.Set(&c.WriteTimeout, DefaultWriteTimeout)
 	defaults.Set(&c.IdleTimeout, DefaultIdleTimeout)
 	defaults.Set(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	defaults.Set(&c.MaxInstances, DefaultMaxInstances)
 }
 
 // Validate checks c after ApplyDefaults; errors name the field under server.
@@ -96,6 +103,7 @@ func (c *Config) Validate() error {
 	}
 	positive("max_body_bytes", int64(c.MaxBodyBytes))
 	positive("max_header_bytes", int64(c.MaxHeaderBytes))
+	positive("max_instances", int64(c.MaxInstances))
 	for _, d := range []struct {
 		name string
 		v    time.Duration

@@ -28,6 +28,7 @@ const (
 	codeUnavailable      = "unavailable"
 	codeModelFailed      = "model_failed"
 	codeInternal         = "internal"
+	codeTooManyInstances = "too_many_instances"
 )
 
 // retryAfterSeconds is sent with 429 and 503: a full queue drains within
@@ -44,7 +45,61 @@ func writeError(ctx *fasthttp.RequestCtx, status int, code, field, message strin
 		ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, retryAfterSeconds)
 	}
 	b := ctx.Response.Body()[:0]
-	b = append(b, `{"error":{"code":`...)
+	b = append(b, `{"error":`...)
+	b = appendErrorObject(b, code, field, message)
+	b = append(b, "}\n"...)
+	ctx.SetBody(b)
+}
+
+// writePredictError answers an error of the serving path with its status.
+func writePredictError(ctx *fasthttp.RequestCtx, model string, err error) {
+	e := predictError(model, err)
+	writeError(ctx, e.status, e.code, e.field, e.msg)
+}
+
+// apiError is an error answer before it is written.
+type apiError struct {
+	status           int
+	code, field, msg string
+}
+
+// predictError maps an error of the serving path (Prepare or Serve) to its
+// answer: the request's features at fault (400), or the route's state.
+func predictError(model string, err error) apiError {
+	var ie *router.InputError
+	switch {
+	case errors.As(err, &ie):
+		code := codeInvalidField
+		if ie.Missing {
+			code = codeMissingFeature
+		}
+		return apiError{fasthttp.StatusBadRequest, code, ie.Field, ie.Msg}
+	case errors.Is(err, router.ErrInvalidInput):
+		return apiError{fasthttp.StatusBadRequest, codeInvalidField, "features", err.Error()}
+	case errors.Is(err, router.ErrQueueFull):
+		return apiError{fasthttp.StatusTooManyRequests, codeQueueFull, "",
+			"model " + strconv.Quote(model) + " has a full queue; retry after the Retry-After delay or lower the request rate"}
+	case errors.Is(err, router.ErrDeadlineExceeded):
+		return apiError{fasthttp.StatusGatewayTimeout, codeDeadline, "",
+			"the request's deadline passed before model " + strconv.Quote(model) + " could run it; raise X-Request-Timeout (up to server.max_timeout) or retry"}
+	case errors.Is(err, router.ErrComputeTimeout):
+		return apiError{fasthttp.StatusGatewayTimeout, codeDeadline, "",
+			"the request's deadline passed while model " + strconv.Quote(model) + " computed it; raise X-Request-Timeout (up to server.max_timeout) or retry"}
+	case errors.Is(err, router.ErrUnavailable):
+		return apiError{fasthttp.StatusServiceUnavailable, codeUnavailable, "",
+			"no target of route " + strconv.Quote(model) + " could answer (" + err.Error() + "); retry after the Retry-After delay"}
+	case errors.Is(err, router.ErrClosed):
+		return apiError{fasthttp.StatusServiceUnavailable, codeUnavailable, "",
+			"model " + strconv.Quote(model) + " is shutting down; retry on another replica"}
+	}
+	return apiError{fasthttp.StatusInternalServerError, codeModelFailed, "",
+		"model " + strconv.Quote(model) + " failed: " + err.Error()}
+}
+
+// appendErrorObject appends {"code","message","field"}: the inside of an
+// error answer, and of one failed instance of a batch.
+func appendErrorObject(b []byte, code, field, message string) []byte {
+	b = append(b, `{"code":`...)
 	b = appendJSONString(b, code)
 	b = append(b, `,"message":`...)
 	b = appendJSONString(b, message)
@@ -52,32 +107,7 @@ func writeError(ctx *fasthttp.RequestCtx, status int, code, field, message strin
 		b = append(b, `,"field":`...)
 		b = appendJSONString(b, field)
 	}
-	b = append(b, "}}\n"...)
-	ctx.SetBody(b)
-}
-
-// writePredictError maps an error of the serving path to its status.
-func writePredictError(ctx *fasthttp.RequestCtx, model string, err error) {
-	switch {
-	case errors.Is(err, router.ErrQueueFull):
-		writeError(ctx, fasthttp.StatusTooManyRequests, codeQueueFull, "",
-			"model "+strconv.Quote(model)+" has a full queue; retry after the Retry-After delay or lower the request rate")
-	case errors.Is(err, router.ErrDeadlineExceeded):
-		writeError(ctx, fasthttp.StatusGatewayTimeout, codeDeadline, "",
-			"the request's deadline passed before model "+strconv.Quote(model)+" could run it; raise X-Request-Timeout (up to server.max_timeout) or retry")
-	case errors.Is(err, router.ErrComputeTimeout):
-		writeError(ctx, fasthttp.StatusGatewayTimeout, codeDeadline, "",
-			"the request's deadline passed while model "+strconv.Quote(model)+" computed it; raise X-Request-Timeout (up to server.max_timeout) or retry")
-	case errors.Is(err, router.ErrUnavailable):
-		writeError(ctx, fasthttp.StatusServiceUnavailable, codeUnavailable, "",
-			"no target of route "+strconv.Quote(model)+" could answer ("+err.Error()+"); retry after the Retry-After delay")
-	case errors.Is(err, router.ErrClosed):
-		writeError(ctx, fasthttp.StatusServiceUnavailable, codeUnavailable, "",
-			"model "+strconv.Quote(model)+" is shutting down; retry on another replica")
-	default:
-		writeError(ctx, fasthttp.StatusInternalServerError, codeModelFailed, "",
-			"model "+strconv.Quote(model)+" failed: "+err.Error())
-	}
+	return append(b, '}')
 }
 
 // appendJSONString appends s as a JSON string literal.

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -31,8 +30,8 @@ const (
 type predictState struct {
 	parser    fastjson.Parser
 	requestID [requestIDLen]byte
-	body      []byte // the 200 answer, built here then copied into the response
-	key       []byte // the response cache's key of this request
+	body      []byte   // the 200 answer, built here then copied into the response
+	keys      [][]byte // the response cache's keys of this request's rows
 	res       router.Result
 	// features is where visit adds the features object's members.
 	features *features.Set
@@ -91,10 +90,25 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 	}
 	rs := s.routes[route]
 	stats, cache := rs.stats, rs.cache
+	deadline, ok := g.deadline(ctx, start)
+	if !ok {
+		stats.countError(ctx, start)
+		return
+	}
+	if inst := v.Get("instances"); inst != nil {
+		if v.Get("features") != nil {
+			writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, "instances",
+				"send features (one row) or instances (a list of rows), not both")
+			stats.countError(ctx, start)
+			return
+		}
+		g.serveInstances(ctx, st, route, rs, inst, deadline, requestID, start)
+		return
+	}
 	fv := v.Get("features")
 	if fv == nil {
 		writeError(ctx, fasthttp.StatusBadRequest, codeMissingField, "features",
-			`features is required: an object of feature name to value, e.g. {"tenure_months": 24}`)
+			`features is required: an object of feature name to value, e.g. {"tenure_months": 24} (or instances: a list of such objects)`)
 		stats.countError(ctx, start)
 		return
 	}
@@ -108,6 +122,40 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 
 	req := router.AcquireRequest()
 	defer router.ReleaseRequest(req)
+	st.fill(ctx, req, route, cache, obj, deadline)
+	input, err := route.Prepare(req)
+	if err != nil {
+		writePredictError(ctx, route.Name(), err)
+		stats.countError(ctx, start)
+		return
+	}
+	key, hit := st.lookup(cache, req, input, 0)
+	if hit {
+		ctx.Response.Header.Set(headerCache, "hit")
+		st.writePrediction(ctx, route, &st.res, requestID, start, true)
+		stats.countOK(start)
+		route.Mirror(req, &st.res, time.Since(start))
+		return
+	}
+	if key != nil {
+		ctx.Response.Header.Set(headerCache, "miss")
+	}
+	if err := route.Serve(req, &st.res); err != nil {
+		writePredictError(ctx, route.Name(), err)
+		stats.countError(ctx, start)
+		return
+	}
+	if key != nil && !st.res.Fallback {
+		cache.put(key, float32(st.res.Probability))
+	}
+	st.writePrediction(ctx, route, &st.res, requestID, start, false)
+	stats.countOK(start)
+	route.Mirror(req, &st.res, time.Since(start))
+}
+
+// fill fills req with one features object of the body, the route's sticky
+// key and the deadline, rounding for the cache's similarity mode.
+func (st *predictState) fill(ctx *fasthttp.RequestCtx, req *router.Request, route *router.Route, cache *routeCache, obj *fastjson.Object, deadline time.Time) {
 	obj.Visit(st.addFeature(&req.Features))
 	if cache != nil {
 		cache.roundFeatures(&req.Features)
@@ -115,50 +163,30 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 	if h := route.StickyHeader(); h != "" {
 		req.StickyKey = ctx.Request.Header.Peek(h)
 	}
-	deadline, ok := g.deadline(ctx, start)
-	if !ok {
-		stats.countError(ctx, start)
-		return
-	}
 	req.Deadline = deadline
-	input, err := route.Prepare(req)
-	if err != nil {
-		writeInputError(ctx, err)
-		stats.countError(ctx, start)
-		return
-	}
+}
 
+// lookup looks req up in the route's cache, when it has one and the target
+// picked for req is a model. On a hit, st.res holds the answer. key, when
+// not nil, is the cache key (in st's key buffer slot): a miss's answer goes
+// there.
+func (st *predictState) lookup(cache *routeCache, req *router.Request, input []float32, slot int) (key []byte, hit bool) {
 	picked := req.Picked().Model()
-	cacheable := cache != nil && picked != nil
-	if cacheable {
-		st.key = appendKey(st.key[:0], picked.Version(), input)
-		if e, hit := cache.get(st.key); hit {
-			ctx.Response.Header.Set(headerCache, "hit")
-			p := float64(e.probability)
-			st.res = router.Result{Probability: p, Label: picked.Meta().Signature.Output.LabelFor(p),
-				ModelVersion: picked.Version(), Target: req.Picked()}
-			st.writePrediction(ctx, route, &st.res, requestID, start, true)
-			stats.countOK(start)
-			route.Mirror(req, &st.res, time.Since(start))
-			return
-		}
-		ctx.Response.Header.Set(headerCache, "miss")
+	if cache == nil || picked == nil {
+		return nil, false
 	}
-	if err := route.Serve(req, &st.res); err != nil {
-		if errors.Is(err, router.ErrInvalidInput) {
-			writeInputError(ctx, err)
-		} else {
-			writePredictError(ctx, route.Name(), err)
-		}
-		stats.countError(ctx, start)
-		return
+	for len(st.keys) <= slot {
+		st.keys = append(st.keys, nil)
 	}
-	if cacheable && !st.res.Fallback {
-		cache.put(st.key, float32(st.res.Probability))
+	st.keys[slot] = appendKey(st.keys[slot][:0], picked.Version(), input)
+	key = st.keys[slot]
+	e, hit := cache.get(key)
+	if hit {
+		p := float64(e.probability)
+		st.res = router.Result{Probability: p, Label: picked.Meta().Signature.Output.LabelFor(p),
+			ModelVersion: picked.Version(), Target: req.Picked()}
 	}
-	st.writePrediction(ctx, route, &st.res, requestID, start, false)
-	stats.countOK(start)
-	route.Mirror(req, &st.res, time.Since(start))
+	return key, hit
 }
 
 // addFeature returns st's visitor that adds one request feature to f; the
@@ -196,20 +224,6 @@ var jsonTypeNames = func() map[fastjson.Type][]byte {
 	}
 	return m
 }()
-
-// writeInputError answers 400 for an error about the request's features.
-func writeInputError(ctx *fasthttp.RequestCtx, err error) {
-	var ie *router.InputError
-	if !errors.As(err, &ie) {
-		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, "features", err.Error())
-		return
-	}
-	code := codeInvalidField
-	if ie.Missing {
-		code = codeMissingFeature
-	}
-	writeError(ctx, fasthttp.StatusBadRequest, code, ie.Field, ie.Msg)
-}
 
 // unsafeString views b as a string without copying: string(b) would
 // allocate, because time.ParseDuration's error keeps its argument. The
@@ -251,9 +265,8 @@ func (g *Gateway) deadline(ctx *fasthttp.RequestCtx, start time.Time) (time.Time
 // not keep body buffers (Server.ReduceMemoryUsage, a RequestCtx from Init).
 func (st *predictState) writePrediction(ctx *fasthttp.RequestCtx, route *router.Route, res *router.Result, requestID []byte, start time.Time, cached bool) {
 	ctx.SetContentTypeBytes(contentTypeJSON)
-	target := res.Target.Name()
 	ctx.Response.Header.Set(headerRoute, route.Name())
-	ctx.Response.Header.Set(headerTarget, target)
+	ctx.Response.Header.Set(headerTarget, res.Target.Name())
 	if res.ModelVersion != "" {
 		ctx.Response.Header.Set(headerModelVersion, res.ModelVersion)
 	}
@@ -262,7 +275,24 @@ func (st *predictState) writePrediction(ctx *fasthttp.RequestCtx, route *router.
 	}
 	b := append(st.body[:0], `{"model_id":`...)
 	b = appendJSONString(b, route.Name())
-	b = append(b, `,"prediction":`...)
+	b = append(b, ',')
+	b = appendAnswerFields(b, res, cached)
+	b = append(b, `,"latency_ms":`...)
+	b = strconv.AppendFloat(b, float64(time.Since(start).Microseconds())/1000, 'f', -1, 64)
+	b = append(b, `,"request_id":"`...)
+	b = append(b, requestID...)
+	b = append(b, `","route":`...)
+	b = appendJSONString(b, route.Name())
+	b = append(b, "}\n"...)
+	st.body = b
+	ctx.SetBody(b)
+}
+
+// appendAnswerFields appends the fields of one answer, without braces:
+// prediction, probability, model_version (when there is one), target, and
+// fallback, fallback_reason and cached when they apply.
+func appendAnswerFields(b []byte, res *router.Result, cached bool) []byte {
+	b = append(b, `"prediction":`...)
 	b = appendJSONString(b, res.Label)
 	b = append(b, `,"probability":`...)
 	b = strconv.AppendFloat(b, res.Probability, 'f', -1, 32)
@@ -270,14 +300,8 @@ func (st *predictState) writePrediction(ctx *fasthttp.RequestCtx, route *router.
 		b = append(b, `,"model_version":`...)
 		b = appendJSONString(b, res.ModelVersion)
 	}
-	b = append(b, `,"latency_ms":`...)
-	b = strconv.AppendFloat(b, float64(time.Since(start).Microseconds())/1000, 'f', -1, 64)
-	b = append(b, `,"request_id":"`...)
-	b = append(b, requestID...)
-	b = append(b, `","route":`...)
-	b = appendJSONString(b, route.Name())
 	b = append(b, `,"target":`...)
-	b = appendJSONString(b, target)
+	b = appendJSONString(b, res.Target.Name())
 	if res.Fallback {
 		b = append(b, `,"fallback":true,"fallback_reason":`...)
 		b = appendJSONString(b, res.Reason)
@@ -285,7 +309,5 @@ func (st *predictState) writePrediction(ctx *fasthttp.RequestCtx, route *router.
 	if cached {
 		b = append(b, `,"cached":true`...)
 	}
-	b = append(b, "}\n"...)
-	st.body = b
-	ctx.SetBody(b)
+	return b
 }
