@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -27,6 +28,10 @@ const (
 	DefaultShutdownTimeout = 30 * time.Second
 	// DefaultMaxInstances bounds the rows of one /v1 request with instances.
 	DefaultMaxInstances = 1000
+	// DefaultMaxJSONDepth bounds how deep a request body's JSON nests: a
+	// prediction needs 5 levels at most (a v2 tensor with nested data a few
+	// more); a body nested thousands deep is an attack on the parser.
+	DefaultMaxJSONDepth = 32
 )
 
 // Config configures the HTTP listeners and the request limits.
@@ -64,9 +69,40 @@ type Config struct {
 	// more get 413. Default 1000.
 	MaxInstances int `yaml:"max_instances"`
 
+	// MaxJSONDepth caps how deep a request body's JSON may nest; deeper
+	// bodies get 400. Default 32.
+	MaxJSONDepth int `yaml:"max_json_depth"`
+	// TLS serves the public API over TLS when cert_file and key_file are
+	// set. Default off (plain HTTP).
+	TLS TLSConfig `yaml:"tls"`
+	// AdminTLS serves the admin API over TLS. Default off.
+	AdminTLS TLSConfig `yaml:"admin_tls"`
+
 	// Caches are the routes' response caches by route name. They are
 	// configured under routes[].cache; package configs fills this in.
 	Caches map[string]CacheConfig `yaml:"-" json:",omitempty"`
+}
+
+// TLSConfig names a listener's certificate and key files (PEM); both or
+// neither.
+type TLSConfig struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// Enabled reports whether TLS is configured.
+func (c *TLSConfig) Enabled() bool { return c.CertFile != "" || c.KeyFile != "" }
+
+// load reads the key pair; path is the block's config path for errors.
+func (c *TLSConfig) load(path string) (*tls.Config, error) {
+	if !c.Enabled() {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot load the certificate %s and key %s: %w", path, c.CertFile, c.KeyFile, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
 
 // ApplyDefaults fills unset fields with their documented defaults.
@@ -82,6 +118,7 @@ func (c *Config) ApplyDefaults() {
 	defaults.Set(&c.IdleTimeout, DefaultIdleTimeout)
 	defaults.Set(&c.ShutdownTimeout, DefaultShutdownTimeout)
 	defaults.Set(&c.MaxInstances, DefaultMaxInstances)
+	defaults.Set(&c.MaxJSONDepth, DefaultMaxJSONDepth)
 }
 
 // Validate checks c after ApplyDefaults; errors name the field under server.
@@ -104,6 +141,15 @@ func (c *Config) Validate() error {
 	positive("max_body_bytes", int64(c.MaxBodyBytes))
 	positive("max_header_bytes", int64(c.MaxHeaderBytes))
 	positive("max_instances", int64(c.MaxInstances))
+	positive("max_json_depth", int64(c.MaxJSONDepth))
+	for _, t := range []struct {
+		path string
+		c    *TLSConfig
+	}{{"server.tls", &c.TLS}, {"server.admin_tls", &c.AdminTLS}} {
+		if t.c.Enabled() && (t.c.CertFile == "" || t.c.KeyFile == "") {
+			errs = append(errs, fmt.Errorf("%s: set both cert_file and key_file (PEM files), or neither", t.path))
+		}
+	}
 	for _, d := range []struct {
 		name string
 		v    time.Duration

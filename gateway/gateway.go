@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,6 +41,9 @@ type Gateway struct {
 
 	// cacheHash replaces the caches' key hash in tests (collisions).
 	cacheHash keyHasher
+
+	// publicTLS and adminTLS wrap the listeners when TLS is configured.
+	publicTLS, adminTLS *tls.Config
 }
 
 // serving is one immutable routing snapshot with the per-route metrics and
@@ -78,6 +82,13 @@ func newGateway(cfg Config, table *router.Table, cacheHash keyHasher) (*Gateway,
 		return nil, err
 	}
 	g := &Gateway{cfg: cfg, metrics: metrics.NewSet(), cacheHash: cacheHash}
+	var err error
+	if g.publicTLS, err = cfg.TLS.load("server.tls"); err != nil {
+		return nil, err
+	}
+	if g.adminTLS, err = cfg.AdminTLS.load("server.admin_tls"); err != nil {
+		return nil, err
+	}
 	g.panics = g.metrics.NewCounter("infergate_http_panics_total")
 	metrics.RegisterSet(g.metrics)
 	if _, err := g.SetTable(table); err != nil {
@@ -155,6 +166,12 @@ func (g *Gateway) Serve(public, admin net.Listener) error {
 	}
 	g.listeners = append(g.listeners, public, admin)
 	g.mu.Unlock()
+	if g.publicTLS != nil {
+		public = tls.NewListener(public, g.publicTLS)
+	}
+	if g.adminTLS != nil {
+		admin = tls.NewListener(admin, g.adminTLS)
+	}
 
 	errs := make(chan error, 2)
 	go func() { errs <- g.public.Serve(public) }()

@@ -46,7 +46,22 @@ func TestInstances(t *testing.T) {
 	rows[50] = `{"contract": "one-year"}`
 	body := `{"model_id":"` + servingtest.Route + `","instances":[` + strings.Join(rows, ",") + `]}`
 
-	r := s.predict(t, body)
+	wantErr := map[int][2]string{
+		3:  {"invalid_field", "instances[3]"},
+		10: {"invalid_field", "instances[10].features.tenure_months"},
+		50: {"missing_feature", "instances[50].features.tenure_months"},
+	}
+	// Hold the model until every good row is queued or held, so that the
+	// rows are seen to reach the batcher together.
+	s.gate.Hold()
+	done := make(chan reply, 1)
+	go func() { done <- s.predict(t, body) }()
+	target := s.table.Routes()[0].Target()
+	waitFor(t, "every good row to be queued or held", func() bool {
+		return s.gate.Blocked()+target.QueueDepth() == n-len(wantErr)
+	})
+	s.gate.Release()
+	r := <-done
 	if r.status != fasthttp.StatusOK {
 		t.Fatalf("status %d, body %s", r.status, r.body)
 	}
@@ -56,11 +71,6 @@ func TestInstances(t *testing.T) {
 	}
 	if len(got.Predictions) != n || got.Route != servingtest.Route || got.RequestID == "" || got.LatencyMS == nil {
 		t.Fatalf("%d predictions, route %q, request id %q", len(got.Predictions), got.Route, got.RequestID)
-	}
-	wantErr := map[int][2]string{
-		3:  {"invalid_field", "instances[3]"},
-		10: {"invalid_field", "instances[10].features.tenure_months"},
-		50: {"missing_feature", "instances[50].features.tenure_months"},
 	}
 	for i, p := range got.Predictions {
 		if want, bad := wantErr[i]; bad {

@@ -53,7 +53,14 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 	defer predictStatePool.Put(st)
 	requestID := setRequestID(ctx, st.requestID[:0])
 
-	v, err := st.parser.ParseBytes(ctx.PostBody())
+	body := ctx.PostBody()
+	if jsonTooDeep(body, g.cfg.MaxJSONDepth) {
+		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidJSON, "",
+			"request body nests JSON deeper than server.max_json_depth ("+strconv.Itoa(g.cfg.MaxJSONDepth)+" levels)")
+		g.countUnrouted(ctx)
+		return
+	}
+	v, err := st.parser.ParseBytes(body)
 	if err != nil {
 		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidJSON, "",
 			"request body is not valid JSON: "+err.Error())
