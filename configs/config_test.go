@@ -97,6 +97,7 @@ func TestMinimalConfigGetsEveryDefault(t *testing.T) {
 			ShutdownDelay:   gateway.DefaultShutdownDelay,
 			ShutdownTimeout: gateway.DefaultShutdownTimeout,
 			MaxInstances:    gateway.DefaultMaxInstances,
+			MaxJSONDepth:    gateway.DefaultMaxJSONDepth,
 		},
 		Runtime: runtime.Config{
 			IntraOpThreads: runtime.DefaultIntraOpThreads,
