@@ -1,8 +1,6 @@
 package gateway
 
 import (
-	"encoding/json"
-	"strings"
 	"sync"
 	"testing"
 
@@ -48,26 +46,5 @@ func TestCacheCloseWhileInUse(t *testing.T) {
 		if _, hit := c.get(appendKey(nil, "1.0.0", []float32{0})); hit {
 			t.Fatal("a closed cache answered")
 		}
-	}
-}
-
-func TestAppendJSONStringIsValidJSON(t *testing.T) {
-	t.Parallel()
-	f := func(in, want string) {
-		t.Helper()
-		got := string(appendJSONString(nil, in))
-		if !json.Valid([]byte(got)) || got != want {
-			t.Errorf("appendJSONString(%q) = %s (valid JSON: %v), want %s", in, got, json.Valid([]byte(got)), want)
-		}
-	}
-	f("plain", `"plain"`)
-	f(`q"b\s`, `"q\"b\\s"`)
-	f("tab\tnl\n", `"tab\tnl\n"`)
-	f("<&>", `"\u003c\u0026\u003e"`)
-	f("café ✓", `"café ✓"`)
-	f("/\xff\xfe", `"/\ufffd\ufffd"`)
-	f("a\xe2\x82", `"a\ufffd\ufffd"`) // a truncated 3-byte sequence
-	if s := string(appendJSONString(nil, "\x01")); !strings.Contains(s, `\u0001`) {
-		t.Errorf("control character: %s", s)
 	}
 }

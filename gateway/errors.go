@@ -3,7 +3,8 @@ package gateway
 import (
 	"errors"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/infergate/infergate/internal/jsonenc"
 
 	"github.com/infergate/infergate/router"
 	"github.com/valyala/fasthttp"
@@ -100,53 +101,12 @@ func predictError(model string, err error) apiError {
 // error answer, and of one failed instance of a batch.
 func appendErrorObject(b []byte, code, field, message string) []byte {
 	b = append(b, `{"code":`...)
-	b = appendJSONString(b, code)
+	b = jsonenc.AppendString(b, code)
 	b = append(b, `,"message":`...)
-	b = appendJSONString(b, message)
+	b = jsonenc.AppendString(b, message)
 	if field != "" {
 		b = append(b, `,"field":`...)
-		b = appendJSONString(b, field)
+		b = jsonenc.AppendString(b, field)
 	}
 	return append(b, '}')
-}
-
-// appendJSONString appends s as a JSON string literal.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			// Valid UTF-8 passes as is; anything else (a percent-decoded
-			// path, say) becomes U+FFFD, so the body stays valid JSON.
-			if r, size := utf8.DecodeRuneInString(s[i:]); r != utf8.RuneError || size > 1 {
-				i += size - 1
-				continue
-			}
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			start = i + 1
-			continue
-		}
-		if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		}
-		start = i + 1
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

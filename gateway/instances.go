@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/infergate/infergate/internal/jsonenc"
+
 	"github.com/infergate/infergate/router"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fastjson"
@@ -104,7 +106,7 @@ func (g *Gateway) serveInstances(ctx *fasthttp.RequestCtx, st *predictState, rou
 	ctx.SetContentTypeBytes(contentTypeJSON)
 	ctx.Response.Header.Set(headerRoute, route.Name())
 	out := append(st.body[:0], `{"model_id":`...)
-	out = appendJSONString(out, route.Name())
+	out = jsonenc.AppendString(out, route.Name())
 	out = append(out, `,"predictions":[`...)
 	for i := range items {
 		if i > 0 {
@@ -135,7 +137,7 @@ func (g *Gateway) serveInstances(ctx *fasthttp.RequestCtx, st *predictState, rou
 	out = append(out, `,"request_id":"`...)
 	out = append(out, requestID...)
 	out = append(out, `","route":`...)
-	out = appendJSONString(out, route.Name())
+	out = jsonenc.AppendString(out, route.Name())
 	out = append(out, "}\n"...)
 	st.body = out
 	ctx.SetBody(out)

@@ -7,6 +7,8 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/infergate/infergate/internal/jsonenc"
+
 	"github.com/infergate/infergate/internal/features"
 	"github.com/infergate/infergate/router"
 	"github.com/valyala/fasthttp"
@@ -281,7 +283,7 @@ func (st *predictState) writePrediction(ctx *fasthttp.RequestCtx, route *router.
 		ctx.Response.Header.Set(headerFallback, res.Reason)
 	}
 	b := append(st.body[:0], `{"model_id":`...)
-	b = appendJSONString(b, route.Name())
+	b = jsonenc.AppendString(b, route.Name())
 	b = append(b, ',')
 	b = appendAnswerFields(b, res, cached)
 	b = append(b, `,"latency_ms":`...)
@@ -289,7 +291,7 @@ func (st *predictState) writePrediction(ctx *fasthttp.RequestCtx, route *router.
 	b = append(b, `,"request_id":"`...)
 	b = append(b, requestID...)
 	b = append(b, `","route":`...)
-	b = appendJSONString(b, route.Name())
+	b = jsonenc.AppendString(b, route.Name())
 	b = append(b, "}\n"...)
 	st.body = b
 	ctx.SetBody(b)
@@ -300,18 +302,18 @@ func (st *predictState) writePrediction(ctx *fasthttp.RequestCtx, route *router.
 // fallback, fallback_reason and cached when they apply.
 func appendAnswerFields(b []byte, res *router.Result, cached bool) []byte {
 	b = append(b, `"prediction":`...)
-	b = appendJSONString(b, res.Label)
+	b = jsonenc.AppendString(b, res.Label)
 	b = append(b, `,"probability":`...)
 	b = strconv.AppendFloat(b, res.Probability, 'f', -1, 32)
 	if res.ModelVersion != "" {
 		b = append(b, `,"model_version":`...)
-		b = appendJSONString(b, res.ModelVersion)
+		b = jsonenc.AppendString(b, res.ModelVersion)
 	}
 	b = append(b, `,"target":`...)
-	b = appendJSONString(b, res.Target.Name())
+	b = jsonenc.AppendString(b, res.Target.Name())
 	if res.Fallback {
 		b = append(b, `,"fallback":true,"fallback_reason":`...)
-		b = appendJSONString(b, res.Reason)
+		b = jsonenc.AppendString(b, res.Reason)
 	}
 	if cached {
 		b = append(b, `,"cached":true`...)

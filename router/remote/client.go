@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/infergate/infergate/internal/jsonenc"
+
 	"github.com/infergate/infergate/internal/features"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fastjson"
@@ -111,7 +113,7 @@ func New(cfg Config) (*Client, error) {
 	switch cfg.Protocol {
 	case ProtocolInfergate:
 		c.endpoint = base.prefix + "/v1/predictions"
-		c.modelID = appendJSONString(nil, []byte(cfg.Model))
+		c.modelID = jsonenc.AppendBytes(nil, []byte(cfg.Model))
 		c.sendsTimeout = true
 	case ProtocolV2:
 		c.endpoint = base.prefix + "/v2/models/" + url.PathEscape(cfg.Model)

@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/infergate/infergate/internal/jsonenc"
 
 	"github.com/infergate/infergate/internal/features"
 )
@@ -21,7 +22,7 @@ func appendFeaturesBody(b, modelID []byte, f *features.Set) ([]byte, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, ft.Name)
+		b = jsonenc.AppendBytes(b, ft.Name)
 		b = append(b, ':')
 		switch ft.Kind {
 		case features.Number:
@@ -30,7 +31,7 @@ func appendFeaturesBody(b, modelID []byte, f *features.Set) ([]byte, error) {
 			}
 			b = appendJSONNumber(b, ft.Num, 64)
 		case features.String:
-			b = appendJSONString(b, ft.Str)
+			b = jsonenc.AppendBytes(b, ft.Str)
 		default:
 			panic(fmt.Sprintf("BUG: feature %q has kind %v; a features.Set holds numbers and strings only", ft.Name, ft.Kind))
 		}
@@ -64,12 +65,12 @@ func appendTensorBody(b, head, tail []byte, row []float32) ([]byte, error) {
 // computes and sends that output only.
 func tensorBodyParts(input, output string) (head, tail []byte) {
 	head = append(head, `{"inputs":[{"name":`...)
-	head = appendJSONString(head, []byte(input))
+	head = jsonenc.AppendBytes(head, []byte(input))
 	head = append(head, `,"shape":[1,`...)
 	tail = append(tail, '}', ']')
 	if output != "" {
 		tail = append(tail, `,"outputs":[{"name":`...)
-		tail = appendJSONString(tail, []byte(output))
+		tail = jsonenc.AppendBytes(tail, []byte(output))
 		tail = append(tail, '}', ']')
 	}
 	return head, append(tail, '}')
@@ -87,46 +88,3 @@ func appendJSONNumber(b []byte, x float64, bits int) []byte {
 }
 
 func isFinite(x float64) bool { return x-x == 0 }
-
-// appendJSONString appends s as a JSON string literal. Bytes that are not
-// UTF-8 become U+FFFD: a remote's JSON parser may reject them, and the
-// request should fail on its features, not on its encoding.
-func appendJSONString(b, s []byte) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	done := 0 // s[:done] is in b
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			r, n := utf8.DecodeRune(s[i:])
-			if r == utf8.RuneError && n == 1 {
-				b = append(b, s[done:i]...)
-				b = append(b, `\ufffd`...)
-				done = i + 1
-			}
-			i += n
-			continue
-		}
-		if c >= 0x20 && c != '"' && c != '\\' {
-			i++
-			continue
-		}
-		b = append(b, s[done:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		}
-		i++
-		done = i
-	}
-	b = append(b, s[done:]...)
-	return append(b, '"')
-}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/infergate/infergate/internal/jsonenc"
+
 	"github.com/infergate/infergate/internal/features"
 	"github.com/valyala/fastjson"
 )
@@ -19,7 +21,7 @@ func FuzzAppendJSONString(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, s []byte) {
-		lit := appendJSONString([]byte("prefix"), s)
+		lit := jsonenc.AppendBytes([]byte("prefix"), s)
 		if !strings.HasPrefix(string(lit), "prefix") {
 			t.Fatalf("%q: prefix lost", lit)
 		}
@@ -105,7 +107,7 @@ func FuzzFeaturesBody(f *testing.F) {
 		var set features.Set
 		set.AddNumber(numName, x)
 		set.AddString(strName, str)
-		b, err := appendFeaturesBody(nil, appendJSONString(nil, []byte("m")), &set)
+		b, err := appendFeaturesBody(nil, jsonenc.AppendBytes(nil, []byte("m")), &set)
 		if !isFinite(x) {
 			if err == nil {
 				t.Fatalf("%v: encoded as %s", x, b)

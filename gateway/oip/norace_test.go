@@ -1,0 +1,5 @@
+//go:build !race
+
+package oip_test
+
+const raceEnabled = false

@@ -1,0 +1,58 @@
+package oip
+
+import "github.com/infergate/infergate/registry"
+
+// Schema is what the codec needs to know of a route: its features in order,
+// each numeric or categorical. It is immutable and safe for concurrent use;
+// build it once per routing snapshot, not per request.
+type Schema struct {
+	features []schemaFeature
+	index    map[string]int // feature name → index in features
+}
+
+type schemaFeature struct {
+	name string
+	// nameBytes is the name the decoded rows carry: it belongs to the
+	// schema, so a row's feature names never refer to a request's memory.
+	nameBytes   []byte
+	categorical bool
+}
+
+// NewSchema returns the schema of sig's features, in sig's order. sig is
+// expected to be valid (registry.Signature.Validate); a repeated name keeps
+// its first entry.
+func NewSchema(sig *registry.Signature) *Schema {
+	s := &Schema{
+		features: make([]schemaFeature, 0, len(sig.Features)),
+		index:    make(map[string]int, len(sig.Features)),
+	}
+	for i := range sig.Features {
+		f := &sig.Features[i]
+		if _, dup := s.index[f.Name]; dup {
+			continue
+		}
+		s.index[f.Name] = len(s.features)
+		s.features = append(s.features, schemaFeature{
+			name:        f.Name,
+			nameBytes:   []byte(f.Name),
+			categorical: f.Type == registry.Categorical,
+		})
+	}
+	return s
+}
+
+// lookup returns the index of the feature named name. Converting name in the
+// map index does not allocate.
+func (s *Schema) lookup(name []byte) (int, bool) {
+	i, ok := s.index[string(name)]
+	return i, ok
+}
+
+// Limits bound a request. Both must be positive.
+type Limits struct {
+	// MaxRows is the largest batch: the first dimension N of the inputs.
+	MaxRows int
+	// MaxElements is the largest number of tensor elements, summed over
+	// every input of the request (the product of each input's shape).
+	MaxElements int
+}
