@@ -98,6 +98,7 @@ func TestMinimalConfigGetsEveryDefault(t *testing.T) {
 			ShutdownTimeout: gateway.DefaultShutdownTimeout,
 			MaxInstances:    gateway.DefaultMaxInstances,
 			MaxJSONDepth:    gateway.DefaultMaxJSONDepth,
+			MaxElements:     gateway.DefaultMaxElements,
 		},
 		Runtime: runtime.Config{
 			IntraOpThreads: runtime.DefaultIntraOpThreads,

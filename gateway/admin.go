@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"time"
@@ -24,6 +25,10 @@ func (g *Gateway) servePublic(ctx *fasthttp.RequestCtx) {
 	case "/readyz":
 		g.serveReady(ctx)
 	default:
+		if bytes.HasPrefix(ctx.Path(), v2Prefix) {
+			g.serveV2(ctx)
+			return
+		}
 		notFound(ctx)
 	}
 }
@@ -75,7 +80,7 @@ func (g *Gateway) serveReady(ctx *fasthttp.RequestCtx) {
 
 func notFound(ctx *fasthttp.RequestCtx) {
 	writeError(ctx, fasthttp.StatusNotFound, codeNotFound, "",
-		"no such endpoint "+string(ctx.Path())+"; the API is POST /v1/predictions, GET /healthz, GET /readyz "+
+		"no such endpoint "+string(ctx.Path())+"; the API is POST /v1/predictions, GET /healthz, GET /readyz, and the Open Inference Protocol under /v2 "+
 			"(metrics, models and routes are on the admin listener, server.admin_listen)")
 }
 

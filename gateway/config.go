@@ -28,6 +28,8 @@ const (
 	DefaultShutdownTimeout = 30 * time.Second
 	// DefaultMaxInstances bounds the rows of one /v1 request with instances.
 	DefaultMaxInstances = 1000
+	// DefaultMaxElements bounds the tensor elements of one v2 request.
+	DefaultMaxElements = 1 << 20
 	// DefaultMaxJSONDepth bounds how deep a request body's JSON nests: a
 	// prediction needs 5 levels at most (a v2 tensor with nested data a few
 	// more); a body nested thousands deep is an attack on the parser.
@@ -69,6 +71,13 @@ type Config struct {
 	// more get 413. Default 1000.
 	MaxInstances int `yaml:"max_instances"`
 
+	// MaxElements caps the tensor elements of one Open Inference Protocol
+	// request (the sum of its inputs' shape products); more get 400.
+	// Default 1048576.
+	MaxElements int `yaml:"max_elements"`
+	// Version is the server version the v2 metadata reports; the command
+	// sets it.
+	Version string `yaml:"-" json:",omitempty"`
 	// MaxJSONDepth caps how deep a request body's JSON may nest; deeper
 	// bodies get 400. Default 32.
 	MaxJSONDepth int `yaml:"max_json_depth"`
@@ -119,6 +128,7 @@ func (c *Config) ApplyDefaults() {
 	defaults.Set(&c.ShutdownTimeout, DefaultShutdownTimeout)
 	defaults.Set(&c.MaxInstances, DefaultMaxInstances)
 	defaults.Set(&c.MaxJSONDepth, DefaultMaxJSONDepth)
+	defaults.Set(&c.MaxElements, DefaultMaxElements)
 }
 
 // Validate checks c after ApplyDefaults; errors name the field under server.
@@ -142,6 +152,7 @@ func (c *Config) Validate() error {
 	positive("max_header_bytes", int64(c.MaxHeaderBytes))
 	positive("max_instances", int64(c.MaxInstances))
 	positive("max_json_depth", int64(c.MaxJSONDepth))
+	positive("max_elements", int64(c.MaxElements))
 	for _, t := range []struct {
 		path string
 		c    *TLSConfig

@@ -98,7 +98,7 @@ func TestPredictErrors(t *testing.T) {
 			"X-Padding", strings.Repeat("p", testMaxHeaderBytes)),
 		{"GET predictions", fasthttp.MethodGet, "/v1/predictions", "", nil, fasthttp.StatusMethodNotAllowed, "method_not_allowed", ""},
 		{"PUT predictions", fasthttp.MethodPut, "/v1/predictions", validBody, nil, fasthttp.StatusMethodNotAllowed, "method_not_allowed", ""},
-		{"unknown path", fasthttp.MethodGet, "/v2/predictions", "", nil, fasthttp.StatusNotFound, "not_found", ""},
+		{"unknown path", fasthttp.MethodGet, "/v1/predict", "", nil, fasthttp.StatusNotFound, "not_found", ""},
 		{"predictions subpath", fasthttp.MethodPost, "/v1/predictions/x", validBody, nil, fasthttp.StatusNotFound, "not_found", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {

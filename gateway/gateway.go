@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/infergate/infergate/gateway/oip"
 	"log/slog"
 	"net"
 	"runtime/debug"
@@ -56,8 +57,9 @@ type serving struct {
 
 // routeState is what the gateway keeps per route of a snapshot.
 type routeState struct {
-	stats *routeStats
-	cache *routeCache // nil when the route's cache is off
+	stats  *routeStats
+	cache  *routeCache // nil when the route's cache is off
+	schema *oip.Schema // the route's inputs in the Open Inference Protocol
 }
 
 // close frees the snapshot's caches.
@@ -122,7 +124,7 @@ func (g *Gateway) newServer(name string, h fasthttp.RequestHandler) *fasthttp.Se
 func (g *Gateway) SetTable(t *router.Table) (*router.Table, error) {
 	s := &serving{table: t, routes: make(map[*router.Route]*routeState, len(t.Routes()))}
 	for _, r := range t.Routes() {
-		rs := &routeState{stats: newRouteStats(g.metrics, r.Name())}
+		rs := &routeState{stats: newRouteStats(g.metrics, r.Name()), schema: oip.NewSchema(&r.Target().Meta().Signature)}
 		if cc, ok := g.cfg.Caches[r.Name()]; ok && cc.Enabled {
 			c, err := newRouteCache(g.metrics, r.Name(), cc, r.Target().Encoder(), g.cacheHash)
 			if err != nil {

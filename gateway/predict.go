@@ -255,17 +255,26 @@ func requestTime(ctx *fasthttp.RequestCtx) time.Time {
 // as "250ms") capped at the configured maximum. It answers 400 itself when
 // the header is malformed.
 func (g *Gateway) deadline(ctx *fasthttp.RequestCtx, start time.Time) (time.Time, bool) {
-	timeout := g.cfg.Timeout
-	if h := ctx.Request.Header.Peek(headerRequestTimeout); len(h) > 0 {
-		d, err := time.ParseDuration(unsafeString(h))
-		if err != nil || d <= 0 {
-			writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, "header."+headerRequestTimeout,
-				fmt.Sprintf("%s must be a positive duration such as 250ms or 2s, got %q", headerRequestTimeout, h))
-			return time.Time{}, false
-		}
-		timeout = min(d, g.cfg.MaxTimeout)
+	timeout, msg := g.timeout(ctx)
+	if msg != "" {
+		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, "header."+headerRequestTimeout, msg)
+		return time.Time{}, false
 	}
 	return start.Add(timeout), true
+}
+
+// timeout is the request's time budget, or why its X-Request-Timeout header
+// is malformed.
+func (g *Gateway) timeout(ctx *fasthttp.RequestCtx) (time.Duration, string) {
+	h := ctx.Request.Header.Peek(headerRequestTimeout)
+	if len(h) == 0 {
+		return g.cfg.Timeout, ""
+	}
+	d, err := time.ParseDuration(unsafeString(h))
+	if err != nil || d <= 0 {
+		return 0, fmt.Sprintf("%s must be a positive duration such as 250ms or 2s, got %q", headerRequestTimeout, h)
+	}
+	return min(d, g.cfg.MaxTimeout), ""
 }
 
 // writePrediction answers 200. The body is built in st's buffer and copied

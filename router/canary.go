@@ -100,6 +100,9 @@ func (c *canary) analysed() bool { return c.cfg != nil }
 // user on one side, and raising the weight only moves users from the primary
 // to the candidate, never back.
 func (r *Route) pick(req *Request) *Target {
+	if req.pinned != nil {
+		return req.pinned
+	}
 	c := r.canary
 	if c == nil {
 		return r.primary

@@ -25,6 +25,7 @@ type Request struct {
 	Deadline time.Time
 
 	picked *Target
+	pinned *Target // set by Pin: the only target that may answer
 	// row holds the input encoded for rowModel; Serve reuses the encoding
 	// Prepare made for the cache key.
 	row      *registry.Row
@@ -51,7 +52,7 @@ func (req *Request) reset() {
 	req.Features.Reset()
 	req.StickyKey = nil
 	req.Deadline = time.Time{}
-	req.picked = nil
+	req.picked, req.pinned = nil, nil
 	req.releaseRow()
 	req.call = call{}
 }
@@ -62,6 +63,11 @@ func (req *Request) releaseRow() {
 		req.row, req.rowModel, req.input = nil, nil, nil
 	}
 }
+
+// Pin makes t the only target that may answer req: no canary split, no
+// fallback (a client that names a model version wants that version's answer
+// or an error). t must be a target of the route that serves req.
+func (req *Request) Pin(t *Target) { req.pinned = t }
 
 // Picked is the target Prepare chose for the request (primary or canary).
 func (req *Request) Picked() *Target { return req.picked }

@@ -63,6 +63,16 @@ func (r *Route) Primary() *Target { return r.primary }
 // Targets are the route's targets, primary first.
 func (r *Route) Targets() []*Target { return r.targets }
 
+// ModelTarget returns the route's model target that serves version, or nil.
+func (r *Route) ModelTarget(version string) *Target {
+	for _, t := range r.targets {
+		if t.model != nil && t.model.Version() == version {
+			return t
+		}
+	}
+	return nil
+}
+
 // Fallbacks are the targets tried after the picked one fails, in order.
 func (r *Route) Fallbacks() []*Target { return r.fallbacks }
 
@@ -95,7 +105,7 @@ func (r *Route) Prepare(req *Request) (input []float32, err error) {
 		return nil, nil
 	}
 	err = req.encode(m)
-	if err != nil && req.picked != r.primary {
+	if err != nil && req.picked != r.primary && req.pinned == nil {
 		r.fallenOff[req.picked][reasonInvalidInput].Inc()
 		req.picked = r.primary
 		err = req.encode(r.primary.model)
@@ -128,6 +138,9 @@ func (r *Route) Serve(req *Request, res *Result) error {
 	if why == reasonOK {
 		r.served[picked].Inc()
 		return nil
+	}
+	if req.pinned != nil {
+		return firstErr
 	}
 	if why == reasonInvalidInput && picked == r.primary {
 		return firstErr

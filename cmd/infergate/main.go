@@ -20,6 +20,7 @@ Usage:
   infergate train    [--config FILE] --demo [--if-missing] | --data FILE --target COLUMN --model NAME
   infergate validate [--config FILE]
   infergate bench    --scenario FILE | --url URL (--rate R | --concurrency N) [...]
+  infergate score    --model NAME[@ALIAS|:VERSION] --in ROWS.csv --out PREDICTIONS.csv [--id-column COLUMN]
   infergate version
 
 Run "infergate COMMAND -h" for a command's flags.
@@ -41,6 +42,8 @@ func main() {
 		err = runValidate(args, os.Stdout)
 	case "bench":
 		err = runBench(args, os.Stdout)
+	case "score":
+		err = runScore(args, os.Stdout, os.Stderr)
 	case "version":
 		err = runVersion(os.Stdout)
 	case "-h", "--help", "help":

@@ -94,7 +94,9 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	}
 	log.Info("models loaded and warmed", "routes", len(table.Routes()), "took", time.Since(start).Round(time.Millisecond))
 
-	g, err := gateway.New(cfg.GatewayConfig(), table)
+	gcfg := cfg.GatewayConfig()
+	gcfg.Version = version
+	g, err := gateway.New(gcfg, table)
 	if err != nil {
 		_ = table.Close()
 		return err

@@ -1,0 +1,293 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/infergate/infergate/gateway/oip"
+	"github.com/infergate/infergate/internal/features"
+	"github.com/infergate/infergate/router"
+	"github.com/valyala/fasthttp"
+)
+
+// The Open Inference Protocol v2 REST API (KServe, Triton, MLServer): a v2
+// model is an infergate route, its inputs are the route's features, one
+// input per feature (see package oip). Every answer that is not a 200 is
+// {"error": "..."}, as the protocol says.
+
+var (
+	v2Prefix       = []byte("/v2")
+	v2ModelsPrefix = []byte("/v2/models/")
+	v2Versions     = []byte("versions/")
+)
+
+// v2State is the per-request scratch of a v2 infer request, pooled.
+type v2State struct {
+	rows []features.Set
+	out  []oip.Row
+	body []byte
+}
+
+var v2StatePool = sync.Pool{New: func() any { return new(v2State) }}
+
+// serveV2 dispatches /v2 and everything under it.
+func (g *Gateway) serveV2(ctx *fasthttp.RequestCtx) {
+	path := ctx.Path()
+	switch string(path) {
+	case "/v2", "/v2/":
+		if g.v2Get(ctx) {
+			g.writeV2JSON(ctx, oip.NewServerMetadata(g.cfg.Version))
+		}
+		return
+	case "/v2/health/live":
+		if g.v2Get(ctx) {
+			ctx.SetContentTypeBytes(contentTypeJSON)
+			ctx.SetBodyString(`{"live":true}` + "\n")
+		}
+		return
+	case "/v2/health/ready":
+		if g.v2Get(ctx) {
+			g.v2Ready(ctx, g.ready.Load(), "")
+		}
+		return
+	}
+	rest, ok := bytes.CutPrefix(path, v2ModelsPrefix)
+	if !ok {
+		g.v2Error(ctx, fasthttp.StatusNotFound, "no such endpoint "+strconv.Quote(string(path))+
+			"; the v2 API is GET /v2, /v2/health/{live,ready}, /v2/models/NAME[/versions/V][/ready] and POST /v2/models/NAME[/versions/V]/infer")
+		return
+	}
+	// NAME[/versions/V][/ready|/infer]; route names hold no slash.
+	name, rest, _ := bytes.Cut(rest, []byte("/"))
+	action := rest
+	var version []byte
+	if v, ok := bytes.CutPrefix(rest, v2Versions); ok {
+		version, action, _ = bytes.Cut(v, []byte("/"))
+	}
+	s := g.state.Load()
+	route := s.table.Lookup(name)
+	if route == nil {
+		g.v2Error(ctx, fasthttp.StatusNotFound, "unknown model "+strconv.Quote(string(name))+"; GET /v1/models on the admin port lists the models served")
+		return
+	}
+	var pinned *router.Target
+	if version != nil {
+		if pinned = route.ModelTarget(string(version)); pinned == nil {
+			g.v2Error(ctx, fasthttp.StatusNotFound, "model "+strconv.Quote(route.Name())+" has no version "+strconv.Quote(string(version))+
+				"; GET /v2/models/"+route.Name()+" lists its versions")
+			return
+		}
+	}
+	switch string(action) {
+	case "":
+		if g.v2Get(ctx) {
+			g.writeV2JSON(ctx, oip.NewModelMetadata(route.Name(), routeVersions(route), s.routes[route].schema))
+		}
+	case "ready":
+		if g.v2Get(ctx) {
+			g.v2Ready(ctx, g.ready.Load(), route.Name())
+		}
+	case "infer":
+		if !ctx.IsPost() {
+			ctx.Response.Header.Set(fasthttp.HeaderAllow, fasthttp.MethodPost)
+			g.v2Error(ctx, fasthttp.StatusMethodNotAllowed, string(ctx.Method())+" is not allowed on "+string(path)+"; use POST")
+			return
+		}
+		g.serveV2Infer(ctx, route, s.routes[route], pinned)
+	default:
+		g.v2Error(ctx, fasthttp.StatusNotFound, "no such endpoint "+strconv.Quote(string(path))+"; a model has /ready and /infer")
+	}
+}
+
+// serveV2Infer answers POST /v2/models/NAME[/versions/V]/infer: every row
+// through the route (canary, fallbacks, cache, shadow) or, with a version in
+// the path, through that version alone. The answer is all or nothing, as
+// the protocol has no per-row errors: the first failed row fails it.
+func (g *Gateway) serveV2Infer(ctx *fasthttp.RequestCtx, route *router.Route, rs *routeState, pinned *router.Target) {
+	start := requestTime(ctx)
+	stats, cache := rs.stats, rs.cache
+	body := ctx.PostBody()
+	if jsonTooDeep(body, g.cfg.MaxJSONDepth) {
+		g.v2Error(ctx, fasthttp.StatusBadRequest, "request body nests JSON deeper than server.max_json_depth ("+strconv.Itoa(g.cfg.MaxJSONDepth)+" levels)")
+		stats.countError(ctx, start)
+		return
+	}
+	in := oip.AcquireRequest()
+	defer oip.ReleaseRequest(in)
+	vs := v2StatePool.Get().(*v2State)
+	defer v2StatePool.Put(vs)
+	if err := in.Decode(body, rs.schema, oip.Limits{MaxRows: g.cfg.MaxInstances, MaxElements: g.cfg.MaxElements}, &vs.rows); err != nil {
+		var oe *oip.Error
+		status := fasthttp.StatusBadRequest
+		if errors.As(err, &oe) {
+			status = oe.Status
+		}
+		g.v2Error(ctx, status, err.Error())
+		stats.countError(ctx, start)
+		return
+	}
+	timeout, msg := g.timeout(ctx)
+	if msg != "" {
+		g.v2Error(ctx, fasthttp.StatusBadRequest, msg)
+		stats.countError(ctx, start)
+		return
+	}
+	deadline := start.Add(timeout)
+	if in.HasTimeout {
+		deadline = start.Add(min(time.Duration(in.TimeoutMicros)*time.Microsecond, g.cfg.MaxTimeout))
+	}
+
+	st := predictStatePool.Get().(*predictState)
+	defer predictStatePool.Put(st)
+	b := batchStatePool.Get().(*batchState)
+	defer batchStatePool.Put(b)
+	n := len(vs.rows)
+	b.reset(n)
+	defer func() {
+		for _, req := range b.reqs {
+			if req != nil {
+				router.ReleaseRequest(req)
+			}
+		}
+	}()
+	for i := range vs.rows {
+		req := router.AcquireRequest()
+		b.reqs[i] = req
+		// The row's features move into the request (and the request's
+		// empty set into the row): no copy.
+		req.Features, vs.rows[i] = vs.rows[i], req.Features
+		if cache != nil {
+			cache.roundFeatures(&req.Features)
+		}
+		if h := route.StickyHeader(); h != "" {
+			req.StickyKey = ctx.Request.Header.Peek(h)
+		}
+		req.Deadline = deadline
+		if pinned != nil {
+			req.Pin(pinned)
+		}
+		input, err := route.Prepare(req)
+		if err != nil {
+			b.errs[i] = err
+			break
+		}
+		key, hit := st.lookup(cache, req, input, i)
+		if hit {
+			b.res[i], b.cached[i] = st.res, true
+			continue
+		}
+		b.keys[i], b.serve[i] = key, req
+	}
+	if firstError(b.errs) < 0 {
+		route.ServeAll(b.serve, b.res, b.errs)
+	}
+	if i := firstError(b.errs); i >= 0 {
+		e := predictError(route.Name(), b.errs[i])
+		status := e.status
+		if status == fasthttp.StatusTooManyRequests {
+			status = fasthttp.StatusServiceUnavailable // the protocol's (and Triton's) answer to a full queue
+		}
+		msg := e.msg
+		if n > 1 {
+			msg = "row " + strconv.Itoa(i) + ": " + msg
+		}
+		g.v2Error(ctx, status, msg)
+		stats.countError(ctx, start)
+		return
+	}
+
+	vs.out = resize(vs.out, n)
+	for i := range n {
+		res := &b.res[i]
+		if b.keys[i] != nil && !res.Fallback {
+			cache.put(b.keys[i], float32(res.Probability))
+		}
+		vs.out[i] = oip.Row{Probability: float32(res.Probability), Label: res.Label, ModelVersion: res.ModelVersion, Target: res.Target.Name()}
+		route.Mirror(b.reqs[i], res, time.Since(start))
+	}
+	ctx.SetContentTypeBytes(contentTypeJSON)
+	ctx.Response.Header.Set(headerRoute, route.Name())
+	vs.body = oip.AppendResponse(vs.body[:0], route.Name(), in, vs.out)
+	vs.body = append(vs.body, '\n')
+	ctx.SetBody(vs.body)
+	stats.countOK(start)
+}
+
+func firstError(errs []error) int {
+	for i, err := range errs {
+		if err != nil {
+			return i
+		}
+	}
+	return -1
+}
+
+// routeVersions lists the model versions a route can answer with, its
+// primary's first.
+func routeVersions(r *router.Route) []string {
+	var vs []string
+	for _, t := range r.Targets() {
+		if m := t.Model(); m != nil && !contains(vs, m.Version()) {
+			vs = append(vs, m.Version())
+		}
+	}
+	return vs
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// v2Get answers 405 unless the request is a GET (or HEAD).
+func (g *Gateway) v2Get(ctx *fasthttp.RequestCtx) bool {
+	if ctx.IsGet() || ctx.IsHead() {
+		return true
+	}
+	ctx.Response.Header.Set(fasthttp.HeaderAllow, fasthttp.MethodGet)
+	g.v2Error(ctx, fasthttp.StatusMethodNotAllowed, string(ctx.Method())+" is not allowed on "+string(ctx.Path())+"; use GET")
+	return false
+}
+
+// v2Ready answers a readiness probe: 200 when ready, else 503.
+func (g *Gateway) v2Ready(ctx *fasthttp.RequestCtx, ready bool, model string) {
+	if !ready {
+		g.v2Error(ctx, fasthttp.StatusServiceUnavailable, "not ready: models are loading or the server is draining")
+		return
+	}
+	ctx.SetContentTypeBytes(contentTypeJSON)
+	if model == "" {
+		ctx.SetBodyString(`{"ready":true}` + "\n")
+		return
+	}
+	ctx.SetBodyString(`{"name":` + strconv.Quote(model) + `,"ready":true}` + "\n")
+}
+
+func (g *Gateway) writeV2JSON(ctx *fasthttp.RequestCtx, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		g.v2Error(ctx, fasthttp.StatusInternalServerError, "cannot encode the answer: "+err.Error())
+		return
+	}
+	ctx.SetContentTypeBytes(contentTypeJSON)
+	ctx.SetBody(append(data, '\n'))
+}
+
+// v2Error answers {"error": msg} with status.
+func (g *Gateway) v2Error(ctx *fasthttp.RequestCtx, status int, msg string) {
+	ctx.Response.ResetBody()
+	ctx.SetStatusCode(status)
+	ctx.SetContentTypeBytes(contentTypeJSON)
+	if status == fasthttp.StatusTooManyRequests || status == fasthttp.StatusServiceUnavailable {
+		ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, retryAfterSeconds)
+	}
+	ctx.SetBody(append(oip.AppendError(ctx.Response.Body()[:0], msg), '\n'))
+}
