@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/infergate/infergate/gateway"
+	"github.com/infergate/infergate/gateway/auth"
 	"github.com/infergate/infergate/internal/defaults"
 	"github.com/infergate/infergate/registry"
 	"github.com/infergate/infergate/router"
@@ -23,7 +24,11 @@ type Config struct {
 	Runtime  runtime.Config  `yaml:"runtime"`
 	Registry registry.Config `yaml:"registry"`
 	Routes   []RouteSpec     `yaml:"routes"`
-	Log      LogConfig       `yaml:"log"`
+	// Auth is the API keys, tenants, rate limits and admin token. Default
+	// mode keys, which needs keys: a server open to every caller must say
+	// so (mode: off).
+	Auth auth.Config `yaml:"auth"`
+	Log  LogConfig   `yaml:"log"`
 }
 
 // RouteSpec is one entry of routes: the router's route and the gateway's
@@ -47,6 +52,7 @@ func (c *Config) RouterRoutes() []router.RouteConfig {
 // as package gateway takes them.
 func (c *Config) GatewayConfig() gateway.Config {
 	g := c.Server
+	g.Auth = c.Auth
 	g.Caches = make(map[string]gateway.CacheConfig, len(c.Routes))
 	for i := range c.Routes {
 		g.Caches[c.Routes[i].Name] = c.Routes[i].Cache
@@ -126,6 +132,7 @@ func (c *Config) ApplyDefaults() {
 	c.Server.ApplyDefaults()
 	c.Runtime.ApplyDefaults()
 	c.Registry.ApplyDefaults()
+	c.Auth.ApplyDefaults()
 	for i := range c.Routes {
 		c.Routes[i].ApplyDefaults()
 		c.Routes[i].Cache.ApplyDefaults()
@@ -143,6 +150,11 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("routes: at least one route is needed; see configs/infergate.yaml"))
 	}
 	errs = append(errs, router.Validate(c.RouterRoutes()))
+	names := make([]string, 0, len(c.Routes))
+	for i := range c.Routes {
+		names = append(names, c.Routes[i].Name)
+	}
+	errs = append(errs, c.Auth.Validate(names))
 	for i := range c.Routes {
 		r := &c.Routes[i]
 		if r.Cache.Enabled {

@@ -94,7 +94,7 @@ func (idx nodeIndex) walk(n *yaml.Node, path string) {
 func itemLabel(item *yaml.Node, i int) string {
 	if item.Kind == yaml.MappingNode {
 		for j := 0; j+1 < len(item.Content); j += 2 {
-			if k, v := item.Content[j], item.Content[j+1]; k.Value == "name" && v.Kind == yaml.ScalarNode && v.Value != "" {
+			if k, v := item.Content[j], item.Content[j+1]; (k.Value == "name" || k.Value == "id") && v.Kind == yaml.ScalarNode && v.Value != "" {
 				return v.Value
 			}
 		}

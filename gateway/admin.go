@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/valyala/fasthttp/pprofhandler"
 	"strings"
 	"time"
 
@@ -38,8 +39,19 @@ func (g *Gateway) servePublic(ctx *fasthttp.RequestCtx) {
 // but POST /v1/routes/{name}/canary.
 func (g *Gateway) serveAdmin(ctx *fasthttp.RequestCtx) {
 	path := string(ctx.Path())
+	// Probes stay open; everything else needs the admin token.
+	if path != "/healthz" && path != "/readyz" && !g.adminAllowed(ctx) {
+		return
+	}
 	if rest, ok := strings.CutPrefix(path, routesPath+"/"); ok {
 		g.serveRoute(ctx, rest)
+		if ctx.IsPost() {
+			g.audit(ctx)
+		}
+		return
+	}
+	if strings.HasPrefix(path, "/debug/pprof/") {
+		pprofhandler.PprofHandler(ctx)
 		return
 	}
 	if !ctx.IsGet() && !ctx.IsHead() {

@@ -121,7 +121,7 @@ func TestCacheNewVersion(t *testing.T) {
 		return table
 	}
 	cfg := gateway.Config{Caches: map[string]gateway.CacheConfig{servingtest.Route: {Enabled: true}}}
-	g, err := gateway.New(cfg, load(registry.ProductionAlias))
+	g, err := newTestGateway(cfg, load(registry.ProductionAlias))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +158,7 @@ func TestCacheRejectsUnknownRoundFeature(t *testing.T) {
 	t.Parallel()
 	table := servingtest.Table(t, batcher.Config{})
 	cfg := gateway.Config{Caches: map[string]gateway.CacheConfig{servingtest.Route: {Enabled: true, Round: map[string]float64{"tenure": 1}}}}
-	_, err := gateway.New(cfg, table)
+	_, err := newTestGateway(cfg, table)
 	if err == nil || !strings.Contains(err.Error(), "routes[customer-churn].cache.round[tenure]: the model has no such feature") {
 		t.Errorf("New: %v, want an error naming routes[customer-churn].cache.round[tenure]", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/infergate/infergate/gateway/auth"
 	"net"
 	"strings"
 	"time"
@@ -28,6 +29,10 @@ const (
 	DefaultShutdownTimeout = 30 * time.Second
 	// DefaultMaxInstances bounds the rows of one /v1 request with instances.
 	DefaultMaxInstances = 1000
+	// DefaultMaxConcurrency bounds the requests computed at once; more wait
+	// up to DefaultMaxQueueWait for a slot, then get 503.
+	DefaultMaxConcurrency = 4096
+	DefaultMaxQueueWait   = 50 * time.Millisecond
 	// DefaultMaxElements bounds the tensor elements of one v2 request.
 	DefaultMaxElements = 1 << 20
 	// DefaultMaxJSONDepth bounds how deep a request body's JSON nests: a
@@ -75,6 +80,15 @@ type Config struct {
 	// request (the sum of its inputs' shape products); more get 400.
 	// Default 1048576.
 	MaxElements int `yaml:"max_elements"`
+	// MaxConcurrency caps the prediction requests in progress at once
+	// (admission control): one more waits up to MaxQueueWait (and its
+	// deadline) for a slot, then gets 503. Default 4096.
+	MaxConcurrency int `yaml:"max_concurrency"`
+	// MaxQueueWait bounds that wait. Default 50ms.
+	MaxQueueWait time.Duration `yaml:"max_queue_wait"`
+	// Auth is the API keys, tenants, rate limits and admin token; package
+	// configs fills it from the file's auth block.
+	Auth auth.Config `yaml:"-" json:"-"`
 	// Version is the server version the v2 metadata reports; the command
 	// sets it.
 	Version string `yaml:"-" json:",omitempty"`
@@ -129,6 +143,9 @@ func (c *Config) ApplyDefaults() {
 	defaults.Set(&c.MaxInstances, DefaultMaxInstances)
 	defaults.Set(&c.MaxJSONDepth, DefaultMaxJSONDepth)
 	defaults.Set(&c.MaxElements, DefaultMaxElements)
+	defaults.Set(&c.MaxConcurrency, DefaultMaxConcurrency)
+	defaults.Set(&c.MaxQueueWait, DefaultMaxQueueWait)
+	c.Auth.ApplyDefaults()
 }
 
 // Validate checks c after ApplyDefaults; errors name the field under server.
@@ -153,6 +170,10 @@ func (c *Config) Validate() error {
 	positive("max_instances", int64(c.MaxInstances))
 	positive("max_json_depth", int64(c.MaxJSONDepth))
 	positive("max_elements", int64(c.MaxElements))
+	positive("max_concurrency", int64(c.MaxConcurrency))
+	if c.MaxQueueWait < 0 {
+		errs = append(errs, fmt.Errorf("server.max_queue_wait: must not be negative, got %s", c.MaxQueueWait))
+	}
 	for _, t := range []struct {
 		path string
 		c    *TLSConfig

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/infergate/infergate/gateway/auth"
 	"github.com/infergate/infergate/gateway/oip"
 	"log/slog"
 	"net"
@@ -45,6 +46,12 @@ type Gateway struct {
 
 	// publicTLS and adminTLS wrap the listeners when TLS is configured.
 	publicTLS, adminTLS *tls.Config
+
+	auth      *auth.Authenticator // API keys, tenants, rate limits
+	adminAuth *auth.Admin         // the admin token and audit log
+	admit     *auth.Limiter       // admission control
+	authFail  *metrics.Counter    // 401 and 403 answers
+	limited   *metrics.Counter    // 429 answers of the rate limits
 }
 
 // serving is one immutable routing snapshot with the per-route metrics and
@@ -85,6 +92,17 @@ func newGateway(cfg Config, table *router.Table, cacheHash keyHasher) (*Gateway,
 	}
 	g := &Gateway{cfg: cfg, metrics: metrics.NewSet(), cacheHash: cacheHash}
 	var err error
+	routes := make([]string, 0, len(table.Routes()))
+	for _, r := range table.Routes() {
+		routes = append(routes, r.Name())
+	}
+	if g.auth, err = auth.New(cfg.Auth, routes); err != nil {
+		return nil, err
+	}
+	if g.adminAuth, err = auth.NewAdmin(cfg.Auth.Admin); err != nil {
+		return nil, err
+	}
+	g.admit = auth.NewLimiter(cfg.MaxConcurrency, cfg.MaxQueueWait)
 	if g.publicTLS, err = cfg.TLS.load("server.tls"); err != nil {
 		return nil, err
 	}
@@ -92,9 +110,15 @@ func newGateway(cfg Config, table *router.Table, cacheHash keyHasher) (*Gateway,
 		return nil, err
 	}
 	g.panics = g.metrics.NewCounter("infergate_http_panics_total")
+	g.authFail = g.metrics.NewCounter("infergate_auth_failures_total")
+	g.limited = g.metrics.NewCounter("infergate_rate_limited_total")
+	g.metrics.NewGauge("infergate_inflight_requests", func() float64 { return float64(g.admit.InFlight()) })
+	g.metrics.NewGauge("infergate_admission_limit_reached_total", func() float64 { return float64(g.admit.LimitReached()) })
+	g.metrics.NewGauge("infergate_admission_timeouts_total", func() float64 { return float64(g.admit.Timeouts()) })
 	metrics.RegisterSet(g.metrics)
 	if _, err := g.SetTable(table); err != nil {
 		metrics.UnregisterSet(g.metrics, true)
+		_ = g.adminAuth.Close()
 		return nil, err
 	}
 	g.public = g.newServer("infergate", g.recovering(g.servePublic))
@@ -143,6 +167,14 @@ func (g *Gateway) SetTable(t *router.Table) (*router.Table, error) {
 	// nothing stored (routeCache orders close against them).
 	old.close()
 	return old.table, nil
+}
+
+// LogSecurity logs how requests are let in: API keys (or that auth is off),
+// the admin token (or that the admin API is open). The command calls it at
+// startup, so that an open server says so.
+func (g *Gateway) LogSecurity(log *slog.Logger) {
+	g.auth.LogStartup(log)
+	g.adminAuth.LogStartup(log)
 }
 
 // SetReady marks whether /readyz answers 200: every configured model is
@@ -218,6 +250,9 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 			g.state.Load().close()
 		}
 		metrics.UnregisterSet(g.metrics, true)
+		if cerr := g.adminAuth.Close(); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
 	})
 	return err
 }

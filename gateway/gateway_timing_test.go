@@ -17,7 +17,7 @@ import (
 // the default batching.
 func benchGateway(b *testing.B) *gateway.Gateway {
 	b.Helper()
-	g, err := gateway.New(gateway.Config{}, servingtest.Table(b, batcher.Config{}))
+	g, err := newTestGateway(gateway.Config{}, servingtest.Table(b, batcher.Config{}))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func BenchmarkPredict(b *testing.B) {
 // BenchmarkBareFastHTTP is what a hit costs over a bare handler.
 func BenchmarkPredictCacheHit(b *testing.B) {
 	cfg := gateway.Config{Caches: map[string]gateway.CacheConfig{servingtest.Route: {Enabled: true}}}
-	g, err := gateway.New(cfg, servingtest.Table(b, batcher.Config{}))
+	g, err := newTestGateway(cfg, servingtest.Table(b, batcher.Config{}))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/infergate/infergate/batcher"
 	"github.com/infergate/infergate/gateway"
+	"github.com/infergate/infergate/gateway/auth"
 	"github.com/infergate/infergate/internal/servingtest"
 	"github.com/infergate/infergate/registry"
 	"github.com/infergate/infergate/router"
@@ -75,7 +76,7 @@ func newServer(tb testing.TB, o options) *server {
 		// Generous: a test that wants a deadline to pass asks for one.
 		cfg.Timeout, cfg.MaxTimeout = 30*time.Second, time.Minute
 	}
-	g, err := gateway.NewWithCacheHash(cfg, table, o.cacheHash)
+	g, err := gateway.NewWithCacheHash(withTestAuth(cfg), table, o.cacheHash)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -264,7 +265,7 @@ func serveTable(tb testing.TB, table *router.Table, cfg gateway.Config) *server 
 	if cfg.Timeout == 0 {
 		cfg.Timeout, cfg.MaxTimeout = 30*time.Second, time.Minute
 	}
-	g, err := gateway.New(cfg, table)
+	g, err := newTestGateway(cfg, table)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -306,3 +307,23 @@ func burst(tb testing.TB, c *fasthttp.HostClient, n, workers int, body func(i in
 
 // ptr returns a pointer to v, for the config's optional numbers.
 func ptr[T any](v T) *T { return &v }
+
+// newTestGateway is gateway.New with auth and the admin token off and the
+// audit log on stderr, unless cfg says otherwise: tests of other things need
+// no keys, and must not write var/audit.log into the package folder.
+func newTestGateway(cfg gateway.Config, table *router.Table) (*gateway.Gateway, error) {
+	return gateway.New(withTestAuth(cfg), table)
+}
+
+func withTestAuth(cfg gateway.Config) gateway.Config {
+	if cfg.Auth.Mode == "" {
+		cfg.Auth.Mode = auth.ModeOff
+	}
+	if cfg.Auth.Admin.Mode == "" {
+		cfg.Auth.Admin.Mode = auth.ModeOff
+	}
+	if cfg.Auth.Admin.AuditLog == "" {
+		cfg.Auth.Admin.AuditLog = "-"
+	}
+	return cfg
+}

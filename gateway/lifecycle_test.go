@@ -24,7 +24,7 @@ func TestShutdownRightAfterServe(t *testing.T) {
 	table := servingtest.Table(t, batcher.Config{})
 	f := func(serveFirst bool) {
 		t.Helper()
-		g, err := gateway.New(gateway.Config{}, table)
+		g, err := newTestGateway(gateway.Config{}, table)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -90,7 +90,7 @@ func TestShutdownDelayDrains(t *testing.T) {
 // request.
 func TestReadTimeoutIs408(t *testing.T) {
 	t.Parallel()
-	g, err := gateway.New(gateway.Config{ReadTimeout: 200 * time.Millisecond}, servingtest.Table(t, batcher.Config{}))
+	g, err := newTestGateway(gateway.Config{ReadTimeout: 200 * time.Millisecond}, servingtest.Table(t, batcher.Config{}))
 	if err != nil {
 		t.Fatal(err)
 	}

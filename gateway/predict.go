@@ -24,6 +24,7 @@ const (
 	headerCache          = "X-Infergate-Cache"
 	headerTarget         = "X-Infergate-Target"
 	headerFallback       = "X-Infergate-Fallback"
+	headerAPIKey         = "X-API-Key"
 )
 
 // predictState is the per-request scratch of /v1/predictions, pooled so the
@@ -54,6 +55,17 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 	st := predictStatePool.Get().(*predictState)
 	defer predictStatePool.Put(st)
 	requestID := setRequestID(ctx, st.requestID[:0])
+	deadline, ok := g.deadline(ctx, start)
+	if !ok {
+		g.countUnrouted(ctx)
+		return
+	}
+	apiKey, ok := g.admitRequest(ctx, protoV1, deadline)
+	if !ok {
+		g.countUnrouted(ctx)
+		return
+	}
+	defer g.admit.Release()
 
 	body := ctx.PostBody()
 	if jsonTooDeep(body, g.cfg.MaxJSONDepth) {
@@ -99,8 +111,7 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 	}
 	rs := s.routes[route]
 	stats, cache := rs.stats, rs.cache
-	deadline, ok := g.deadline(ctx, start)
-	if !ok {
+	if !g.mayCall(ctx, protoV1, apiKey, route.Name()) {
 		stats.countError(ctx, start)
 		return
 	}

@@ -43,7 +43,7 @@ func startTCPGateway(tb testing.TB, table *router.Table, addr string) *tcpGatewa
 	if err != nil {
 		tb.Fatalf("cannot listen on %s: %v", addr, err)
 	}
-	g, err := gateway.New(gateway.Config{}, table)
+	g, err := newTestGateway(gateway.Config{}, table)
 	if err != nil {
 		_ = ln.Close()
 		tb.Fatal(err)

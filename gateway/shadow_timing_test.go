@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/infergate/infergate/gateway"
 	"github.com/valyala/fasthttp"
 )
 
@@ -30,7 +29,7 @@ func BenchmarkShadowIsolation(b *testing.B) {
 		b.Run(mode, func(b *testing.B) {
 			const route = "churn-shadow-bench"
 			table := shadowTable(b, route, mode, 256)
-			g, err := gateway.New(shadowGatewayConfig(), table)
+			g, err := newTestGateway(shadowGatewayConfig(), table)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -73,7 +73,7 @@ func TestTLS(t *testing.T) {
 	certFile, keyFile, pool := selfSigned(t, t.TempDir())
 	table := servingtest.LoadTable(t, router.RouteConfig{Name: servingtest.Route}, servingtest.GatedOpener{Env: servingtest.Env(t), Gate: servingtest.NewGate()})
 	tlsCfg := gateway.TLSConfig{CertFile: certFile, KeyFile: keyFile}
-	g, err := gateway.New(gateway.Config{TLS: tlsCfg, AdminTLS: tlsCfg, Listen: "127.0.0.1:0", AdminListen: "127.0.0.1:0"}, table)
+	g, err := newTestGateway(gateway.Config{TLS: tlsCfg, AdminTLS: tlsCfg, Listen: "127.0.0.1:0", AdminListen: "127.0.0.1:0"}, table)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestTLS(t *testing.T) {
 		t.Fatalf("plain HTTP to the TLS listener answered 200")
 	}
 
-	_, err = gateway.New(gateway.Config{TLS: gateway.TLSConfig{CertFile: certFile, KeyFile: keyFile + ".missing"}}, table)
+	_, err = newTestGateway(gateway.Config{TLS: gateway.TLSConfig{CertFile: certFile, KeyFile: keyFile + ".missing"}}, table)
 	if err == nil || !strings.Contains(err.Error(), "server.tls: cannot load the certificate") {
 		t.Fatalf("New with a missing key file: %v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"github.com/infergate/infergate/gateway/auth"
 	"strconv"
 	"sync"
 	"time"
@@ -68,10 +69,17 @@ func (g *Gateway) serveV2(ctx *fasthttp.RequestCtx) {
 	if v, ok := bytes.CutPrefix(rest, v2Versions); ok {
 		version, action, _ = bytes.Cut(v, []byte("/"))
 	}
+	key, ok := g.authenticate(ctx, protoV2)
+	if !ok {
+		return
+	}
 	s := g.state.Load()
 	route := s.table.Lookup(name)
 	if route == nil {
 		g.v2Error(ctx, fasthttp.StatusNotFound, "unknown model "+strconv.Quote(string(name))+"; GET /v1/models on the admin port lists the models served")
+		return
+	}
+	if !g.mayCall(ctx, protoV2, key, route.Name()) {
 		return
 	}
 	var pinned *router.Target
@@ -97,7 +105,7 @@ func (g *Gateway) serveV2(ctx *fasthttp.RequestCtx) {
 			g.v2Error(ctx, fasthttp.StatusMethodNotAllowed, string(ctx.Method())+" is not allowed on "+string(path)+"; use POST")
 			return
 		}
-		g.serveV2Infer(ctx, route, s.routes[route], pinned)
+		g.serveV2Infer(ctx, key, route, s.routes[route], pinned)
 	default:
 		g.v2Error(ctx, fasthttp.StatusNotFound, "no such endpoint "+strconv.Quote(string(path))+"; a model has /ready and /infer")
 	}
@@ -107,9 +115,21 @@ func (g *Gateway) serveV2(ctx *fasthttp.RequestCtx) {
 // through the route (canary, fallbacks, cache, shadow) or, with a version in
 // the path, through that version alone. The answer is all or nothing, as
 // the protocol has no per-row errors: the first failed row fails it.
-func (g *Gateway) serveV2Infer(ctx *fasthttp.RequestCtx, route *router.Route, rs *routeState, pinned *router.Target) {
+func (g *Gateway) serveV2Infer(ctx *fasthttp.RequestCtx, key *auth.Key, route *router.Route, rs *routeState, pinned *router.Target) {
 	start := requestTime(ctx)
 	stats, cache := rs.stats, rs.cache
+	timeout, msg := g.timeout(ctx)
+	if msg != "" {
+		g.v2Error(ctx, fasthttp.StatusBadRequest, msg)
+		stats.countError(ctx, start)
+		return
+	}
+	deadline := start.Add(timeout)
+	if !g.admitKey(ctx, protoV2, key, deadline) {
+		stats.countError(ctx, start)
+		return
+	}
+	defer g.admit.Release()
 	body := ctx.PostBody()
 	if jsonTooDeep(body, g.cfg.MaxJSONDepth) {
 		g.v2Error(ctx, fasthttp.StatusBadRequest, "request body nests JSON deeper than server.max_json_depth ("+strconv.Itoa(g.cfg.MaxJSONDepth)+" levels)")
@@ -130,13 +150,6 @@ func (g *Gateway) serveV2Infer(ctx *fasthttp.RequestCtx, route *router.Route, rs
 		stats.countError(ctx, start)
 		return
 	}
-	timeout, msg := g.timeout(ctx)
-	if msg != "" {
-		g.v2Error(ctx, fasthttp.StatusBadRequest, msg)
-		stats.countError(ctx, start)
-		return
-	}
-	deadline := start.Add(timeout)
 	if in.HasTimeout {
 		deadline = start.Add(min(time.Duration(in.TimeoutMicros)*time.Microsecond, g.cfg.MaxTimeout))
 	}

@@ -19,6 +19,7 @@ Usage:
   infergate serve    [--config FILE] [--listen ADDR] [--admin-listen ADDR]
   infergate train    [--config FILE] --demo [--if-missing] | --data FILE --target COLUMN --model NAME
   infergate validate [--config FILE]
+  infergate keys     new [--id ID] [--tenant T] | hash
   infergate bench    --scenario FILE | --url URL (--rate R | --concurrency N) [...]
   infergate score    --model NAME[@ALIAS|:VERSION] --in ROWS.csv --out PREDICTIONS.csv [--id-column COLUMN]
   infergate version
@@ -44,6 +45,8 @@ func main() {
 		err = runBench(args, os.Stdout)
 	case "score":
 		err = runScore(args, os.Stdout, os.Stderr)
+	case "keys":
+		err = runKeys(args, os.Stdout)
 	case "version":
 		err = runVersion(os.Stdout)
 	case "-h", "--help", "help":

@@ -163,6 +163,7 @@ routes:
       preferred_batch_sizes: [0, 8]
       instances: -1
   - name: customer-churn
+auth: {mode: off, admin: {mode: off}}
 log:
   level: loud
 `,
@@ -180,7 +181,9 @@ log:
 		"line 6: routes[customer-churn].batching.max_batch: unknown key; configs/infergate.yaml lists the keys")
 	f("empty.yaml", "",
 		"infergate validate: empty.yaml is invalid:",
-		"routes: at least one route is needed; see configs/infergate.yaml")
+		"routes: at least one route is needed; see configs/infergate.yaml",
+		"auth.keys: auth.mode keys needs at least one key; make one with `infergate keys new`, or set auth.mode: off to let every request through",
+		"auth.admin.token_sha256: must be set in token mode; make a token with `infergate keys new` and put its sha256 here, or set auth.admin.mode: off to leave the admin API open")
 
 	r = run(t, dir, "validate", "--config", "missing.yaml")
 	if r.code != 1 || !strings.Contains(r.stderr, "cannot read config: open missing.yaml: no such file or directory") {

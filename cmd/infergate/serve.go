@@ -101,6 +101,7 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 		_ = table.Close()
 		return err
 	}
+	g.LogSecurity(slog.Default())
 	publicLn, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		_ = table.Close()
