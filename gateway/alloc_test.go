@@ -73,3 +73,26 @@ func TestCacheHitDoesNotAllocate(t *testing.T) {
 		t.Errorf("%.2f allocations per cache hit, want 0", allocs)
 	}
 }
+
+// TestAuthenticatedPredictDoesNotAllocate: with API keys on, the key check,
+// its rate limit and the admission slot allocate nothing either.
+func TestAuthenticatedPredictDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop objects")
+	}
+	s, _ := securedServer(t)
+	h := s.g.Handler()
+	ctx := directRequest(fasthttp.MethodPost, "/v1/predictions", validBody)
+	ctx.Request.Header.Set("Authorization", "Bearer "+keyBatch)
+	run := func() {
+		ctx.Response.Reset()
+		h(ctx)
+		if ctx.Response.StatusCode() != fasthttp.StatusOK {
+			t.Fatalf("status %d, body %s", ctx.Response.StatusCode(), ctx.Response.Body())
+		}
+	}
+	run()
+	if allocs := testing.AllocsPerRun(500, run); allocs != 0 {
+		t.Errorf("%.2f allocations per authenticated request, want 0", allocs)
+	}
+}

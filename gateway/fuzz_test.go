@@ -32,6 +32,8 @@ func FuzzPredictions(f *testing.F) {
 		`{"model_id":"customer-\u0000churn","features":{}}`,
 		`{"model_id":"\ud800","features":{}}`,
 		strings.Repeat(`[`, 10000),
+		`{"model_id":"customer-churn","instances":[` + featuresObject + `,{"tenure_months":"x"},3]}`,
+		`{"model_id":"customer-churn","instances":[]}`,
 		// Regressions: fastjson takes NaN and 1e999 as numbers, and values
 		// beyond float32 once standardised; they answered "probability":NaN.
 		withFeature("monthly_charges", `NaN`),
@@ -51,17 +53,107 @@ func FuzzPredictions(f *testing.F) {
 		switch status {
 		case fasthttp.StatusOK:
 			var p struct {
-				Probability *float64 `json:"probability"`
-				Prediction  string   `json:"prediction"`
+				answer
+				Predictions []struct {
+					answer
+					Error *struct{ Code, Message string }
+				}
 			}
-			if err := json.Unmarshal(out, &p); err != nil || p.Probability == nil ||
-				math.IsNaN(*p.Probability) || *p.Probability < 0 || *p.Probability > 1 || p.Prediction == "" {
+			if err := json.Unmarshal(out, &p); err != nil {
 				t.Fatalf("200 with body %q (%v)", out, err)
+			}
+			if p.Predictions == nil {
+				p.check(t, out)
+			}
+			for _, one := range p.Predictions {
+				if one.Error == nil {
+					one.check(t, out)
+				} else if one.Error.Code == "" || one.Error.Message == "" {
+					t.Fatalf("an instance's error without code or message: %q", out)
+				}
 			}
 		case fasthttp.StatusBadRequest, fasthttp.StatusNotFound, fasthttp.StatusRequestEntityTooLarge,
 			fasthttp.StatusTooManyRequests, fasthttp.StatusGatewayTimeout:
 			var e errorBody
 			if err := json.Unmarshal(out, &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
+				t.Fatalf("%d with body %q (%v)", status, out, err)
+			}
+		default:
+			t.Fatalf("status %d, body %q", status, out)
+		}
+	})
+}
+
+// featuresObject is validBody's features object.
+const featuresObject = `{"customer_id":"C000001","tenure_months":3,"monthly_charges":89.5,"total_charges":268.5,` +
+	`"contract":"month-to-month","support_calls":4,"payment_method":"electronic-check","paperless_billing":"yes"}`
+
+// answer is one prediction of a 200 body.
+type answer struct {
+	Probability *float64 `json:"probability"`
+	Prediction  string   `json:"prediction"`
+}
+
+func (a *answer) check(t *testing.T, body []byte) {
+	t.Helper()
+	if a.Probability == nil || math.IsNaN(*a.Probability) || *a.Probability < 0 || *a.Probability > 1 || a.Prediction == "" {
+		t.Fatalf("200 with body %q", body)
+	}
+}
+
+// FuzzV2Infer feeds arbitrary bodies to the Open Inference Protocol's infer
+// endpoint: the handler never panics, a 200 has every output with one value
+// per row and finite probabilities, and anything else is {"error": "..."}
+// with a status the protocol uses.
+func FuzzV2Infer(f *testing.F) {
+	row := `{"name":"tenure_months","shape":[1],"datatype":"FP32","data":[3]},` +
+		`{"name":"monthly_charges","shape":[1],"datatype":"FP64","data":[89.5]},` +
+		`{"name":"contract","shape":[1],"datatype":"BYTES","data":["month-to-month"]},` +
+		`{"name":"support_calls","shape":[1,1],"datatype":"INT32","data":[[4]]}`
+	for _, seed := range []string{
+		`{"id":"1","inputs":[` + row + `]}`,
+		`{"inputs":[` + row + `],"outputs":[{"name":"label"}],"parameters":{"timeout":1000000,"priority":1}}`,
+		`{"inputs":[{"name":"tenure_months","shape":[2],"datatype":"BOOL","data":[true,false]},{"name":"contract","shape":[2],"datatype":"BYTES","data":["a","b"]}]}`,
+		`{"inputs":[{"name":"tenure_months","shape":[2],"datatype":"FP32","data":[1]}]}`,
+		`{"inputs":[]}`, `{}`, `[]`, ``, `{"inputs":[{"name":"x"}]}`,
+		`{"id":"42","inputs":[{"name":"input0","shape":[2,2],"datatype":"UINT32","data":[1,2,3,4]}]}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	s := newServer(f, options{})
+	h := s.g.Handler()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ctx := directRequest(fasthttp.MethodPost, "/v2/models/customer-churn/infer", "")
+		ctx.Request.SetBody(body)
+		h(ctx)
+		status, out := ctx.Response.StatusCode(), ctx.Response.Body()
+		switch status {
+		case fasthttp.StatusOK:
+			var r struct {
+				Outputs []struct {
+					Name  string
+					Shape []int
+					Data  []any
+				}
+			}
+			if err := json.Unmarshal(out, &r); err != nil || len(r.Outputs) == 0 {
+				t.Fatalf("200 with body %q (%v)", out, err)
+			}
+			for _, o := range r.Outputs {
+				if len(o.Shape) != 1 || len(o.Data) != o.Shape[0] {
+					t.Fatalf("output %s: shape %v with %d values: %q", o.Name, o.Shape, len(o.Data), out)
+				}
+				if o.Name == "probability" {
+					for _, v := range o.Data {
+						if p, ok := v.(float64); !ok || p < 0 || p > 1 {
+							t.Fatalf("probability %v: %q", v, out)
+						}
+					}
+				}
+			}
+		case fasthttp.StatusBadRequest, fasthttp.StatusServiceUnavailable, fasthttp.StatusGatewayTimeout:
+			var e struct{ Error string }
+			if err := json.Unmarshal(out, &e); err != nil || e.Error == "" {
 				t.Fatalf("%d with body %q (%v)", status, out, err)
 			}
 		default:
