@@ -4,8 +4,24 @@
 // Public listener (server.listen):
 //
 //	POST /v1/predictions  {"model_id": ROUTE, "features": {NAME: VALUE, ...}}
+//	                      or {"model_id": ROUTE, "instances": [{...}, ...]}: rows
+//	                      served together, answered in order, errors per row
 //	GET  /healthz         live
 //	GET  /readyz          ready: every configured model loaded and warmed
+//	/v2/...               the Open Inference Protocol v2 (v2.go, package oip):
+//	                      GET /v2, /v2/health/{live,ready},
+//	                      /v2/models/NAME[/versions/V][/ready],
+//	                      POST /v2/models/NAME[/versions/V]/infer; a route is a
+//	                      v2 model whose inputs are its features; errors are
+//	                      {"error": "..."}
+//
+// Every prediction request (and v2 model metadata) needs an API key unless
+// auth.mode is off (package auth): Authorization: Bearer KEY or X-API-Key;
+// 401 (with WWW-Authenticate) without a valid one, 403 for a route outside
+// the key's tenant, 429 with Retry-After over the key's rate limit, 503 when
+// server.max_concurrency requests are in progress and none ends within
+// server.max_queue_wait. The probes (/healthz, /readyz, /v2/health/*) need
+// no key.
 //
 // A 200 answer is {"model_id", "prediction", "probability", "model_version",
 // "latency_ms", "request_id", "route", "target"}: target names the route's
@@ -34,7 +50,12 @@
 //	                                   canary's new status
 //	GET  /v1/routes/{name}/shadow      the shadow comparison since start, or over
 //	     [?window=5m]                  the last window (per minute, up to 1h)
+//	GET  /debug/pprof/...              Go's profiles
 //	GET  /healthz, GET /readyz         as on the public listener
+//
+// Everything on the admin listener but the probes wants the admin token
+// (Authorization: Bearer TOKEN) unless auth.admin.mode is off; every POST is
+// written to the audit log (auth.admin.audit_log) with its answer.
 //
 // Errors are JSON, {"error": {"code", "message", "field"}}, with the status
 // attached here and only here: 400 for malformed input (naming the field),
@@ -46,8 +67,10 @@
 //
 // # Request lifecycle
 //
-// A request takes its id (X-Request-Id echoed, else generated), parses its
-// body with a pooled fastjson parser, looks its route up in the current
+// A request takes its id (X-Request-Id echoed, else generated), its deadline
+// and, cheapest refusal first, its API key, the key's rate limit and an
+// admission slot; then it refuses bodies nested deeper than
+// server.max_json_depth before parsing its body with a pooled fastjson parser, looks its route up in the current
 // routing snapshot (one atomic load) and copies its features into a pooled
 // router.Request. The route picks the target (its canary candidate for the
 // candidate's share, else the primary) and encodes the features for it with
