@@ -104,6 +104,7 @@ func TestMinimalConfigGetsEveryDefault(t *testing.T) {
 			MaxInstances:    gateway.DefaultMaxInstances,
 			MaxJSONDepth:    gateway.DefaultMaxJSONDepth,
 			MaxElements:     gateway.DefaultMaxElements,
+			MaxFeatures:     gateway.DefaultMaxFeatures,
 			MaxConcurrency:  gateway.DefaultMaxConcurrency,
 			MaxQueueWait:    gateway.DefaultMaxQueueWait,
 		},
@@ -252,9 +253,9 @@ func TestValidate(t *testing.T) {
 	f("routes: [{model: churn}]\n",
 		"routes[0].name: must not be empty")
 	f("routes: [{name: 'churn v2'}]\n",
-		`routes[churn v2].name: "churn v2" must not contain spaces, quotes or slashes`)
+		`routes[churn v2].name: "churn v2" must not contain spaces, quotes, slashes, @, : or control characters`)
 	f("routes: [{name: churn/v2}]\n",
-		`routes[churn/v2].name: "churn/v2" must not contain spaces, quotes or slashes`)
+		`routes[churn/v2].name: "churn/v2" must not contain spaces, quotes, slashes, @, : or control characters`)
 	f("routes: [{name: churn, model: Churn}]\n",
 		`routes[churn].model: model name "Churn": invalid name: must match [a-z0-9][a-z0-9._-]* (at most 128 bytes)`)
 	f("routes: [{name: Churn}]\n",

@@ -33,6 +33,9 @@ const (
 	// up to DefaultMaxQueueWait for a slot, then get 503.
 	DefaultMaxConcurrency = 4096
 	DefaultMaxQueueWait   = 50 * time.Millisecond
+	// DefaultMaxFeatures bounds the features of one row (and the inputs of
+	// one v2 request).
+	DefaultMaxFeatures = 256
 	// DefaultMaxElements bounds the tensor elements of one v2 request.
 	DefaultMaxElements = 1 << 20
 	// DefaultMaxJSONDepth bounds how deep a request body's JSON nests: a
@@ -76,6 +79,9 @@ type Config struct {
 	// more get 413. Default 1000.
 	MaxInstances int `yaml:"max_instances"`
 
+	// MaxFeatures caps the features of one row (/v1) or the inputs of one v2
+	// request; more get 400. Default 256.
+	MaxFeatures int `yaml:"max_features"`
 	// MaxElements caps the tensor elements of one Open Inference Protocol
 	// request (the sum of its inputs' shape products); more get 400.
 	// Default 1048576.
@@ -143,6 +149,7 @@ func (c *Config) ApplyDefaults() {
 	defaults.Set(&c.MaxInstances, DefaultMaxInstances)
 	defaults.Set(&c.MaxJSONDepth, DefaultMaxJSONDepth)
 	defaults.Set(&c.MaxElements, DefaultMaxElements)
+	defaults.Set(&c.MaxFeatures, DefaultMaxFeatures)
 	defaults.Set(&c.MaxConcurrency, DefaultMaxConcurrency)
 	defaults.Set(&c.MaxQueueWait, DefaultMaxQueueWait)
 	c.Auth.ApplyDefaults()
@@ -170,6 +177,7 @@ func (c *Config) Validate() error {
 	positive("max_instances", int64(c.MaxInstances))
 	positive("max_json_depth", int64(c.MaxJSONDepth))
 	positive("max_elements", int64(c.MaxElements))
+	positive("max_features", int64(c.MaxFeatures))
 	positive("max_concurrency", int64(c.MaxConcurrency))
 	if c.MaxQueueWait < 0 {
 		errs = append(errs, fmt.Errorf("server.max_queue_wait: must not be negative, got %s", c.MaxQueueWait))

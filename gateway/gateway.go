@@ -60,6 +60,9 @@ type Gateway struct {
 type serving struct {
 	table  *router.Table
 	routes map[*router.Route]*routeState
+	// inflight counts the requests using this snapshot, so that a
+	// replaced one is closed only once they are done (acquire, release).
+	inflight atomic.Int64
 }
 
 // routeState is what the gateway keeps per route of a snapshot.
@@ -67,6 +70,43 @@ type routeState struct {
 	stats  *routeStats
 	cache  *routeCache // nil when the route's cache is off
 	schema *oip.Schema // the route's inputs in the Open Inference Protocol
+}
+
+// acquire returns the current snapshot, counted as in use until release. A
+// request that counted itself in a snapshot just replaced tries again with
+// the new one, so that once SwapTable has seen the old count at zero, no
+// request will use the old table.
+func (g *Gateway) acquire() *serving {
+	for {
+		s := g.state.Load()
+		s.inflight.Add(1)
+		if g.state.Load() == s {
+			return s
+		}
+		s.inflight.Add(-1)
+	}
+}
+
+func (s *serving) release() { s.inflight.Add(-1) }
+
+// SwapTable installs t as SetTable does, waits until no request uses the
+// previous table any more (or ctx ends), then closes it: a blue-green swap.
+// In-flight requests finish on the table they started with; new ones use t.
+func (g *Gateway) SwapTable(ctx context.Context, t *router.Table) error {
+	old := g.state.Load()
+	if _, err := g.SetTable(t); err != nil {
+		return err
+	}
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for old.inflight.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the previous routes still serve %d requests: %w; they are left open", old.inflight.Load(), ctx.Err())
+		case <-tick.C:
+		}
+	}
+	return old.table.Close()
 }
 
 // close frees the snapshot's caches.
@@ -176,6 +216,9 @@ func (g *Gateway) LogSecurity(log *slog.Logger) {
 	g.auth.LogStartup(log)
 	g.adminAuth.LogStartup(log)
 }
+
+// Table is the routing table in use now (SwapTable replaces it).
+func (g *Gateway) Table() *router.Table { return g.state.Load().table }
 
 // SetReady marks whether /readyz answers 200: every configured model is
 // loaded and warmed, and the gateway is not draining.

@@ -52,7 +52,7 @@ func resize[T any](s []T, n int) []T {
 // for that instance alone. The instances are served together (one batch
 // where the model's batcher allows) and through the route as single
 // requests are: canary, fallbacks, cache, shadow.
-func (g *Gateway) serveInstances(ctx *fasthttp.RequestCtx, st *predictState, route *router.Route, rs *routeState, inst *fastjson.Value, deadline time.Time, requestID []byte, start time.Time) {
+func (g *Gateway) serveInstances(ctx *fasthttp.RequestCtx, st *predictState, route *router.Route, rs *routeState, pinned *router.Target, inst *fastjson.Value, deadline time.Time, requestID []byte, start time.Time) {
 	stats, cache := rs.stats, rs.cache
 	items, err := inst.Array()
 	if err != nil || len(items) == 0 {
@@ -85,9 +85,15 @@ func (g *Gateway) serveInstances(ctx *fasthttp.RequestCtx, st *predictState, rou
 				Msg: "an instance must be an object of feature name to value, got " + item.Type().String()}
 			continue
 		}
+		if obj.Len() > g.cfg.MaxFeatures {
+			b.errs[i] = &router.InputError{Field: "instances[" + strconv.Itoa(i) + "]",
+				Msg: "the instance holds " + strconv.Itoa(obj.Len()) + " features, more than server.max_features (" + strconv.Itoa(g.cfg.MaxFeatures) + ")"}
+			continue
+		}
 		req := router.AcquireRequest()
 		b.reqs[i] = req
 		st.fill(ctx, req, route, cache, obj, deadline)
+		req.Pin(pinned)
 		input, err := route.Prepare(req)
 		if err != nil {
 			b.errs[i] = err

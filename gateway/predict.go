@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -101,11 +103,13 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 		g.countUnrouted(ctx)
 		return
 	}
-	s := g.state.Load()
-	route := s.table.Lookup(name)
+	s := g.acquire()
+	defer s.release()
+	routeName, sep, ref := splitModelID(name)
+	route := s.table.Lookup(routeName)
 	if route == nil {
 		writeError(ctx, fasthttp.StatusNotFound, codeModelNotFound, "model_id",
-			"unknown model "+strconv.Quote(string(name))+"; GET /v1/models on the admin port lists the models served")
+			"unknown model "+strconv.Quote(string(routeName))+"; GET /v1/models on the admin port lists the models served")
 		g.countUnrouted(ctx)
 		return
 	}
@@ -115,6 +119,16 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 		stats.countError(ctx, start)
 		return
 	}
+	var pinned *router.Target
+	if sep != 0 {
+		if pinned = pinnedTarget(route, sep, ref); pinned == nil {
+			writeError(ctx, fasthttp.StatusNotFound, codeModelNotFound, "model_id",
+				"route "+strconv.Quote(route.Name())+" serves no version "+strconv.Quote(string(name[len(routeName):]))+
+					"; it serves "+strings.Join(routeVersions(route), ", ")+" (GET /v1/routes on the admin port lists its targets)")
+			stats.countError(ctx, start)
+			return
+		}
+	}
 	if inst := v.Get("instances"); inst != nil {
 		if v.Get("features") != nil {
 			writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, "instances",
@@ -122,7 +136,7 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 			stats.countError(ctx, start)
 			return
 		}
-		g.serveInstances(ctx, st, route, rs, inst, deadline, requestID, start)
+		g.serveInstances(ctx, st, route, rs, pinned, inst, deadline, requestID, start)
 		return
 	}
 	fv := v.Get("features")
@@ -140,9 +154,16 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 		return
 	}
 
+	if obj.Len() > g.cfg.MaxFeatures {
+		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, "features",
+			"features holds "+strconv.Itoa(obj.Len())+" entries, more than server.max_features ("+strconv.Itoa(g.cfg.MaxFeatures)+")")
+		stats.countError(ctx, start)
+		return
+	}
 	req := router.AcquireRequest()
 	defer router.ReleaseRequest(req)
 	st.fill(ctx, req, route, cache, obj, deadline)
+	req.Pin(pinned)
 	input, err := route.Prepare(req)
 	if err != nil {
 		writePredictError(ctx, route.Name(), err)
@@ -171,6 +192,30 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 	st.writePrediction(ctx, route, &st.res, requestID, start, false)
 	stats.countOK(start)
 	route.Mirror(req, &st.res, time.Since(start))
+}
+
+// splitModelID splits a model_id into its route and, after @ or :, an alias
+// or a version (sep is 0 when there is none).
+func splitModelID(id []byte) (route []byte, sep byte, ref []byte) {
+	if i := bytes.IndexAny(id, "@:"); i >= 0 {
+		return id[:i], id[i], id[i+1:]
+	}
+	return id, 0, nil
+}
+
+// pinnedTarget is the route's model target that serves ref: a version
+// (sep ':') or an alias of the route's model as it was when the routes
+// loaded (sep '@'); nil when the route does not serve it.
+func pinnedTarget(route *router.Route, sep byte, ref []byte) *router.Target {
+	version := string(ref)
+	if sep == '@' {
+		v, ok := route.Aliases()[version]
+		if !ok {
+			return nil
+		}
+		version = v
+	}
+	return route.ModelTarget(version)
 }
 
 // fill fills req with one features object of the body, the route's sticky

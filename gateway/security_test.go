@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -239,4 +240,29 @@ func TestSlowLorisIsCutOff(t *testing.T) {
 		t.Errorf("the slow client was cut off after %s (read timeout %s)", cutAfter, readTimeout)
 	}
 	t.Logf("slow client cut off after %s (read timeout %s); %d requests of other clients served meanwhile", cutAfter, readTimeout, served)
+}
+
+// TestMaxFeatures: a row with more features than server.max_features is
+// refused before its features are read: 400 on /v1 (per row with
+// instances) and on v2.
+func TestMaxFeatures(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, options{cfg: gateway.Config{MaxFeatures: 4}})
+	e := wantError(t, s.predict(t, validBody), 400, "invalid_field", "features")
+	if !strings.Contains(e.Error.Message, "server.max_features (4)") {
+		t.Errorf("message %q does not name the limit", e.Error.Message)
+	}
+	r := s.predict(t, `{"model_id":"`+servingtest.Route+`","instances":[`+featuresObject+`,{"tenure_months":3}]}`)
+	if r.status != 200 || !strings.Contains(string(r.body), `"field":"instances[0]"`) {
+		t.Errorf("instances: %d %s", r.status, r.body)
+	}
+	in := `{"name":"x%d","shape":[1],"datatype":"FP32","data":[1]}`
+	var inputs []string
+	for i := range 5 {
+		inputs = append(inputs, fmt.Sprintf(in, i))
+	}
+	r = do(t, s.public, "POST", "/v2/models/"+servingtest.Route+"/infer", `{"inputs":[`+strings.Join(inputs, ",")+`]}`)
+	if r.status != 400 || !strings.Contains(string(r.body), "server.max_features") {
+		t.Errorf("v2: %d %s", r.status, r.body)
+	}
 }

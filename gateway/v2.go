@@ -73,7 +73,8 @@ func (g *Gateway) serveV2(ctx *fasthttp.RequestCtx) {
 	if !ok {
 		return
 	}
-	s := g.state.Load()
+	s := g.acquire()
+	defer s.release()
 	route := s.table.Lookup(name)
 	if route == nil {
 		g.v2Error(ctx, fasthttp.StatusNotFound, "unknown model "+strconv.Quote(string(name))+"; GET /v1/models on the admin port lists the models served")
@@ -140,7 +141,7 @@ func (g *Gateway) serveV2Infer(ctx *fasthttp.RequestCtx, key *auth.Key, route *r
 	defer oip.ReleaseRequest(in)
 	vs := v2StatePool.Get().(*v2State)
 	defer v2StatePool.Put(vs)
-	if err := in.Decode(body, rs.schema, oip.Limits{MaxRows: g.cfg.MaxInstances, MaxElements: g.cfg.MaxElements}, &vs.rows); err != nil {
+	if err := in.Decode(body, rs.schema, oip.Limits{MaxRows: g.cfg.MaxInstances, MaxElements: g.cfg.MaxElements, MaxInputs: g.cfg.MaxFeatures}, &vs.rows); err != nil {
 		var oe *oip.Error
 		status := fasthttp.StatusBadRequest
 		if errors.As(err, &oe) {

@@ -515,7 +515,17 @@ func TestServeAll(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	route.ServeAll(reqs, res, errs)
+	// Hold the model until every request is queued or held, so that they
+	// are seen to reach the batcher together.
+	gate := gates.Gate("1.0.0")
+	gate.Hold()
+	done := make(chan struct{})
+	go func() { route.ServeAll(reqs, res, errs); close(done) }()
+	poll(t, "every request to be queued or held", func() bool {
+		return gate.Blocked()+route.Target().QueueDepth() == n-1
+	})
+	gate.Release()
+	<-done
 	for i, req := range reqs {
 		if req == nil {
 			if errs[i] != nil || res[i].Target != nil {

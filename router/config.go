@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/infergate/infergate/batcher"
 	"github.com/infergate/infergate/internal/defaults"
@@ -351,8 +352,10 @@ func Validate(routes []RouteConfig) error {
 			errs = append(errs, fmt.Errorf("%s.name: must not be empty", path))
 		case dup:
 			errs = append(errs, fmt.Errorf("%s.name: duplicate route %q (routes[%d] has it already); route names must be unique", path, r.Name, prev))
-		case strings.ContainsAny(r.Name, " \t\"/"):
-			errs = append(errs, fmt.Errorf("%s.name: %q must not contain spaces, quotes or slashes", path, r.Name))
+		case strings.ContainsAny(r.Name, " \t\"/@:") || strings.ContainsFunc(r.Name, unicode.IsControl):
+			// model_id may be ROUTE@ALIAS or ROUTE:VERSION, and a name is
+			// part of URL paths, metric labels and one-line error paths.
+			errs = append(errs, fmt.Errorf("%s.name: %q must not contain spaces, quotes, slashes, @, : or control characters", path, r.Name))
 		default:
 			nameOK = true
 		}

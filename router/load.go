@@ -211,3 +211,35 @@ func where(route, target string) string {
 	}
 	return fmt.Sprintf("route %q: target %q", route, target)
 }
+
+// Fingerprint resolves every model target of routes in the registry and
+// returns a text that changes when, and only when, a load would serve other
+// model files: a new version behind an alias, a moved alias, a version
+// re-registered with other bytes. A reloader compares it with the last one
+// before loading anything.
+func Fingerprint(routes []RouteConfig, store *registry.Store) (string, error) {
+	var b strings.Builder
+	add := func(route, target, model, ref string) error {
+		meta, err := store.Resolve(model, ref)
+		if err != nil {
+			return fmt.Errorf("%s: cannot resolve %s@%s in the registry: %w", where(route, target), model, ref, err)
+		}
+		fmt.Fprintf(&b, "%s/%s=%s@%s#%s\n", route, target, meta.Model, meta.Version, meta.ModelSHA256)
+		return nil
+	}
+	for i := range routes {
+		rc := routes[i]
+		rc.ApplyDefaults()
+		if err := add(rc.Name, PrimaryTarget, rc.Model, rc.Version); err != nil {
+			return "", err
+		}
+		for _, t := range rc.Targets {
+			if t.kind() == KindModel {
+				if err := add(rc.Name, t.Name, t.Model, t.Version); err != nil {
+					return "", err
+				}
+			}
+		}
+	}
+	return b.String(), nil
+}

@@ -10,6 +10,7 @@ import (
 const (
 	maxRowsKey     = "server.max_instances"
 	maxElementsKey = "server.max_elements"
+	maxInputsKey   = "server.max_features"
 )
 
 // Error is a protocol error. Status is the HTTP status the specification and

@@ -144,6 +144,9 @@ func (r *Request) decodeInputs(v *fastjson.Value, s *Schema, lim Limits, rows *[
 	if len(ins) == 0 {
 		return badRequest("inputs must list at least one tensor, one per feature")
 	}
+	if lim.MaxInputs > 0 && len(ins) > lim.MaxInputs {
+		return badRequest("too many inputs: " + strconv.Itoa(len(ins)) + " > " + strconv.Itoa(lim.MaxInputs) + " (" + maxInputsKey + "); send one input per feature of the model")
+	}
 	if cap(r.seen) < len(s.features) {
 		r.seen = make([]bool, len(s.features))
 	}

@@ -55,4 +55,7 @@ type Limits struct {
 	// MaxElements is the largest number of tensor elements, summed over
 	// every input of the request (the product of each input's shape).
 	MaxElements int
+	// MaxInputs is the largest number of inputs (features) of a request;
+	// 0 means no limit.
+	MaxInputs int
 }
