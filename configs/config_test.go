@@ -112,7 +112,7 @@ func TestMinimalConfigGetsEveryDefault(t *testing.T) {
 			IntraOpThreads: runtime.DefaultIntraOpThreads,
 			InterOpThreads: runtime.DefaultInterOpThreads,
 		},
-		Registry: registry.Config{Root: registry.DefaultRoot},
+		Registry: registry.Config{Root: registry.DefaultRoot, WatchInterval: ptr(registry.DefaultWatchInterval)},
 		Routes: []configs.RouteSpec{{
 			RouteConfig: router.RouteConfig{
 				Name:    "customer-churn",
@@ -429,3 +429,5 @@ func TestLogger(t *testing.T) {
 	f("WARN", "json", slog.LevelWarn, `"level":"WARN","msg":"w"`)
 	f("error", "json", slog.LevelError, `"level":"ERROR","msg":"e"`)
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -118,6 +118,22 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	g.SetReady(true)
 	log.Info("serving", "listen", publicLn.Addr().String(), "admin_listen", adminLn.Addr().String())
 
+	// The registry watch swaps in new versions (and moved aliases) until
+	// the shutdown begins; it is stopped before the drain.
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	if every := *cfg.Registry.WatchInterval; every > 0 {
+		fp, err := router.Fingerprint(cfg.RouterRoutes(), store)
+		if err != nil {
+			fp = "" // the first successful look swaps, which is harmless
+		}
+		reloader := gateway.NewReloader(g, cfg.RouterRoutes(), store, batcher.ONNXOpener{Env: env}, fp, log)
+		go func() { defer close(watched); reloader.Run(watchCtx, every) }()
+		log.Info("watching the registry for new versions", "every", every)
+	} else {
+		close(watched)
+	}
+
 	var serveErr error
 	select {
 	case <-ctx.Done():
@@ -125,9 +141,11 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	case serveErr = <-served:
 		log.Error("server stopped", "err", serveErr)
 	}
+	stopWatch()
+	<-watched
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownDelay+cfg.Server.ShutdownTimeout)
 	defer cancel()
-	err = errors.Join(serveErr, g.Shutdown(shutdownCtx), table.Close())
+	err = errors.Join(serveErr, g.Shutdown(shutdownCtx), g.Table().Close())
 	if err == nil {
 		log.Info("stopped cleanly")
 	}
