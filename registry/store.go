@@ -41,6 +41,10 @@ type Version struct {
 	Lineage Lineage            `json:"lineage"`
 	// ModelSHA256 is the hex SHA-256 of model.onnx, set by Register.
 	ModelSHA256 string `json:"model_sha256"`
+	// Tags are free-form labels (owner, ticket, "approved": "yes"). They are
+	// the one part of a version that may change after registration
+	// (SetTags). Keys match [A-Za-z0-9][A-Za-z0-9._/-]*.
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // Lineage records where a version came from.
@@ -51,11 +55,42 @@ type Lineage struct {
 	DataSHA256 string `json:"data_sha256"`
 	// Params are the training parameters (seed, epochs, learning rate, …).
 	Params map[string]string `json:"params"`
-	// TrainerVersion identifies the code that trained the model.
+	// TrainerVersion identifies the training algorithm and its export (the
+	// trainer's TrainerVersion).
 	TrainerVersion string `json:"trainer_version"`
+	// CodeVersion is the revision of the program that trained the model (a
+	// VCS commit or module version), when known.
+	CodeVersion string `json:"code_version,omitempty"`
+	// TestDataSHA256 identifies the held-out rows Metrics were measured on:
+	// the hex SHA-256 of those rows, or of whatever the trainer uses to name
+	// them. The promotion gate compares two versions' metrics only when they
+	// were measured on the same held-out data (HeldOutID).
+	TestDataSHA256 string `json:"test_data_sha256,omitempty"`
 	// Parent is the version this one was derived from or replaces, if any.
 	Parent    string    `json:"parent"`
 	TrainedAt time.Time `json:"trained_at"`
+}
+
+// HeldOutID names the held-out data the version's metrics were measured on,
+// for comparing two versions: TestDataSHA256 when set. Versions registered
+// without it are identified by their training data hash and the parameters
+// that decide the trainer's deterministic split (seed, test_fraction,
+// validation_fraction, where Params holds them). It is "" when the lineage
+// records no data hash: such metrics cannot be compared.
+func (l *Lineage) HeldOutID() string {
+	if l.TestDataSHA256 != "" {
+		return "test:" + l.TestDataSHA256
+	}
+	if l.DataSHA256 == "" {
+		return ""
+	}
+	id := "data:" + l.DataSHA256
+	for _, k := range [...]string{"seed", "test_fraction", "validation_fraction"} {
+		if v, ok := l.Params[k]; ok {
+			id += ";" + k + "=" + v
+		}
+	}
+	return id
 }
 
 // Store is a model registry on a local file system:
@@ -63,14 +98,15 @@ type Lineage struct {
 //	<root>/<model>/<version>/model.onnx
 //	<root>/<model>/<version>/metadata.json
 //	<root>/<model>/aliases.json
+//	<root>/<model>/aliases.log
 //
 // A Store is safe for concurrent use. See the package documentation for the
 // atomicity guarantees.
 type Store struct {
 	root string
-	// aliasMu serialises read-modify-write of aliases.json within this
-	// process.
-	aliasMu sync.Mutex
+	// mu serialises this Store's read-modify-write updates: aliases.json
+	// with aliases.log, a version's tags, deletion (which checks aliases).
+	mu sync.Mutex
 	// now is the clock; tests replace it.
 	now func() time.Time
 }
@@ -140,7 +176,7 @@ func (s *Store) Register(v *Version, model []byte) error {
 	if _, err := os.Lstat(final); err == nil {
 		return fmt.Errorf("cannot register: version %q of model %q: %w", v.Version, v.Model, ErrExists)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := s.mkdirModel(dir); err != nil {
 		return fmt.Errorf("cannot register %s@%s: %w", v.Model, v.Version, err)
 	}
 	tmp, err := os.MkdirTemp(dir, tempPrefix+v.Version+"-")
@@ -255,7 +291,7 @@ func (s *Store) Resolve(model, ref string) (*Version, error) {
 	if !ok {
 		hint := ""
 		if ref == ProductionAlias {
-			hint = " (promote a version with SetAlias, or name a version explicitly)"
+			hint = " (promote a version with Promote or SetAlias, or name a version explicitly)"
 		}
 		return nil, fmt.Errorf("alias %q of model %q: %w%s", ref, model, ErrNotFound, hint)
 	}
@@ -264,89 +300,6 @@ func (s *Store) Resolve(model, ref string) (*Version, error) {
 		return nil, fmt.Errorf("alias %q of model %q points at a missing version: %w", ref, model, err)
 	}
 	return v, nil
-}
-
-// SetAlias points alias at version, which must exist. The alias file is
-// replaced atomically (temporary file, fsync, rename).
-func (s *Store) SetAlias(model, alias, version string) error {
-	if err := ValidateAliasName(alias); err != nil {
-		return fmt.Errorf("cannot set alias of model %q: %w", model, err)
-	}
-	if _, err := s.Get(model, version); err != nil {
-		return fmt.Errorf("cannot set alias %q: %w", alias, err)
-	}
-	return s.updateAliases(model, func(m map[string]string) bool {
-		if m[alias] == version {
-			return false
-		}
-		m[alias] = version
-		return true
-	})
-}
-
-// DeleteAlias removes alias; ErrNotFound when it is not set.
-func (s *Store) DeleteAlias(model, alias string) error {
-	if err := ValidateAliasName(alias); err != nil {
-		return fmt.Errorf("cannot delete alias of model %q: %w", model, err)
-	}
-	found := false
-	err := s.updateAliases(model, func(m map[string]string) bool {
-		_, found = m[alias]
-		delete(m, alias)
-		return found
-	})
-	if err != nil {
-		return err
-	}
-	if !found {
-		return fmt.Errorf("cannot delete alias %q of model %q: %w", alias, model, ErrNotFound)
-	}
-	return nil
-}
-
-// updateAliases applies update to the alias map and writes it back when
-// update reports a change.
-func (s *Store) updateAliases(model string, update func(map[string]string) bool) error {
-	s.aliasMu.Lock()
-	defer s.aliasMu.Unlock()
-	aliases, err := s.Aliases(model)
-	if err != nil {
-		return err
-	}
-	if !update(aliases) {
-		return nil
-	}
-	data, err := json.MarshalIndent(aliases, "", "  ")
-	if err != nil {
-		return fmt.Errorf("cannot encode aliases of model %q: %w", model, err)
-	}
-	data = append(data, '\n')
-	dir := s.modelDir(model)
-	if err := writeFileAtomic(dir, aliasesFile, data); err != nil {
-		return fmt.Errorf("cannot write aliases of model %q: %w", model, err)
-	}
-	return nil
-}
-
-// Aliases returns the aliases of model (alias → version); empty, not nil,
-// when it has none.
-func (s *Store) Aliases(model string) (map[string]string, error) {
-	if err := s.checkModel(model); err != nil {
-		return nil, err
-	}
-	path := filepath.Join(s.modelDir(model), aliasesFile)
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return map[string]string{}, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("cannot read aliases of model %q: %w", model, err)
-	}
-	aliases := map[string]string{}
-	if err := json.Unmarshal(data, &aliases); err != nil {
-		return nil, fmt.Errorf("cannot decode %q: %w", path, err)
-	}
-	return aliases, nil
 }
 
 // Versions returns the versions of model in ascending version order.
@@ -392,6 +345,18 @@ func (s *Store) Models() ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// mkdirModel creates a model's directory, syncing the root when it is new,
+// so that a registered version survives a power cut with its directory.
+func (s *Store) mkdirModel(dir string) error {
+	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return syncDir(s.root)
 }
 
 // checkModel returns ErrInvalidName or ErrNotFound unless model has a

@@ -20,6 +20,7 @@ Usage:
   infergate train    [--config FILE] --demo [--if-missing] | --data FILE --target COLUMN --model NAME
   infergate validate [--config FILE]
   infergate keys     new [--id ID] [--tenant T] | hash
+  infergate registry list | show MODEL[@ALIAS|:VERSION] | alias | promote | rollback | delete | tag | gc  (infergate registry help)
   infergate bench    --scenario FILE | --url URL (--rate R | --concurrency N) [...]
   infergate score    --model NAME[@ALIAS|:VERSION] --in ROWS.csv --out PREDICTIONS.csv [--id-column COLUMN]
   infergate version
@@ -47,6 +48,8 @@ func main() {
 		err = runScore(args, os.Stdout, os.Stderr)
 	case "keys":
 		err = runKeys(args, os.Stdout)
+	case "registry":
+		err = runRegistry(args, os.Stdout)
 	case "version":
 		err = runVersion(os.Stdout)
 	case "-h", "--help", "help":
