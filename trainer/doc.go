@@ -1,7 +1,7 @@
 // Package trainer trains the small models infergate serves in tests, demos
-// and simple production cases: a logistic regression on tabular data,
-// exported to ONNX, evaluated on held-out rows, and registered with its
-// signature and lineage in the registry.
+// and simple production cases — a logistic regression or a small MLP on
+// tabular data — exports them to ONNX, evaluates them on held-out rows, and
+// registers them with their signature and lineage in the registry.
 //
 // # Data
 //
@@ -21,23 +21,45 @@
 // one-hot over their vocabulary (most frequent first) plus an unknown bucket,
 // which also stands for a missing value. Every row is then encoded with
 // registry.Encoder — the code the gateway runs on each request — so a model
-// cannot see different inputs in training and in serving. The model is
-// fitted in float64 by full-batch Adam with L2 weight decay, keeping the
-// weights of the epoch with the lowest validation log loss; the whole run is
-// deterministic. Metrics (AUC, accuracy at 0.5, log loss) are measured on the
-// test rows with the float32 weights the ONNX file holds.
+// cannot see different inputs in training and in serving.
+//
+// Both models are fitted in float64 with Adam (β1 0.9, β2 0.999, ε 1e-8) and
+// L2 weight decay on the weights. The logistic regression (Config.Algorithm
+// "logreg", the default) takes full-batch steps for a fixed number of
+// epochs: it is convex, so it is trained to convergence. The MLP ("mlp") has
+// one or two ReLU hidden layers and a sigmoid output, He-initialised from the
+// seed; it takes mini-batch steps in an order shuffled from the seed and
+// stops when the validation log loss has not improved for Config.Patience
+// epochs, keeping the weights of the best epoch.
+//
+// With Config.Search, a grid or seeded random set of learning rates, L2
+// weights and hidden layouts is tried in a fixed order, each a full fit,
+// and the one with the lowest validation log loss is kept (Model.Search
+// lists the trials). Config.SearchBudget bounds the time: no trial starts
+// after it and a trial it interrupts is discarded, so the budget changes how
+// many trials run, never their results.
+//
+// Metrics (AUC, accuracy at 0.5, log loss, Brier score) are measured on
+// every split with the float32 weights the ONNX file holds; those of the
+// test split are the model's reported metrics. The same data and config
+// always give the same model, byte for byte. TrainWith reports every epoch
+// (Options.Progress; ProgressPrinter writes them as lines) and WriteSummary
+// writes the result as tables.
 //
 // # Export and registration
 //
-// Model.ONNX writes Gemm(features, W, B) → Sigmoid with a dynamic batch
-// dimension; the same model always gives the same bytes. Model.PredictRow
-// computes the same function in Go from the same float32 weights. Register
-// stores a model as the next version of a registry model with its lineage
-// (data path and hash, parameters, trainer version, parent, time) and sets
-// aliases; TrainDemo does all of it for the demo churn model.
+// Model.ONNX writes Gemm → Sigmoid for a logistic regression, Gemm → Relu →
+// … → Gemm → Sigmoid for an MLP, with input "features" [batch, width] and
+// output "probability" [batch, 1]; the same model always gives the same
+// bytes. Model.PredictRow computes the same function in Go from the same
+// float32 weights. Register stores a model as the next version of a registry
+// model with its lineage (data path and hash, parameters — a search's
+// trials included —, trainer version, parent, time) and sets aliases;
+// TrainDemo does all of it for the demo churn model.
 //
 // # Concurrency model
 //
 // Train, GenerateChurn and the CSV functions hold no shared state and may run
-// concurrently. A trained Model is read-only and safe for concurrent use.
+// concurrently; TrainWith calls Options.Progress on its own goroutine. A
+// trained Model is read-only and safe for concurrent use.
 package trainer

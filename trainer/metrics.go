@@ -18,6 +18,7 @@ func (m *Model) evaluate(x [][]float32, y []float64, rows []int) map[string]floa
 		"auc":      AUC(labels, p),
 		"accuracy": Accuracy(labels, p, 0.5),
 		"log_loss": LogLoss(labels, p),
+		"brier":    Brier(labels, p),
 	}
 }
 
@@ -87,4 +88,19 @@ func logLoss1(y, p float64) float64 {
 		return -math.Log(p)
 	}
 	return -math.Log(1 - p)
+}
+
+// Brier is the mean squared difference between the probability p and the
+// 0/1 label: 0 is perfect, 0.25 is what p = 0.5 always scores. It measures
+// calibration and sharpness together.
+func Brier(y, p []float64) float64 {
+	if len(y) == 0 {
+		return math.NaN()
+	}
+	sum := 0.0
+	for i := range y {
+		d := p[i] - y[i]
+		sum += d * d
+	}
+	return sum / float64(len(y))
 }

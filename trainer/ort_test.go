@@ -31,8 +31,9 @@ func ortLibrary(t *testing.T) string {
 	return p
 }
 
-// TestONNXRuntimeAgrees runs the exported model in ONNX Runtime and checks
-// that it computes what PredictRow computes.
+// TestONNXRuntimeAgrees runs the exported models — the logistic
+// regression and MLPs of one and two hidden layers — in ONNX Runtime and
+// checks that they compute what PredictRow computes.
 func TestONNXRuntimeAgrees(t *testing.T) {
 	lib := ortLibrary(t)
 	ort.SetSharedLibraryPath(lib)
@@ -45,7 +46,21 @@ func TestONNXRuntimeAgrees(t *testing.T) {
 		}
 	}()
 
-	m := mustDemoModel(t)
+	cfg := demoMLPConfig()
+	cfg.Hidden = []int{16, 8}
+	deep, err := Train(GenerateChurn(1500, 9), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		m    *Model
+	}{{"logreg", mustDemoModel(t)}, {"mlp", mustDemoMLP(t)}, {"mlp-16-8", deep}} {
+		t.Run(tc.name, func(t *testing.T) { checkONNXRuntime(t, tc.m) })
+	}
+}
+
+func checkONNXRuntime(t *testing.T, m *Model) {
 	path := filepath.Join(t.TempDir(), "model.onnx")
 	if err := os.WriteFile(path, m.ONNX(), 0o644); err != nil {
 		t.Fatal(err)
@@ -61,7 +76,7 @@ func TestONNXRuntimeAgrees(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	width := len(m.Weights)
+	width := m.Signature.Width()
 	flat := make([]float32, 0, rows*width)
 	for _, r := range x {
 		flat = append(flat, r...)

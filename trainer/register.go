@@ -31,21 +31,78 @@ type RegisterOptions struct {
 
 // Params returns the training parameters recorded in a version's lineage.
 func (c *Config) Params() map[string]string {
-	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
-	return map[string]string{
+	p := map[string]string{
 		"algorithm":           "logistic_regression",
 		"optimizer":           "adam_full_batch",
 		"target":              c.Target,
 		"id_columns":          strings.Join(c.IDColumns, ","),
 		"required":            strings.Join(c.Required, ","),
 		"seed":                strconv.FormatUint(c.Seed, 10),
-		"test_fraction":       f(c.TestFraction),
-		"validation_fraction": f(c.ValidationFraction),
+		"test_fraction":       formatFloat(c.TestFraction),
+		"validation_fraction": formatFloat(c.ValidationFraction),
 		"epochs":              strconv.Itoa(c.Epochs),
-		"learning_rate":       f(c.LearningRate),
-		"l2":                  f(c.L2),
+		"learning_rate":       formatFloat(c.LearningRate),
+		"l2":                  formatFloat(c.l2()),
 		"max_categories":      strconv.Itoa(c.MaxCategories),
 	}
+	if c.Algorithm == MLP {
+		p["algorithm"] = "mlp"
+		p["optimizer"] = "adam_minibatch"
+		p["hidden"] = formatInts(c.Hidden)
+		p["activation"] = "relu"
+		p["init"] = "he_normal"
+		p["batch_size"] = strconv.Itoa(c.BatchSize)
+		p["patience"] = strconv.Itoa(c.Patience)
+		p["early_stopping"] = "validation_log_loss"
+	}
+	if c.Search != "" {
+		p["search"] = c.Search
+		p["search_budget"] = c.SearchBudget.String()
+		p["search_max_trials"] = strconv.Itoa(c.SearchTrials)
+	}
+	return p
+}
+
+// Params returns the parameters recorded in the lineage of a version of m:
+// its Config's, and after a search the trials (search_trial_NN, one line of
+// settings and results each, in the order they ran), how many ran, whether
+// the budget stopped the search, and which trial was chosen (whose
+// settings are the learning_rate, l2 and hidden entries).
+func (m *Model) Params() map[string]string {
+	p := m.Config.Params()
+	s := m.Search
+	if s == nil {
+		return p
+	}
+	p["search_planned"] = strconv.Itoa(s.Planned)
+	p["search_ran"] = strconv.Itoa(len(s.Trials))
+	p["search_stopped_by_budget"] = strconv.FormatBool(s.Stopped)
+	p["search_chosen"] = strconv.Itoa(s.Chosen + 1)
+	digits := len(strconv.Itoa(s.Planned))
+	for i := range s.Trials {
+		p[fmt.Sprintf("search_trial_%0*d", digits, i+1)] = s.Trials[i].String()
+	}
+	return p
+}
+
+// String is the trial in one line of key=value pairs.
+func (t *Trial) String() string {
+	s := "learning_rate=" + formatFloat(t.LearningRate) + " l2=" + formatFloat(t.L2)
+	if t.Hidden != nil {
+		s += " hidden=" + formatInts(t.Hidden)
+	}
+	return s + fmt.Sprintf(" epochs=%d best_epoch=%d validation_log_loss=%.6f validation_auc=%.6f",
+		t.Epochs, t.BestEpoch, t.ValidationLogLoss, t.ValidationAUC)
+}
+
+func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+func formatInts(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ",")
 }
 
 // Version returns the registry metadata of m as version of model, with the
@@ -56,7 +113,7 @@ func (m *Model) Version(model, version string, lineage registry.Lineage) *regist
 		lineage.TrainerVersion = TrainerVersion
 	}
 	if lineage.Params == nil {
-		lineage.Params = m.Config.Params()
+		lineage.Params = m.Params()
 	}
 	if lineage.TrainedAt.IsZero() {
 		lineage.TrainedAt = m.TrainedAt

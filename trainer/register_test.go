@@ -122,3 +122,50 @@ func TestRegisterOptions(t *testing.T) {
 		t.Fatalf("bad alias: v = %+v, err = %v; want the version and ErrInvalidName", v, err)
 	}
 }
+
+// An MLP registers like a logistic regression: its parameters, metrics and
+// ONNX file are stored, and a search's trials are in the lineage.
+func TestRegisterMLP(t *testing.T) {
+	t.Parallel()
+	store, err := registry.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mustDemoMLP(t)
+	v, err := Register(store, "churn", m, RegisterOptions{Aliases: []string{"staging"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.Resolve("churn", "staging")
+	if err != nil || got.Version != v.Version {
+		t.Fatalf("staging = %+v, %v", got, err)
+	}
+	for k, want := range map[string]string{
+		"algorithm": "mlp", "optimizer": "adam_minibatch", "hidden": "32", "activation": "relu", "init": "he_normal",
+		"batch_size": "64", "patience": "10", "early_stopping": "validation_log_loss", "epochs": "200",
+		"learning_rate": "0.01", "l2": "0.001", "seed": "42",
+	} {
+		if got.Lineage.Params[k] != want {
+			t.Errorf("params[%s] = %q, want %q", k, got.Lineage.Params[k], want)
+		}
+	}
+	if _, ok := got.Lineage.Params["search"]; ok {
+		t.Error("params record a search that did not run")
+	}
+	if got.Metrics["brier"] != m.Metrics["brier"] || got.Metrics["best_epoch"] < 1 || got.Lineage.TrainerVersion != TrainerVersion {
+		t.Fatalf("metrics %v, trainer %s", got.Metrics, got.Lineage.TrainerVersion)
+	}
+	onnx, _, err := store.ReadModel("churn", v.Version)
+	if err != nil || !bytes.Equal(onnx, m.ONNX()) {
+		t.Fatalf("stored model differs from m.ONNX() (err %v)", err)
+	}
+
+	searched := mustSearched(t)
+	v, err = Register(store, "churn", searched, RegisterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := v.Lineage.Params; p["search"] != "grid" || p["search_ran"] != "4" || p["search_trial_3"] != searched.Search.Trials[2].String() {
+		t.Fatalf("search params = %v", p)
+	}
+}

@@ -15,7 +15,7 @@ import (
 
 // TrainerVersion identifies this trainer's code in lineage and in the ONNX
 // producer_version. Change it when training or export changes their output.
-const TrainerVersion = "infergate-trainer/logreg-1"
+const TrainerVersion = "infergate-trainer/2"
 
 // The signature every trained model carries.
 const (
@@ -26,23 +26,36 @@ const (
 // DefaultLabels map the churn probability to a response label.
 var DefaultLabels = []registry.Label{{Min: 0, Label: "low_risk"}, {Min: 0.3, Label: "medium_risk"}, {Min: 0.6, Label: "high_risk"}}
 
-// splitStream separates the split shuffle's random stream from other uses of
-// the same seed.
-const splitStream = 0x73706c6974 // "split"
+// Random streams: each use of the seed draws from its own PCG stream, so
+// adding one use never shifts another.
+const (
+	splitStream  = 0x73706c6974   // "split": the train/validation/test shuffle
+	mlpStream    = 0x6d6c70       // "mlp": initial weights and mini-batch order
+	searchStream = 0x736561726368 // "search": random search settings
+)
 
-// Model is a trained logistic regression: probability = sigmoid(w·x + b)
-// over the input row x that its Signature encodes.
+// Model is a trained binary classifier over the input row x that its
+// Signature encodes: a logistic regression, probability = sigmoid(w·x + b),
+// or an MLP (Layers).
 type Model struct {
 	// Signature says how requests become input rows and what the output is.
 	Signature registry.Signature
 	// Weights, one per input column in tensor order, and Bias, as float32:
-	// exactly the values the ONNX file holds.
+	// exactly the values the ONNX file holds. Logistic regression only.
 	Weights []float32
 	Bias    float32
-	// Metrics on the held-out test split ("auc", "accuracy", "log_loss") and
-	// facts of the run ("train_rows", "epochs", …).
+	// Layers of an MLP, from the input to the output: a ReLU follows each
+	// but the last, which has one unit and a sigmoid. Nil for a logistic
+	// regression.
+	Layers []Layer
+	// Metrics on the held-out test split ("auc", "accuracy", "log_loss",
+	// "brier") and facts of the run ("train_rows", "epochs", …).
 	Metrics map[string]float64
-	// Config is the effective configuration, defaults applied.
+	// Search is the hyperparameter search that chose Config's learning
+	// rate, L2 and hidden layout; nil when Config.Search is empty.
+	Search *Search
+	// Config is the effective configuration, defaults applied (and, after
+	// a search, the chosen trial's settings).
 	Config Config
 	// DataSource and DataSHA256 identify the training data (Dataset.Source,
 	// Dataset.SHA256).
@@ -52,16 +65,60 @@ type Model struct {
 	encoder *registry.Encoder
 }
 
-// Train fits a logistic regression to d as cfg says.
+// Options observe a training run; the zero value observes nothing.
+type Options struct {
+	// Progress, when set, is called after every epoch of every fit (every
+	// trial of a search), on the goroutine that called TrainWith.
+	Progress func(EpochReport)
+	// Now is the clock of elapsed times and of Config.SearchBudget.
+	// Default time.Now.
+	Now func() time.Time
+}
+
+// EpochReport is the state of a fit after one epoch.
+type EpochReport struct {
+	// Trial is the search trial, from 1, of Trials planned; 0 and 0
+	// without a search.
+	Trial, Trials int
+	// Epoch is the epoch just run, from 1, of at most MaxEpochs.
+	Epoch, MaxEpochs int
+	// TrainLoss is the mean log loss on the train rows during the epoch
+	// (before each step); ValidationLoss and ValidationAUC are measured on
+	// the validation rows after it.
+	TrainLoss, ValidationLoss, ValidationAUC float64
+	// Best is set when the validation loss is the fit's lowest so far
+	// (MLP: the weights it will keep unless a later epoch does better).
+	Best bool
+	// Last is set on the fit's final epoch: MaxEpochs, or early stopping.
+	Last bool
+	// Elapsed is the time since TrainWith started.
+	Elapsed time.Duration
+}
+
+// Train fits the model cfg.Algorithm names to d, as TrainWith does without
+// observing it.
+func Train(d *Dataset, cfg Config) (*Model, error) { return TrainWith(d, cfg, Options{}) }
+
+// TrainWith fits the model cfg.Algorithm names to d, reporting to opts.
 //
 // Rows are shuffled with cfg.Seed and split into train, validation and test
 // sets. The feature encoding is learned from the train split only (numeric:
 // mean, standard deviation, median for imputation; categorical: vocabulary
 // by descending frequency then name, plus an unknown bucket), written into a
 // registry.Signature, and applied with registry.Encoder — the code the
-// gateway uses at serving time. Training is full-batch Adam with L2 weight
-// decay and early stopping on the validation log loss; it is deterministic.
-func Train(d *Dataset, cfg Config) (*Model, error) {
+// gateway uses at serving time. A logistic regression is fitted by
+// full-batch Adam with L2 weight decay; an MLP by mini-batch Adam with early
+// stopping on the validation log loss. With cfg.Search, several settings are
+// fitted and the one with the lowest validation log loss is kept. Metrics
+// are measured on the test split with the float32 weights ONNX serves. The
+// same data and config give the same model, whatever the clock says (except
+// for how many search trials fit in the budget).
+func TrainWith(d *Dataset, cfg Config, opts Options) (*Model, error) {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	start := now()
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid trainer config: %w", err)
@@ -93,7 +150,7 @@ func Train(d *Dataset, cfg Config) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot train: %w", err)
 	}
-	m := &Model{Signature: sig, Config: cfg, DataSource: d.Source, DataSHA256: d.SHA256, TrainedAt: time.Now().UTC()}
+	m := &Model{Signature: sig, Config: cfg, DataSource: d.Source, DataSHA256: d.SHA256, TrainedAt: start.UTC()}
 	if m.encoder, err = registry.NewEncoder(&m.Signature); err != nil {
 		return nil, fmt.Errorf("BUG: learned signature is invalid: %w", err)
 	}
@@ -102,24 +159,33 @@ func Train(d *Dataset, cfg Config) (*Model, error) {
 		return nil, fmt.Errorf("cannot train: %w", err)
 	}
 
-	w, b := fit(x, y, train, cfg)
-	m.Weights = make([]float32, len(w))
-	for i := range w {
-		m.Weights[i] = float32(w[i])
+	r := &run{x: x, y: y, train: train, val: val, opts: opts, now: now, start: start, proto: m}
+	var fit *fitted
+	if cfg.Search != "" {
+		fit, m.Search = r.search(cfg)
+	} else if fit, err = r.fit(cfg, monitor{}); err != nil {
+		return nil, fmt.Errorf("BUG: an unbounded fit stopped: %w", err)
 	}
-	m.Bias = float32(b)
+	m.Config = fit.model.Config
+	m.Weights, m.Bias, m.Layers = fit.model.Weights, fit.model.Bias, fit.model.Layers
 
 	m.Metrics = m.evaluate(x, y, test)
 	trainMetrics := m.evaluate(x, y, train)
 	valMetrics := m.evaluate(x, y, val)
-	m.Metrics["train_auc"] = trainMetrics["auc"]
-	m.Metrics["train_log_loss"] = trainMetrics["log_loss"]
-	m.Metrics["validation_log_loss"] = valMetrics["log_loss"]
+	for k, v := range trainMetrics {
+		m.Metrics["train_"+k] = v
+	}
+	for k, v := range valMetrics {
+		m.Metrics["validation_"+k] = v
+	}
 	m.Metrics["train_rows"] = float64(len(train))
 	m.Metrics["validation_rows"] = float64(len(val))
 	m.Metrics["test_rows"] = float64(len(test))
 	m.Metrics["test_positive_rate"] = float64(countPositive(y, test)) / float64(len(test))
-	m.Metrics["epochs"] = float64(cfg.Epochs)
+	m.Metrics["epochs"] = float64(fit.epochs)
+	if cfg.Algorithm == MLP {
+		m.Metrics["best_epoch"] = float64(fit.bestEpoch)
+	}
 	return m, nil
 }
 
@@ -205,10 +271,14 @@ func (m *Model) Predict(d *Dataset) ([]float64, error) {
 	return p, nil
 }
 
-// PredictRow returns sigmoid(w·x + b) for an encoded row, computed from the
-// float32 weights the ONNX file holds; ONNX Runtime agrees within float32
-// rounding. It panics when the row's width is not the model's.
+// PredictRow returns the probability of an encoded row, computed in
+// float64 from the float32 weights the ONNX file holds; ONNX Runtime agrees
+// within float32 rounding. It panics when the row's width is not the
+// model's.
 func (m *Model) PredictRow(row []float32) float64 {
+	if len(m.Layers) > 0 {
+		return m.predictMLP(row)
+	}
 	if len(row) != len(m.Weights) {
 		panic(fmt.Sprintf("BUG: trainer: PredictRow: row has %d columns, the model takes %d", len(row), len(m.Weights)))
 	}
@@ -328,50 +398,4 @@ func median(values []float64) float64 {
 		return s[n/2]
 	}
 	return (s[n/2-1] + s[n/2]) / 2
-}
-
-// fit runs full-batch Adam on the train rows with L2 decay, keeping the
-// weights of the epoch with the lowest validation log loss. It returns those
-// weights, the epochs run and the best epoch.
-func fit(x [][]float32, y []float64, train []int, cfg Config) (w []float64, b float64) {
-	const beta1, beta2, eps = 0.9, 0.999, 1e-8
-	width := len(x[0])
-	w = make([]float64, width)
-	// Start the bias at the log-odds of the base rate.
-	rate := float64(countPositive(y, train)) / float64(len(train))
-	b = math.Log(rate / (1 - rate))
-
-	gw := make([]float64, width)
-	mw, vw := make([]float64, width), make([]float64, width)
-	var mb, vb float64
-	n := float64(len(train))
-	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
-		clear(gw)
-		gb := 0.0
-		for _, r := range train {
-			xi := x[r]
-			z := b
-			for j, v := range xi {
-				z += w[j] * float64(v)
-			}
-			e := sigmoid(z) - y[r]
-			gb += e
-			for j, v := range xi {
-				gw[j] += e * float64(v)
-			}
-		}
-		c1 := 1 - math.Pow(beta1, float64(epoch))
-		c2 := 1 - math.Pow(beta2, float64(epoch))
-		for j := range w {
-			g := gw[j]/n + cfg.L2*w[j]
-			mw[j] = beta1*mw[j] + (1-beta1)*g
-			vw[j] = beta2*vw[j] + (1-beta2)*g*g
-			w[j] -= cfg.LearningRate * (mw[j] / c1) / (math.Sqrt(vw[j]/c2) + eps)
-		}
-		g := gb / n
-		mb = beta1*mb + (1-beta1)*g
-		vb = beta2*vb + (1-beta2)*g*g
-		b -= cfg.LearningRate * (mb / c1) / (math.Sqrt(vb/c2) + eps)
-	}
-	return w, b
 }

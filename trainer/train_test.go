@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/infergate/infergate/registry"
 )
@@ -59,6 +60,8 @@ func TestTrainMetrics(t *testing.T) {
 	f("auc", 0.75, 0.95)
 	f("accuracy", 0.75, 0.95) // above the 75% of always saying "no churn"
 	f("log_loss", 0.3, 0.5)   // below the ~0.56 of predicting the base rate
+	f("brier", 0.1, 0.18)     // below the ~0.19 of predicting the base rate
+	f("validation_auc", 0.75, 0.95)
 	f("train_auc", 0.75, 0.95)
 	f("train_rows", 3500, 3500)
 	f("validation_rows", 500, 500)
@@ -298,20 +301,38 @@ func TestConfigValidate(t *testing.T) {
 	f(Config{Target: "y", TestFraction: 0.5, ValidationFraction: 0.45}, "must leave at least 10% of rows for training")
 	f(Config{Target: "y", Epochs: -1}, "epochs: must be at least 1")
 	f(Config{Target: "y", LearningRate: -1}, "learning_rate: must be positive")
-	f(Config{Target: "y", L2: math.NaN()}, "l2: must be finite")
+	f(Config{Target: "y", L2: Float(math.NaN())}, "l2: must be finite")
 	f(Config{Target: "y", Epochs: -2, MaxCategories: -1}, "epochs: must be at least 1", "max_categories: must be at least 1")
 	f(Config{Target: "y", Required: []string{"a", "", "y", "customer_id", "a"}},
 		"required[1]: must not be empty", `required[2]: "y" is the target`,
 		`required[3]: "customer_id" is an id column`, `required[4]: "a" is listed twice`)
 	f(Config{Target: "y", IDColumns: []string{"y"}}, `id_columns[0]: "y" is the target`)
+	f(Config{Target: "y", L2: Float(-1)}, "l2: must be finite and >= 0, got -1")
+	f(Config{Target: "y", Algorithm: "svm"}, `algorithm: "svm" is not "logreg" or "mlp"`)
+	f(Config{Target: "y", Algorithm: MLP})
+	f(Config{Target: "y", Algorithm: MLP, Hidden: []int{}}, "hidden: must list 1 or 2 hidden layer widths, got 0")
+	f(Config{Target: "y", Algorithm: MLP, Hidden: []int{8, 8, 8}}, "hidden: must list 1 or 2 hidden layer widths, got 3")
+	f(Config{Target: "y", Algorithm: MLP, Hidden: []int{8, 0}}, "hidden[1]: must be 1…4096 units, got 0")
+	f(Config{Target: "y", Algorithm: MLP, BatchSize: -1, Patience: -2}, "batch_size: must be at least 1, got -1", "patience: must be at least 1, got -2")
+	f(Config{Target: "y", Hidden: []int{8}, BatchSize: 32, Patience: 5},
+		"hidden: only the mlp has hidden layers", "batch_size: logreg trains full-batch", "patience: logreg trains to convergence")
+	f(Config{Target: "y", Search: "bayes"}, `search: "bayes" is not "grid" or "random"`)
+	f(Config{Target: "y", Search: SearchRandom, SearchBudget: -time.Second, SearchTrials: -1},
+		"search_budget: must be positive, got -1s", "search_trials: must be at least 1, got -1")
 
 	// Defaults apply to zero fields only.
 	c := Config{Target: "y", Epochs: 7, IDColumns: []string{}}.WithDefaults()
-	if c.Epochs != 7 || c.TestFraction != DefaultTestFraction || c.L2 != DefaultL2 || len(c.IDColumns) != 0 {
+	if c.Epochs != 7 || c.TestFraction != DefaultTestFraction || *c.L2 != DefaultL2 || len(c.IDColumns) != 0 {
 		t.Fatalf("WithDefaults = %+v", c)
 	}
-	if c := (Config{}).WithDefaults(); !slices.Equal(c.IDColumns, []string{"customer_id"}) {
-		t.Fatalf("default id columns = %v", c.IDColumns)
+	if c := (Config{}).WithDefaults(); !slices.Equal(c.IDColumns, []string{"customer_id"}) || c.Algorithm != LogReg || c.Hidden != nil || c.Search != "" || c.SearchBudget != 0 {
+		t.Fatalf("default config = %+v", c)
+	}
+	// An explicit L2 of 0 turns decay off; the MLP has its own defaults.
+	c = Config{Target: "y", Algorithm: MLP, L2: Float(0), Search: SearchGrid}.WithDefaults()
+	if *c.L2 != 0 || c.Epochs != DefaultMLPEpochs || c.LearningRate != DefaultMLPLearningRate || !slices.Equal(c.Hidden, DefaultHidden) ||
+		c.BatchSize != DefaultBatchSize || c.Patience != DefaultPatience || c.SearchBudget != DefaultSearchBudget || c.SearchTrials != DefaultSearchTrials {
+		t.Fatalf("MLP WithDefaults = %+v", c)
 	}
 }
 

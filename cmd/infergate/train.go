@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -13,7 +14,19 @@ import (
 	"github.com/infergate/infergate/trainer"
 )
 
-const defaultDemoData = "var/data/churn.csv"
+const (
+	defaultDemoData = "var/data/churn.csv"
+	// defaultTrainAlias is the alias a trained version gets unless --alias
+	// says otherwise: it is a candidate until someone promotes it.
+	defaultTrainAlias = "staging"
+)
+
+// trainingFlags shape a --data training; --demo trains the demo model as it
+// is and refuses them.
+var trainingFlags = []string{
+	"data", "target", "required", "id-columns", "algo", "hidden", "epochs", "lr", "batch-size", "patience", "l2",
+	"seed", "search", "search-budget", "search-trials", "progress-every", "version", "alias",
+}
 
 func runTrain(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
@@ -26,12 +39,58 @@ func runTrain(args []string, stdout io.Writer) error {
 	target := fs.String("target", "", "the 0/1 column to predict")
 	model := fs.String("model", "", "registry model name (default with --demo: "+trainer.DemoModel+")")
 	required := fs.String("required", "", "comma-separated features requests must carry (others are imputed)")
-	seed := fs.Uint64("seed", 0, "seed of the split and of training (default 1)")
+	idColumns := fs.String("id-columns", strings.Join(trainer.DefaultIDColumns, ","), "comma-separated entity-key columns, which are not features")
+	algo := fs.String("algo", trainer.LogReg, "model: logreg (logistic regression) or mlp (ReLU hidden layers, early stopping)")
+	hidden := fs.String("hidden", "", "mlp: hidden layer widths, one or two, such as 32 or 32,16 (default 32)")
+	epochs := fs.Int("epochs", 0, "the most passes over the train rows (default 2000 for logreg, 200 for mlp)")
+	lr := fs.Float64("lr", 0, "Adam learning rate (default 0.05 for logreg, 0.01 for mlp)")
+	batchSize := fs.Int("batch-size", 0, "mlp: mini-batch size (default 64)")
+	patience := fs.Int("patience", 0, "mlp: epochs without a lower validation loss before stopping (default 10)")
+	l2 := fs.Float64("l2", trainer.DefaultL2, "L2 weight decay; 0 turns it off")
+	seed := fs.Uint64("seed", 1, "seed of the split, the initial weights and the batch order")
+	search := fs.String("search", "", "hyperparameter search over --lr, --l2 and --hidden: grid or random; the lowest validation log loss wins")
+	searchBudget := fs.Duration("search-budget", trainer.DefaultSearchBudget, "with --search: no trial starts after this time")
+	searchTrials := fs.Int("search-trials", trainer.DefaultSearchTrials, "with --search: the most trials")
+	progressEvery := fs.Int("progress-every", 0, "print a progress line every N epochs (default 1 for mlp, 100 for logreg; -1: none)")
 	version := fs.String("version", "", "version to register (default: next minor)")
-	promote := fs.Bool("promote", false, "point the production alias at the new version (always with --demo)")
+	alias := fs.String("alias", defaultTrainAlias, "alias to point at the new version (empty: none)")
+	promote := fs.Bool("promote", false, "also point the production alias at the new version (always with --demo)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	if *demo {
+		for _, name := range trainingFlags {
+			if set[name] {
+				return fmt.Errorf("--%s shapes a training on --data; --demo trains the demo model as it is (drop --%s, or train the demo data with --data %s)", name, name, *demoData)
+			}
+		}
+	} else {
+		switch {
+		case *data == "":
+			return errors.New("--data is required (or --demo for the demo model)")
+		case *target == "":
+			return errors.New("--target is required: the 0/1 column to predict")
+		case *model == "":
+			return errors.New("--model is required: the registry model name")
+		}
+		if *search != "" {
+			for _, name := range []string{"lr", "l2", "hidden"} {
+				if set[name] {
+					return fmt.Errorf("--%s and --search: the search chooses the learning rate, L2 and hidden layout; drop --%s", name, name)
+				}
+			}
+		} else {
+			for _, name := range []string{"search-budget", "search-trials"} {
+				if set[name] {
+					return fmt.Errorf("--%s needs --search grid or --search random", name)
+				}
+			}
+		}
+	}
+
 	root := *registryRoot
 	if root == "" {
 		cfg, err := loadConfig(*configPath, nil)
@@ -70,35 +129,101 @@ func runTrain(args []string, stdout io.Writer) error {
 		return printVersion(stdout, store, v, true)
 	}
 
-	switch {
-	case *data == "":
-		return errors.New("--data is required (or --demo for the demo model)")
-	case *target == "":
-		return errors.New("--target is required: the 0/1 column to predict")
-	case *model == "":
-		return errors.New("--model is required: the registry model name")
+	cfg := trainer.Config{
+		Target: *target, Algorithm: *algo, Seed: *seed, IDColumns: splitList(*idColumns), Required: splitList(*required),
+		Epochs: *epochs, LearningRate: *lr, L2: trainer.Float(*l2), BatchSize: *batchSize, Patience: *patience,
+	}
+	if *hidden != "" {
+		if cfg.Hidden, err = parseHidden(*hidden); err != nil {
+			return err
+		}
+	}
+	if *search != "" {
+		cfg.Search, cfg.SearchBudget, cfg.SearchTrials = *search, *searchBudget, *searchTrials
 	}
 	d, err := trainer.LoadCSV(*data)
 	if err != nil {
 		return err
 	}
-	cfg := trainer.Config{Target: *target, Seed: *seed}
-	if *required != "" {
-		cfg.Required = strings.Split(*required, ",")
+	if _, err := fmt.Fprintf(stdout, "training %s on %s (%d rows, %d columns) to predict %s, seed %d\n",
+		*algo, *data, d.Rows(), len(d.Columns), *target, *seed); err != nil {
+		return err
 	}
-	m, err := trainer.Train(d, cfg)
+	every := *progressEvery
+	if every == 0 {
+		every = 100
+		if *algo == trainer.MLP {
+			every = 1
+		}
+	}
+	var opts trainer.Options
+	progress := &trainer.ProgressPrinter{W: stdout, Every: every}
+	if every > 0 {
+		opts.Progress = progress.Report
+	}
+	m, err := trainer.TrainWith(d, cfg, opts)
 	if err != nil {
 		return err
 	}
-	opts := trainer.RegisterOptions{Version: *version}
-	if *promote {
-		opts.Aliases = []string{registry.ProductionAlias}
+	if err := progress.Err(); err != nil {
+		return err
 	}
-	v, err := trainer.Register(store, *model, m, opts)
+	if _, err := fmt.Fprintln(stdout); err != nil {
+		return err
+	}
+	if err := trainer.WriteSummary(stdout, m); err != nil {
+		return err
+	}
+
+	var aliases []string
+	if *alias != "" {
+		aliases = append(aliases, *alias)
+	}
+	if *promote && *alias != registry.ProductionAlias {
+		aliases = append(aliases, registry.ProductionAlias)
+	}
+	v, err := trainer.Register(store, *model, m, trainer.RegisterOptions{Version: *version, Aliases: aliases})
 	if err != nil {
 		return err
 	}
-	return printVersion(stdout, store, v, *promote)
+	if _, err := fmt.Fprintln(stdout); err != nil {
+		return err
+	}
+	return printRegistered(stdout, store, v, aliases)
+}
+
+// splitList splits a comma-separated flag value; "" is no items.
+func splitList(s string) []string {
+	if s == "" {
+		return []string{}
+	}
+	return strings.Split(s, ",")
+}
+
+// parseHidden parses --hidden: one or two positive widths, comma-separated.
+func parseHidden(s string) ([]int, error) {
+	var widths []int
+	for _, part := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(part))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("--hidden %q: want one or two positive layer widths, such as 32 or 32,16", s)
+		}
+		widths = append(widths, n)
+	}
+	return widths, nil
+}
+
+// printRegistered writes where a trained version went, as a two-column
+// table (its metrics are in the summary above it).
+func printRegistered(w io.Writer, store *registry.Store, v *registry.Version, aliases []string) error {
+	rows := [][2]string{{"model", v.Model}, {"version", v.Version}}
+	if len(aliases) > 0 {
+		rows = append(rows, [2]string{"aliases", strings.Join(aliases, ", ") + " → " + v.Version})
+	}
+	rows = append(rows,
+		[2]string{"features", fmt.Sprintf("%d (%d tensor columns)", len(v.Signature.Features), v.Signature.Width())},
+		[2]string{"file", store.ModelPath(v.Model, v.Version)})
+	return writeRows(w, rows)
 }
 
 // printVersion writes a registered version as a two-column table.
@@ -118,6 +243,10 @@ func printVersion(w io.Writer, store *registry.Store, v *registry.Version, promo
 	rows = append(rows,
 		[2]string{"features", fmt.Sprintf("%d (%d tensor columns)", len(v.Signature.Features), v.Signature.Width())},
 		[2]string{"file", store.ModelPath(v.Model, v.Version)})
+	return writeRows(w, rows)
+}
+
+func writeRows(w io.Writer, rows [][2]string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, r := range rows {
 		if _, err := fmt.Fprintf(tw, "%s\t%s\n", r[0], r[1]); err != nil {

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/infergate/infergate/registry"
+	"github.com/infergate/infergate/trainer"
+)
+
+// trainData writes a generated churn table as CSV in dir and returns its
+// path.
+func trainData(t *testing.T, dir string, rows int) string {
+	t.Helper()
+	path := filepath.Join(dir, "churn.csv")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := trainer.WriteCSV(f, trainer.GenerateChurn(rows, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// matches fails unless every pattern matches out.
+func matches(t *testing.T, out string, patterns ...string) {
+	t.Helper()
+	for _, p := range patterns {
+		if !regexp.MustCompile(p).MatchString(out) {
+			t.Fatalf("stdout:\n%s\nwant a match for %q", out, p)
+		}
+	}
+}
+
+func TestTrainCommandMLP(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	data := trainData(t, dir, 2000)
+	reg := filepath.Join(dir, "registry")
+	args := []string{"train", "--registry", reg, "--data", data, "--target", "churned", "--model", "churn",
+		"--algo", "mlp", "--hidden", "16,8", "--epochs", "30", "--seed", "7"}
+	r := run(t, dir, args...)
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	matches(t, r.stdout,
+		`^training mlp on .*churn\.csv \(2000 rows, 9 columns\) to predict churned, seed 7\n`,
+		`(?m)^epoch  1/30  train_loss 0\.\d{4}  val_loss 0\.\d{4}  val_auc 0\.\d{4}  elapsed \S+  best$`,
+		`(?m)^epoch  2/30  `, // every epoch of an MLP
+		`(?m)^algorithm  mlp `,
+		`(?m)^params     hidden=16,8 learning_rate=0.01 l2=0.001 batch_size=64 patience=10 max_epochs=30 seed=7$`,
+		`(?m)^test +400 +0\.\d{4} +0\.\d{4} +0\.\d{4} +0\.\d{4}$`,
+		`(?m)^aliases   staging → 1\.0\.0$`,
+		`(?m)^features  7 \(16 tensor columns\)$`)
+	store, err := registry.Open(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := store.Resolve("churn", "staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := v.Lineage.Params; v.Version != "1.0.0" || p["algorithm"] != "mlp" || p["hidden"] != "16,8" || p["seed"] != "7" || v.Metrics["brier"] <= 0 {
+		t.Fatalf("version %s, params %v, metrics %v", v.Version, p, v.Metrics)
+	}
+	if _, err := store.Resolve("churn", registry.ProductionAlias); err == nil {
+		t.Fatal("production was set without --promote")
+	}
+
+	// The same training again, promoted: the same bytes, both aliases.
+	r = run(t, dir, append(args, "--promote", "--progress-every", "-1")...)
+	if r.code != 0 || strings.Contains(r.stdout, "epoch ") {
+		t.Fatalf("exit %d, want 0 and no progress lines\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	matches(t, r.stdout, `(?m)^aliases   staging, production → 1\.1\.0$`)
+	v2, err := store.Resolve("churn", registry.ProductionAlias)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v2.Version != "1.1.0" || v2.ModelSHA256 != v.ModelSHA256 {
+		t.Fatalf("production = %s (sha %s), want 1.1.0 with 1.0.0's bytes (%s)", v2.Version, v2.ModelSHA256, v.ModelSHA256)
+	}
+}
+
+func TestTrainCommandLogRegAndSearch(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	data := trainData(t, dir, 2000)
+	reg := filepath.Join(dir, "registry")
+	// The default algorithm prints every 100th epoch; --alias "" sets none.
+	r := run(t, dir, "train", "--registry", reg, "--data", data, "--target", "churned", "--model", "churn", "--alias", "")
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	if n := strings.Count(r.stdout, "\nepoch "); n != 21 {
+		t.Fatalf("%d progress lines, want 21 (epoch 1 and every 100th of 2000)\nstdout:\n%s", n, r.stdout)
+	}
+	matches(t, r.stdout, `(?m)^algorithm  logistic regression`, `(?m)^params     learning_rate=0.05 l2=0.001 epochs=2000 seed=1$`)
+	if strings.Contains(r.stdout, "aliases") {
+		t.Fatalf("--alias \"\" set an alias:\n%s", r.stdout)
+	}
+
+	r = run(t, dir, "train", "--registry", reg, "--data", data, "--target", "churned", "--model", "churn",
+		"--algo", "mlp", "--search", "grid", "--search-trials", "3", "--epochs", "8", "--progress-every", "-1")
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	matches(t, r.stdout,
+		`(?m)^search grid: 3 of 3 trials in \S+ \(budget 30s\)$`,
+		`(?m)^1\*? +0\.003 +0 +16 +\d+ +\d+ +0\.\d{4} +0\.\d{4} +\S+$`,
+		`(?m)^\* chosen: trial \d, the lowest validation log loss$`,
+		`(?m)^aliases   staging → 1\.1\.0$`)
+	store, err := registry.Open(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := store.Get("churn", "1.1.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := v.Lineage.Params
+	if p["search"] != "grid" || p["search_ran"] != "3" || !strings.HasPrefix(p["search_trial_2"], "learning_rate=0.01 l2=0 hidden=16 epochs=") {
+		t.Fatalf("params = %v", p)
+	}
+}
+
+func TestTrainCommandErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	data := trainData(t, dir, 300)
+	base := []string{"train", "--registry", filepath.Join(dir, "registry"), "--data", data, "--target", "churned", "--model", "churn"}
+	f := func(args []string, wantCode int, want string) {
+		t.Helper()
+		r := run(t, dir, args...)
+		if r.code != wantCode || !strings.Contains(r.stderr, want) {
+			t.Fatalf("infergate %v: exit %d, want %d\nstderr:\n%s\nwant %q", args, r.code, wantCode, r.stderr, want)
+		}
+	}
+	with := func(extra ...string) []string { return append(append([]string{}, base...), extra...) }
+	f([]string{"train", "--demo", "--algo", "mlp", "--registry", dir}, 1, "--algo shapes a training on --data; --demo trains the demo model as it is")
+	f(with("--search", "grid", "--lr", "0.1"), 1, "--lr and --search: the search chooses")
+	f(with("--search-budget", "5s"), 1, "--search-budget needs --search grid or --search random")
+	f(with("--algo", "mlp", "--hidden", "32,x"), 1, `--hidden "32,x": want one or two positive layer widths`)
+	f(with("--algo", "svm"), 1, `algorithm: "svm" is not "logreg" or "mlp"`)
+	f(with("--hidden", "8"), 1, "hidden: only the mlp has hidden layers")
+	f(with("--algo", "mlp", "--hidden", "8,8,8"), 1, "hidden: must list 1 or 2 hidden layer widths, got 3")
+	f(with("--search", "bayes"), 1, `search: "bayes" is not "grid" or "random"`)
+	f(with("--search-budget", "soon"), 2, `invalid value "soon" for flag -search-budget`)
+	f([]string{"train", "--registry", dir, "--data", data, "--target", "churned"}, 1, "--model is required")
+}
