@@ -8,7 +8,7 @@ BIN      := bin/infergate
 CONFIG   ?= configs/infergate.yaml
 GOLANGCI_LINT_VERSION := v2.7.2
 
-.PHONY: help setup build run test lint bench bench-shadow microbench clean
+.PHONY: help setup build run test lint fuzz bench bench-shadow microbench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ lint: ## gofmt, go vet and golangci-lint (installed at a pinned version)
 	@out=$$(git ls-files -z '*.go' | xargs -0 -r gofmt -l); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION) run ./...
+
+fuzz: setup ## run every fuzz target for FUZZTIME (default 2m) each; a crasher stays in testdata/fuzz
+	./scripts/fuzz.sh
 
 BENCH_REGISTRY := bench/results/registry
 

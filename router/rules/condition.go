@@ -231,7 +231,7 @@ func (p *parser) operand(c *condition) error {
 			return err
 		}
 		if !v.isNumber {
-			return p.fail(fmt.Sprintf("%q compares numbers, but %s is a string", c.op, p.src[start:p.pos]), want)
+			return p.fail(fmt.Sprintf("%q compares numbers, but %s is a string", c.op, printable(p.src[start:p.pos])), want)
 		}
 		c.bound = v.number
 		return nil
@@ -390,4 +390,14 @@ func isOperatorRune(r rune) bool { return r == '<' || r == '>' || r == '=' || r 
 // whitespace and the characters that delimit values and operators.
 func isWordRune(r rune) bool {
 	return !unicode.IsSpace(r) && !isOperatorRune(r) && !strings.ContainsRune(`"'[],`, r)
+}
+
+// printable shows a token of a condition in a one-line error message: as
+// written, unless it holds a control character (a newline inside quotes),
+// which would break the message's one-error-per-line form.
+func printable(token string) string {
+	if strings.ContainsFunc(token, unicode.IsControl) {
+		return strconv.Quote(token)
+	}
+	return token
 }
