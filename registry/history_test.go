@@ -1,8 +1,6 @@
 package registry
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
@@ -104,11 +102,6 @@ func TestOldMetadataLoads(t *testing.T) {
 	if want := []string{OpRecover, OpPromote, OpRollback}; !reflect.DeepEqual(ops, want) {
 		t.Fatalf("log ops = %v, want %v", ops, want)
 	}
-}
-
-func sha256Hex(b []byte) string {
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
 }
 
 func readLog(t *testing.T, s *Store, model string) []AliasMove {

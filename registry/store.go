@@ -45,7 +45,15 @@ type Version struct {
 	// the one part of a version that may change after registration
 	// (SetTags). Keys match [A-Za-z0-9][A-Za-z0-9._/-]*.
 	Tags map[string]string `json:"tags,omitempty"`
+	// Files are the version's artifacts beside model.onnx (such as the
+	// drift reference profile, DriftProfileFile), by name, each with the hex
+	// SHA-256 of its contents; set by RegisterWith.
+	Files map[string]string `json:"files,omitempty"`
 }
+
+// DriftProfileFile is the artifact holding the training data's drift
+// reference profile (the drift package's Profile, as JSON).
+const DriftProfileFile = "drift-profile.json"
 
 // Lineage records where a version came from.
 type Lineage struct {
@@ -140,6 +148,14 @@ func (s *Store) modelDir(model string) string { return filepath.Join(s.root, mod
 // does: it is written to a temporary directory and renamed into place, so
 // among concurrent registrations of the same version exactly one succeeds.
 func (s *Store) Register(v *Version, model []byte) error {
+	return s.RegisterWith(v, model, nil)
+}
+
+// RegisterWith is Register with artifacts stored beside the model file
+// (name → contents), in the same atomic step: a version is never seen
+// without its files. Names match [a-z0-9][a-z0-9._-]* and may not be the
+// store's own files; v.Files is set to their hashes.
+func (s *Store) RegisterWith(v *Version, model []byte, files map[string][]byte) error {
 	if v == nil {
 		return errors.New("cannot register: version metadata is nil")
 	}
@@ -160,8 +176,17 @@ func (s *Store) Register(v *Version, model []byte) error {
 			return fmt.Errorf("cannot register %s@%s: metrics[%s]: must be finite, got %v", v.Model, v.Version, k, m)
 		}
 	}
-	sum := sha256.Sum256(model)
-	v.ModelSHA256 = hex.EncodeToString(sum[:])
+	v.Files = nil
+	for name, data := range files {
+		if err := validateFileName(name); err != nil {
+			return fmt.Errorf("cannot register %s@%s: %w", v.Model, v.Version, err)
+		}
+		if v.Files == nil {
+			v.Files = make(map[string]string, len(files))
+		}
+		v.Files[name] = sha256Hex(data)
+	}
+	v.ModelSHA256 = sha256Hex(model)
 	if v.CreatedAt.IsZero() {
 		v.CreatedAt = s.now().UTC()
 	}
@@ -192,6 +217,13 @@ func (s *Store) Register(v *Version, model []byte) error {
 	if err := writeFileSync(filepath.Join(tmp, modelFile), model); err != nil {
 		return fmt.Errorf("cannot register %s@%s: %w", v.Model, v.Version, err)
 	}
+	for name, data := range files {
+		if err := writeFileSync(filepath.Join(tmp, name), data); err != nil {
+			return fmt.Errorf("cannot register %s@%s: %w", v.Model, v.Version, err)
+		}
+	}
+	// metadata.json goes last: a crash before the rename leaves only a
+	// temporary directory, which listings skip.
 	if err := writeFileSync(filepath.Join(tmp, metadataFile), meta); err != nil {
 		return fmt.Errorf("cannot register %s@%s: %w", v.Model, v.Version, err)
 	}
@@ -253,11 +285,48 @@ func (s *Store) ReadModel(model, version string) ([]byte, *Version, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot read model file of %s@%s: %w", model, version, err)
 	}
-	sum := sha256.Sum256(data)
-	if got := hex.EncodeToString(sum[:]); got != v.ModelSHA256 {
+	if got := sha256Hex(data); got != v.ModelSHA256 {
 		return nil, nil, fmt.Errorf("model file of %s@%s has sha256 %s, metadata says %s: %w", model, version, got, v.ModelSHA256, ErrChecksum)
 	}
 	return data, v, nil
+}
+
+// ReadFile returns an artifact of a version (see RegisterWith) after
+// checking it against the SHA-256 its metadata records. A version registered
+// without that file gives ErrNotFound.
+func (s *Store) ReadFile(model, version, name string) ([]byte, error) {
+	v, err := s.Get(model, version)
+	if err != nil {
+		return nil, err
+	}
+	want, ok := v.Files[name]
+	if !ok {
+		return nil, fmt.Errorf("file %q of %s@%s: %w", name, model, version, ErrNotFound)
+	}
+	data, err := os.ReadFile(filepath.Join(s.modelDir(model), version, name))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read file %q of %s@%s: %w", name, model, version, err)
+	}
+	if got := sha256Hex(data); got != want {
+		return nil, fmt.Errorf("file %q of %s@%s has sha256 %s, metadata says %s: %w", name, model, version, got, want, ErrChecksum)
+	}
+	return data, nil
+}
+
+// validateFileName refuses artifact names that are not plain file names or
+// that are the store's own.
+func validateFileName(name string) error {
+	if name == modelFile || name == metadataFile || !validName(name, isLowerOrDigit, isFileRest) {
+		return fmt.Errorf("file name %q: %w: must match [a-z0-9][a-z0-9._-]* and not be %s or %s", name, ErrInvalidName, modelFile, metadataFile)
+	}
+	return nil
+}
+
+func isFileRest(c byte) bool { return isLowerOrDigit(c) || c == '.' || c == '_' || c == '-' }
+
+func sha256Hex(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }
 
 // Resolve returns the version that ref names: a version ("1.2.0"), an alias
