@@ -254,7 +254,9 @@ func TestWindowsStable(t *testing.T) {
 }
 
 // TestWindowsUnstable: a target that doubles its latency every 200ms
-// never agrees with itself; the run stops at MaxWindows.
+// never agrees with itself; the run stops at MaxWindows. The latency starts
+// at 5ms, well above what a loaded machine adds to a sleep (a few ms when
+// every package's race tests share two cores), so the doubling shows.
 func TestWindowsUnstable(t *testing.T) {
 	t.Parallel()
 	var once sync.Once
@@ -262,7 +264,7 @@ func TestWindowsUnstable(t *testing.T) {
 	tg := targetFunc(func(ctx context.Context, _ uint64) (int, error) {
 		once.Do(func() { start = time.Now() })
 		k := time.Since(start) / (200 * time.Millisecond)
-		return 200, sleepCtx(ctx, time.Millisecond<<k)
+		return 200, sleepCtx(ctx, 5*time.Millisecond<<k)
 	})
 	r := mustRun(t, tg, Load{Mode: Open, Rate: 400, Window: 200 * time.Millisecond, MaxWindows: 4})
 	t.Logf("%+v", r.PerWindow)
