@@ -9,6 +9,7 @@ import (
 
 	"github.com/infergate/infergate/bench/loadgen"
 	"github.com/infergate/infergate/internal/defaults"
+	"github.com/infergate/infergate/internal/fieldpath"
 )
 
 // Defaults of a Scenario.
@@ -208,10 +209,7 @@ func (s *Scenario) Validate() error {
 	targets := map[string]bool{}
 	for i := range s.Targets {
 		t := &s.Targets[i]
-		path := fmt.Sprintf("targets[%d]", i)
-		if t.Name != "" {
-			path = fmt.Sprintf("targets[%s]", t.Name)
-		}
+		path := fieldpath.Item("targets", t.Name, i)
 		if t.Name == "" {
 			bad("%s.name: must not be empty", path)
 		} else if targets[t.Name] {

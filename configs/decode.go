@@ -7,16 +7,17 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/infergate/infergate/internal/fieldpath"
 	"gopkg.in/yaml.v3"
 )
 
 // The messages of yaml.v3's TypeError that decodeErrors rewrites with the
 // field path of the key or value they are about.
 var (
-	unknownFieldRE = regexp.MustCompile("^line ([0-9]+): field (.+) not found in type (.+)$")
-	fieldTwiceRE   = regexp.MustCompile("^line ([0-9]+): field (.+) already set in type (.+)$")
-	keyTwiceRE     = regexp.MustCompile("^line ([0-9]+): mapping key \"(.+)\" already defined at line ([0-9]+)$")
-	cannotUseRE    = regexp.MustCompile("^line ([0-9]+): cannot unmarshal (!![a-z]+)(?: `(.*)`)? into (.+)$")
+	unknownFieldRE = regexp.MustCompile("(?s)^line ([0-9]+): field (.+) not found in type (.+)$")
+	fieldTwiceRE   = regexp.MustCompile("(?s)^line ([0-9]+): field (.+) already set in type (.+)$")
+	keyTwiceRE     = regexp.MustCompile("(?s)^line ([0-9]+): mapping key \"(.+)\" already defined at line ([0-9]+)$")
+	cannotUseRE    = regexp.MustCompile("(?s)^line ([0-9]+): cannot unmarshal (!![a-z]+)(?: `(.*)`)? into (.+)$")
 )
 
 // typeNames says in words what a Go type of the schema expects.
@@ -34,17 +35,17 @@ var typeNames = map[string]string{
 func decodeErrors(data []byte, err error) error {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {
-		return err
+		return errors.New(fieldpath.OneLine(err.Error()))
 	}
 	var root yaml.Node
 	if yaml.Unmarshal(data, &root) != nil {
-		return err
+		return errors.New(fieldpath.OneLine(err.Error()))
 	}
 	idx := nodeIndex{}
 	idx.walk(&root, "")
 	errs := make([]error, 0, len(te.Errors))
 	for _, msg := range te.Errors {
-		errs = append(errs, idx.rewrite(msg))
+		errs = append(errs, errors.New(fieldpath.OneLine(idx.rewrite(msg))))
 	}
 	return errors.Join(errs...)
 }
@@ -82,24 +83,24 @@ func (idx nodeIndex) walk(n *yaml.Node, path string) {
 		}
 	case yaml.SequenceNode:
 		for i, item := range n.Content {
-			p := fmt.Sprintf("%s[%s]", path, itemLabel(item, i))
+			p := fieldpath.Item(path, itemLabel(item), i)
 			idx.add(p, item, false)
 			idx.walk(item, p)
 		}
 	}
 }
 
-// itemLabel names a list item as Validate does: by its name key when it has
-// one (routes[customer-churn]), else by its index.
-func itemLabel(item *yaml.Node, i int) string {
+// itemLabel returns the name key of a list item, by which Validate names it
+// (routes[customer-churn]), or "" when it has none.
+func itemLabel(item *yaml.Node) string {
 	if item.Kind == yaml.MappingNode {
 		for j := 0; j+1 < len(item.Content); j += 2 {
-			if k, v := item.Content[j], item.Content[j+1]; (k.Value == "name" || k.Value == "id") && v.Kind == yaml.ScalarNode && v.Value != "" {
+			if k, v := item.Content[j], item.Content[j+1]; (k.Value == "name" || k.Value == "id") && v.Kind == yaml.ScalarNode {
 				return v.Value
 			}
 		}
 	}
-	return strconv.Itoa(i)
+	return ""
 }
 
 // findKey returns the path of the key named key at line.
@@ -145,23 +146,23 @@ func (idx nodeIndex) findValue(line int, tag, value string) (string, *yaml.Node,
 	return found.path, found.node, true
 }
 
-func (idx nodeIndex) rewrite(msg string) error {
+func (idx nodeIndex) rewrite(msg string) string {
 	if m := unknownFieldRE.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		if path, ok := idx.findKey(line, m[2]); ok {
-			return fmt.Errorf("line %d: %s: unknown key; configs/infergate.yaml lists the keys", line, path)
+			return fmt.Sprintf("line %d: %s: unknown key; configs/infergate.yaml lists the keys", line, path)
 		}
 	}
 	if m := fieldTwiceRE.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		if path, ok := idx.findKey(line, m[2]); ok {
-			return fmt.Errorf("line %d: %s: key set twice", line, path)
+			return fmt.Sprintf("line %d: %s: key set twice", line, path)
 		}
 	}
 	if m := keyTwiceRE.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		if path, ok := idx.findKey(line, m[2]); ok {
-			return fmt.Errorf("line %d: %s: key already set at line %s", line, path, m[3])
+			return fmt.Sprintf("line %d: %s: key already set at line %s", line, path, m[3])
 		}
 	}
 	if m := cannotUseRE.FindStringSubmatch(msg); m != nil {
@@ -184,8 +185,8 @@ func (idx nodeIndex) rewrite(msg string) error {
 			case yaml.SequenceNode:
 				got = "a list"
 			}
-			return fmt.Errorf("line %d: %s: %s is not %s", line, path, got, want)
+			return fmt.Sprintf("line %d: %s: %s is not %s", line, path, got, want)
 		}
 	}
-	return errors.New(msg)
+	return msg
 }

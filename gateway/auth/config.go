@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/infergate/infergate/internal/defaults"
+	"github.com/infergate/infergate/internal/fieldpath"
 )
 
 // The modes of Config.Mode and AdminConfig.Mode.
@@ -161,9 +162,9 @@ func (c *Config) Validate(routes []string) error {
 	hashes := make(map[string]string, len(c.Keys)+1)
 	for i := range c.Keys {
 		k := &c.Keys[i]
-		path := fmt.Sprintf("auth.keys[%s]", k.ID)
+		path := fieldpath.Item("auth.keys", k.ID, i)
 		prev, dup := ids[k.ID]
-		if k.ID == "" || dup {
+		if dup {
 			path = fmt.Sprintf("auth.keys[%d]", i)
 		}
 		switch {
@@ -201,9 +202,9 @@ func (c *Config) Validate(routes []string) error {
 }
 
 func (t *TenantConfig) validate(errs []error, i int, seen map[string]int, routes []string) []error {
-	path := fmt.Sprintf("auth.tenants[%s]", t.Name)
+	path := fieldpath.Item("auth.tenants", t.Name, i)
 	prev, dup := seen[t.Name]
-	if t.Name == "" || dup {
+	if dup {
 		path = fmt.Sprintf("auth.tenants[%d]", i)
 	}
 	switch {
