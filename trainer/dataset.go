@@ -11,6 +11,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -234,4 +235,33 @@ func inferColumn(name string, cells []string) *Column {
 		numbers[i] = v
 	}
 	return &Column{Name: name, Kind: Numeric, Numbers: numbers}
+}
+
+// rowsSHA256 returns the hex SHA-256 of the given rows of d written by
+// WriteCSV: the header, then the rows in ascending order of their index in
+// d, every column included. Hashing values rather than the source file's
+// lines makes the hash canonical — it does not depend on how the file
+// spelled a number — and sorting makes it name the set of rows, not the
+// order a split drew them in, which no metric depends on. Anyone can
+// reproduce it by writing those rows with WriteCSV and hashing the output.
+func rowsSHA256(d *Dataset, rows []int) (string, error) {
+	sorted := slices.Clone(rows)
+	slices.Sort(sorted)
+	sub := &Dataset{Columns: make([]*Column, len(d.Columns))}
+	for j, c := range d.Columns {
+		s := &Column{Name: c.Name, Kind: c.Kind}
+		for _, r := range sorted {
+			if c.Kind == Categorical {
+				s.Strings = append(s.Strings, c.Strings[r])
+			} else {
+				s.Numbers = append(s.Numbers, c.Numbers[r])
+			}
+		}
+		sub.Columns[j] = s
+	}
+	h := sha256.New()
+	if err := WriteCSV(h, sub); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -1,7 +1,8 @@
 // Package trainer trains the small models infergate serves in tests, demos
 // and simple production cases — a logistic regression or a small MLP on
 // tabular data — exports them to ONNX, evaluates them on held-out rows, and
-// registers them with their signature and lineage in the registry.
+// registers them with their signature, lineage and drift reference profile
+// in the registry.
 //
 // # Data
 //
@@ -53,9 +54,28 @@
 // output "probability" [batch, 1]; the same model always gives the same
 // bytes. Model.PredictRow computes the same function in Go from the same
 // float32 weights. Register stores a model as the next version of a registry
-// model with its lineage (data path and hash, parameters — a search's
-// trials included —, trainer version, parent, time) and sets aliases;
-// TrainDemo does all of it for the demo churn model.
+// model with its lineage (data path and hash, the hash of the test rows its
+// metrics were measured on, parameters — a search's trials included —,
+// trainer version, the program's VCS revision, parent, time) and sets
+// aliases; TrainDemo does all of it for the demo churn model.
+//
+// # Drift reference profile
+//
+// Train also computes Model.Profile, the drift package's reference profile
+// of the train rows — the rows the model was fitted on: for each signature
+// feature its raw values as a request carries them (before standardisation
+// and imputation, a missing cell counted as missing), and the model's
+// probability on each of those rows, in drift.DefaultBins quantile bins.
+// Register stores it with the model in one atomic step, as the version's
+// drift-profile.json (registry.DriftProfileFile), the reference of the
+// gateway's drift monitor. Like the ONNX file, it depends only on the data
+// and the config: the same training gives the same bytes.
+//
+// Model.TestDataSHA256, recorded as the lineage's TestDataSHA256, is the
+// SHA-256 of the header and the test rows (in file order, every column)
+// written by WriteCSV, so that the registry's promotion gate compares two
+// versions' metrics only when they were measured on the same rows. Neither
+// it nor the code version is in the ONNX file.
 //
 // # Concurrency model
 //

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -95,6 +96,43 @@ func (t *Trial) String() string {
 		t.Epochs, t.BestEpoch, t.ValidationLogLoss, t.ValidationAUC)
 }
 
+// buildCodeVersion is the revision of this program for lineage, from its
+// build information (codeVersion); "" when the binary has none.
+func buildCodeVersion() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	return codeVersion(info)
+}
+
+// codeVersion is the VCS commit info records ("+dirty" when the tree had
+// local changes), else the main module's version when it was built as a
+// versioned module (go install …@v1.2.3), else "": a test binary or a
+// build outside a repository records neither, and "(devel)" names no
+// revision.
+func codeVersion(info *debug.BuildInfo) string {
+	var revision string
+	var modified bool
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			revision = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	switch {
+	case revision != "" && modified:
+		return revision + "+dirty"
+	case revision != "":
+		return revision
+	case info.Main.Version != "(devel)":
+		return info.Main.Version
+	}
+	return ""
+}
+
 func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
 func formatInts(v []int) string {
@@ -106,11 +144,19 @@ func formatInts(v []int) string {
 }
 
 // Version returns the registry metadata of m as version of model, with the
-// given lineage; TrainerVersion, Params and TrainedAt are filled in when
-// empty.
+// given lineage; TrainerVersion, CodeVersion (this program's revision),
+// Params, TestDataSHA256 and TrainedAt are filled in when empty. None of
+// them is in the ONNX file, whose bytes depend on the trained model alone,
+// so the same training gives the same model_sha256 from any build.
 func (m *Model) Version(model, version string, lineage registry.Lineage) *registry.Version {
 	if lineage.TrainerVersion == "" {
 		lineage.TrainerVersion = TrainerVersion
+	}
+	if lineage.CodeVersion == "" {
+		lineage.CodeVersion = buildCodeVersion()
+	}
+	if lineage.TestDataSHA256 == "" {
+		lineage.TestDataSHA256 = m.TestDataSHA256
 	}
 	if lineage.Params == nil {
 		lineage.Params = m.Params()
@@ -127,8 +173,9 @@ func (m *Model) Version(model, version string, lineage registry.Lineage) *regist
 	}
 }
 
-// Register stores m in store as a new version of name and points
-// opts.Aliases at it. When an alias cannot be set, the registered version is
+// Register stores m in store as a new version of name, with its drift
+// reference profile (m.Profile) as the version's registry.DriftProfileFile,
+// and points opts.Aliases at it. When an alias cannot be set, the registered version is
 // returned with the error.
 func Register(store *registry.Store, name string, m *Model, opts RegisterOptions) (*registry.Version, error) {
 	version := opts.Version
@@ -153,7 +200,16 @@ func Register(store *registry.Store, name string, m *Model, opts RegisterOptions
 		Parent:     parent,
 	}
 	v := m.Version(name, version, lineage)
-	if err := store.Register(v, m.ONNX()); err != nil {
+	var files map[string][]byte
+	if m.Profile != nil {
+		profile, err := m.Profile.Encode()
+		if err != nil {
+			return nil, fmt.Errorf("cannot register model %q: %w", name, err)
+		}
+		files = map[string][]byte{registry.DriftProfileFile: profile}
+	}
+	// One atomic step: the version is never visible without its profile.
+	if err := store.RegisterWith(v, m.ONNX(), files); err != nil {
 		return nil, err
 	}
 	for _, alias := range opts.Aliases {

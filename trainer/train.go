@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/infergate/infergate/drift"
 	"github.com/infergate/infergate/registry"
 )
 
@@ -60,7 +61,16 @@ type Model struct {
 	// DataSource and DataSHA256 identify the training data (Dataset.Source,
 	// Dataset.SHA256).
 	DataSource, DataSHA256 string
-	TrainedAt              time.Time
+	// TestDataSHA256 identifies the test rows Metrics were measured on
+	// (rowsSHA256), so that the registry's promotion gate compares two
+	// versions' metrics only when they come from the same held-out rows.
+	TestDataSHA256 string
+	// Profile is the drift reference profile of the train rows: the
+	// signature features' raw values and the model's probability on them
+	// (referenceProfile). Register stores it beside the version; nil for a
+	// Model built by hand, which is then registered without one.
+	Profile   *drift.Profile
+	TrainedAt time.Time
 
 	encoder *registry.Encoder
 }
@@ -186,6 +196,12 @@ func TrainWith(d *Dataset, cfg Config, opts Options) (*Model, error) {
 	if cfg.Algorithm == MLP {
 		m.Metrics["best_epoch"] = float64(fit.bestEpoch)
 	}
+	if m.TestDataSHA256, err = rowsSHA256(d, test); err != nil {
+		return nil, fmt.Errorf("BUG: cannot hash the test rows: %w", err)
+	}
+	// The profile is of the rows the model was fitted on, the data whose
+	// distribution the live traffic is expected to follow.
+	m.Profile = m.referenceProfile(d, x, train)
 	return m, nil
 }
 

@@ -88,7 +88,7 @@ func TestRegistryCommand(t *testing.T) {
 	args := func(a ...string) []string { return a }
 
 	ok(args("list"), "MODEL           VERSIONS  LATEST  ALIASES\n", "customer-churn  3         1.2.0   production=1.0.0\n")
-	ok(args("show", model+"@production"), "version        1.0.0\n", "aliases        production\n", "held-out data  data:0123456789abcdef0123;seed=42;test_fraction=0.2;validation_fraction=0.1\n",
+	ok(args("show", model+"@production"), "version        1.0.0\n", "aliases        production\n", "held-out data  test:", "code           ",
 		"param seed     42\n", "features       7, ")
 
 	// The gate refuses a worse version and shows why; the alias stays.
