@@ -12,6 +12,7 @@ import (
 
 	"github.com/infergate/infergate/batcher"
 	"github.com/infergate/infergate/configs"
+	"github.com/infergate/infergate/drift"
 	"github.com/infergate/infergate/gateway"
 	"github.com/infergate/infergate/gateway/auth"
 	"github.com/infergate/infergate/internal/golden"
@@ -132,6 +133,11 @@ func TestMinimalConfigGetsEveryDefault(t *testing.T) {
 					Probes:       router.DefaultBreakerProbes,
 				},
 				Retry: router.RetryConfig{Backoff: router.DefaultRetryBackoff, MaxBackoff: router.DefaultRetryMaxBackoff},
+				Drift: router.DriftConfig{MonitorConfig: drift.MonitorConfig{
+					SampleRate: drift.DefaultSampleRate, Window: drift.DefaultWindow, Buckets: drift.DefaultBuckets,
+					PSIWarn: drift.DefaultPSIWarn, PSIAlert: drift.DefaultPSIAlert, KSAlpha: drift.DefaultKSAlpha,
+					ChiAlpha: drift.DefaultChiAlpha, MinSamples: drift.DefaultMinSamples,
+				}},
 			},
 			Cache: gateway.CacheConfig{TTL: gateway.DefaultCacheTTL, MaxBytes: gateway.DefaultCacheMaxBytes},
 		}},

@@ -3,13 +3,13 @@ package gateway
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/valyala/fasthttp/pprofhandler"
 	"strings"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/infergate/infergate/registry"
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/pprofhandler"
 )
 
 // servePublic dispatches the public API.
@@ -50,6 +50,10 @@ func (g *Gateway) serveAdmin(ctx *fasthttp.RequestCtx) {
 		}
 		return
 	}
+	if rest, ok := strings.CutPrefix(path, modelsPath+"/"); ok {
+		g.serveModel(ctx, rest)
+		return
+	}
 	if strings.HasPrefix(path, "/debug/pprof/") {
 		pprofhandler.PprofHandler(ctx)
 		return
@@ -62,7 +66,7 @@ func (g *Gateway) serveAdmin(ctx *fasthttp.RequestCtx) {
 	case "/metrics":
 		ctx.SetContentType("text/plain; version=0.0.4; charset=utf-8")
 		metrics.WritePrometheus(ctx, true)
-	case "/v1/models":
+	case modelsPath:
 		g.serveModels(ctx)
 	case routesPath:
 		g.serveRoutes(ctx)
@@ -99,7 +103,7 @@ func notFound(ctx *fasthttp.RequestCtx) {
 func adminNotFound(ctx *fasthttp.RequestCtx) {
 	writeError(ctx, fasthttp.StatusNotFound, codeNotFound, "",
 		"no such endpoint "+string(ctx.Path())+" on the admin listener; it serves GET /metrics, GET /v1/models, "+
-			"GET /v1/routes, GET /v1/routes/{name}, POST /v1/routes/{name}/canary, GET /v1/routes/{name}/shadow, "+
+			"GET /v1/models/{name}/drift, GET /v1/routes, GET /v1/routes/{name}, POST /v1/routes/{name}/canary, GET /v1/routes/{name}/shadow, "+
 			"GET /healthz, GET /readyz (predictions are on the public listener, server.listen)")
 }
 

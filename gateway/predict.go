@@ -250,6 +250,8 @@ func (st *predictState) lookup(cache *routeCache, req *router.Request, input []f
 		p := float64(e.probability)
 		st.res = router.Result{Probability: p, Label: picked.Meta().Signature.Output.LabelFor(p),
 			ModelVersion: picked.Version(), Target: req.Picked()}
+		// A cached answer is still live traffic of that version.
+		req.Picked().Observe(req, &st.res)
 	}
 	return key, hit
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/infergate/infergate/batcher"
 	"github.com/infergate/infergate/internal/defaults"
+	"github.com/infergate/infergate/internal/fieldpath"
 	"github.com/infergate/infergate/registry"
 	"github.com/infergate/infergate/router/remote"
 	"github.com/infergate/infergate/router/rules"
@@ -80,6 +81,9 @@ type RouteConfig struct {
 	// Shadow mirrors a sample of the traffic to candidate targets and
 	// compares their answers with the primary's.
 	Shadow *ShadowConfig `yaml:"shadow"`
+	// Drift monitors the live traffic of the route's model versions
+	// against their training data.
+	Drift DriftConfig `yaml:"drift"`
 }
 
 // TargetConfig is one entry of a route's targets. Exactly one of version
@@ -226,6 +230,7 @@ func (c *RouteConfig) ApplyDefaults() {
 	c.Batching.ApplyDefaults()
 	c.Breaker.applyDefaults()
 	c.Retry.applyDefaults()
+	c.Drift.ApplyDefaults()
 	for i := range c.Targets {
 		t := &c.Targets[i]
 		switch t.kind() {
@@ -341,10 +346,10 @@ func Validate(routes []RouteConfig) error {
 	first := make(map[string]int, len(routes))
 	for i := range routes {
 		r := &routes[i]
-		path := fmt.Sprintf("routes[%s]", r.Name)
+		path := fieldpath.Item("routes", r.Name, i)
 		prev, dup := first[r.Name]
-		if r.Name == "" || dup {
-			path = fmt.Sprintf("routes[%d]", i)
+		if dup {
+			path = fieldpath.Item("routes", "", i)
 		}
 		nameOK := false
 		switch {
@@ -352,9 +357,7 @@ func Validate(routes []RouteConfig) error {
 			errs = append(errs, fmt.Errorf("%s.name: must not be empty", path))
 		case dup:
 			errs = append(errs, fmt.Errorf("%s.name: duplicate route %q (routes[%d] has it already); route names must be unique", path, r.Name, prev))
-		case strings.ContainsAny(r.Name, " \t\"/@:") || strings.ContainsFunc(r.Name, unicode.IsControl):
-			// model_id may be ROUTE@ALIAS or ROUTE:VERSION, and a name is
-			// part of URL paths, metric labels and one-line error paths.
+		case !publicName(r.Name):
 			errs = append(errs, fmt.Errorf("%s.name: %q must not contain spaces, quotes, slashes, @, : or control characters", path, r.Name))
 		default:
 			nameOK = true
@@ -377,8 +380,16 @@ func Validate(routes []RouteConfig) error {
 		errs = appendPrefixed(errs, path+".", r.Batching.Validate())
 		errs = validateCall(errs, path+".", r.Timeout, &r.Breaker, &r.Retry)
 		errs = r.validateTargets(errs, path)
+		errs = appendPrefixed(errs, path+".", r.Drift.Validate())
 	}
 	return errors.Join(errs...)
+}
+
+// publicName reports whether a route or target name can be shown as it is:
+// model_id may be ROUTE@ALIAS or ROUTE:VERSION, and names are parts of URL
+// paths, response headers, metric labels and one-line error paths.
+func publicName(name string) bool {
+	return !strings.ContainsAny(name, " \t\"/@:") && !strings.ContainsFunc(name, unicode.IsControl) && fieldpath.Plain(name)
 }
 
 // validateTargets checks targets, fallbacks, canary and shadow.
@@ -386,7 +397,7 @@ func (r *RouteConfig) validateTargets(errs []error, path string) []error {
 	kinds := map[string]Kind{PrimaryTarget: KindModel}
 	for i := range r.Targets {
 		t := &r.Targets[i]
-		tpath := fmt.Sprintf("%s.targets[%s]", path, t.Name)
+		tpath := fieldpath.Item(path+".targets", t.Name, i)
 		_, dup := kinds[t.Name]
 		switch {
 		case t.Name == "":
@@ -398,6 +409,8 @@ func (r *RouteConfig) validateTargets(errs []error, path string) []error {
 		case dup:
 			tpath = fmt.Sprintf("%s.targets[%d]", path, i)
 			errs = append(errs, fmt.Errorf("%s.name: duplicate target %q; target names must be unique in a route", tpath, t.Name))
+		case !publicName(t.Name):
+			errs = append(errs, fmt.Errorf("%s.name: %q must not contain spaces, quotes, slashes, @, : or control characters", tpath, t.Name))
 		}
 		k := t.kind()
 		if !dup && t.Name != "" {

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -45,6 +46,12 @@ type Route struct {
 
 	served    map[*Target]*metrics.Counter
 	fallenOff map[*Target]*[numReasons]*metrics.Counter
+
+	// drift monitors the route's model versions (those with a reference
+	// profile); watchers run their actions until stopWatchers.
+	drift        []*versionDrift
+	watchers     sync.WaitGroup
+	stopWatchers context.CancelFunc
 }
 
 // Name is the public model name.
@@ -137,6 +144,7 @@ func (r *Route) Serve(req *Request, res *Result) error {
 	}
 	if why == reasonOK {
 		r.served[picked].Inc()
+		picked.Observe(req, res)
 		return nil
 	}
 	if req.pinned != nil {
@@ -178,6 +186,7 @@ func (r *Route) next(t *Target, req *Request, res *Result, pos int) bool {
 	}
 	res.Fallback, res.Reason = true, reason
 	r.served[t].Inc()
+	t.Observe(req, res)
 	return true
 }
 
@@ -284,6 +293,7 @@ func (t *Table) Close() error {
 		if r.shadow != nil {
 			r.shadow.close()
 		}
+		r.stopDrift()
 		for _, tg := range r.targets {
 			tg.close()
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/infergate/infergate/batcher"
+	"github.com/infergate/infergate/drift"
 	"github.com/infergate/infergate/registry"
 	"github.com/infergate/infergate/router/remote"
 	"github.com/infergate/infergate/router/rules"
@@ -64,6 +65,9 @@ type Target struct {
 	// tensorModel encodes the row a v2 remote target sends: the route's
 	// primary model's signature.
 	tensorModel *Model
+	// drift counts a model target's answers against its version's
+	// reference profile; nil when not monitored.
+	drift *drift.Monitor
 }
 
 type staticAnswer struct {

@@ -1,0 +1,83 @@
+package gateway_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/infergate/infergate/drift"
+	"github.com/infergate/infergate/gateway"
+	"github.com/infergate/infergate/internal/servingtest"
+	"github.com/infergate/infergate/router"
+	"github.com/valyala/fasthttp"
+)
+
+// driftReply is the body of GET /v1/models/{route}/drift.
+type driftReply struct {
+	Route    string `json:"route"`
+	Versions []struct {
+		Version string       `json:"version"`
+		Report  drift.Report `json:"report"`
+	} `json:"versions"`
+}
+
+// TestAdminDrift: the admin API reports the drift of what a route served,
+// answers from its response cache included (they are live traffic too), and
+// says why when there is no report.
+func TestAdminDrift(t *testing.T) {
+	t.Parallel()
+	const route, off = "churn-drift", "churn-drift-off"
+	gates := servingtest.NewGates(t)
+	table := loadTable(t, servingtest.Store(t), gates,
+		router.RouteConfig{Name: route, Model: servingtest.Route,
+			Drift: router.DriftConfig{MonitorConfig: drift.MonitorConfig{SampleRate: 1}}},
+		router.RouteConfig{Name: off, Model: servingtest.Route, Drift: router.DriftConfig{Disabled: true}},
+	)
+	releaseGates(t, gates)
+	s := serveTable(t, table, gateway.Config{Caches: map[string]gateway.CacheConfig{route: {Enabled: true}}})
+
+	const n = 40
+	hits := 0
+	for range n {
+		r := s.predict(t, bodyFor(route))
+		if r.status != fasthttp.StatusOK {
+			t.Fatalf("status %d, body %s", r.status, r.body)
+		}
+		if r.get("X-Infergate-Cache") == "hit" {
+			hits++
+		}
+	}
+	if hits == 0 {
+		t.Fatalf("no cache hit in %d identical requests", n)
+	}
+
+	r := do(t, s.admin, fasthttp.MethodGet, "/v1/models/"+route+"/drift", "")
+	if r.status != fasthttp.StatusOK {
+		t.Fatalf("status %d, body %s", r.status, r.body)
+	}
+	var rep driftReply
+	decode(t, r, &rep)
+	if rep.Route != route || len(rep.Versions) != 1 || rep.Versions[0].Version != "1.0.0" {
+		t.Fatalf("report of %q with versions %+v, want %s and 1.0.0", rep.Route, rep.Versions, route)
+	}
+	got := rep.Versions[0].Report
+	if got.Samples != n || got.SampledTotal != n {
+		t.Errorf("samples %d (total %d), want %d: every answer, %d of them from the cache", got.Samples, got.SampledTotal, n, hits)
+	}
+	if len(got.Features) != 7 || got.Verdict != drift.Insufficient {
+		t.Errorf("%d features, verdict %s; want 7 and insufficient_data (%d samples < min_samples)", len(got.Features), got.Verdict, n)
+	}
+
+	e := wantError(t, do(t, s.admin, fasthttp.MethodGet, "/v1/models/"+off+"/drift", ""), fasthttp.StatusNotFound, "not_found", "")
+	if !strings.Contains(e.Error.Message, "drift.disabled") {
+		t.Errorf("message %q does not say why", e.Error.Message)
+	}
+	wantError(t, do(t, s.admin, fasthttp.MethodGet, "/v1/models/nope/drift", ""), fasthttp.StatusNotFound, "model_not_found", "")
+	wantError(t, do(t, s.admin, fasthttp.MethodGet, "/v1/models/"+route+"/other", ""), fasthttp.StatusNotFound, "not_found", "")
+	if r := do(t, s.admin, fasthttp.MethodPost, "/v1/models/"+route+"/drift", ""); r.status != fasthttp.StatusMethodNotAllowed {
+		t.Errorf("POST: status %d, want 405", r.status)
+	}
+	// The public listener does not serve it.
+	if r := do(t, s.public, fasthttp.MethodGet, "/v1/models/"+route+"/drift", ""); r.status != fasthttp.StatusNotFound {
+		t.Errorf("public listener: status %d, want 404", r.status)
+	}
+}
