@@ -36,7 +36,8 @@ func (g *Gateway) servePublic(ctx *fasthttp.RequestCtx) {
 
 // serveAdmin dispatches the admin API, which listens on its own address so
 // that it can stay off the public network. Every endpoint is GET (or HEAD)
-// but POST /v1/routes/{name}/canary.
+// but POST /v1/routes/{name}/canary and the registry's actions; every call
+// that changes something is written to the audit log.
 func (g *Gateway) serveAdmin(ctx *fasthttp.RequestCtx) {
 	path := string(ctx.Path())
 	// Probes stay open; everything else needs the admin token.
@@ -46,6 +47,12 @@ func (g *Gateway) serveAdmin(ctx *fasthttp.RequestCtx) {
 	if rest, ok := strings.CutPrefix(path, routesPath+"/"); ok {
 		g.serveRoute(ctx, rest)
 		if ctx.IsPost() {
+			g.audit(ctx)
+		}
+		return
+	}
+	if rest, ok := strings.CutPrefix(path, registryPath); ok && (rest == "" || rest[0] == '/') {
+		if g.serveRegistry(ctx, rest) {
 			g.audit(ctx)
 		}
 		return
@@ -104,7 +111,7 @@ func adminNotFound(ctx *fasthttp.RequestCtx) {
 	writeError(ctx, fasthttp.StatusNotFound, codeNotFound, "",
 		"no such endpoint "+string(ctx.Path())+" on the admin listener; it serves GET /metrics, GET /v1/models, "+
 			"GET /v1/models/{name}/drift, GET /v1/routes, GET /v1/routes/{name}, POST /v1/routes/{name}/canary, GET /v1/routes/{name}/shadow, "+
-			"GET /healthz, GET /readyz (predictions are on the public listener, server.listen)")
+			"the registry under "+registryPath+", GET /healthz, GET /readyz (predictions are on the public listener, server.listen)")
 }
 
 func methodNotAllowed(ctx *fasthttp.RequestCtx, allow string) {

@@ -30,7 +30,16 @@ const (
 	codeModelFailed      = "model_failed"
 	codeInternal         = "internal"
 	codeTooManyInstances = "too_many_instances"
+	codeConflict         = "conflict"
 )
+
+// errorObject is the error object of an answer that carries more than the
+// error (encoding/json), shaped as appendErrorObject writes it.
+type errorObject struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
 
 // retryAfterSeconds is sent with 429 and 503: a full queue drains within
 // milliseconds, so the smallest value HTTP allows is the honest one.

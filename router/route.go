@@ -282,6 +282,9 @@ func (t *Table) Lookup(name []byte) *Route {
 // Routes returns the routes in name order. The slice must not be modified.
 func (t *Table) Routes() []*Route { return t.routes }
 
+// Store is the registry the table's models were resolved in.
+func (t *Table) Store() *registry.Store { return t.store }
+
 // Close stops the canary analyses and shadow workers, drains and closes
 // every model of the table, and unregisters its metrics.
 func (t *Table) Close() error {
