@@ -195,9 +195,10 @@ func serveCanary(ctx *fasthttp.RequestCtx, route *router.Route) {
 			return
 		}
 		if err := route.RestartCanaryAnalysis(); err != nil {
-			// The canary exists (checked above): it has no analysis.
+			// The canary exists (checked above): it has no analysis, or
+			// nothing to analyse.
 			writeError(ctx, fasthttp.StatusConflict, codeNotConfigured, "",
-				err.Error()+" and reload, or set its weight by hand instead")
+				err.Error()+"; or set its weight by hand instead")
 			return
 		}
 		slog.Info("canary analysis restarted by the admin API",

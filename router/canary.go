@@ -25,6 +25,7 @@ const (
 	CanaryAnalysing  = "analysing"   // analysis steps the weight up
 	CanaryPromoted   = "promoted"    // every step passed; the alias moved
 	CanaryRolledBack = "rolled_back" // a step failed; the weight is 0
+	CanaryIdle       = "idle"        // the candidate serves the primary's version: nothing to analyse, the weight is 0
 )
 
 // canary is a route's candidate, its weight and its analysis. The request
@@ -85,6 +86,14 @@ func newCanary(r *Route, candidate *Target, cfg *CanaryConfig, store *registry.S
 	c.window.Store(&canaryWindow{startedAt: time.Now()})
 	if c.cfg != nil {
 		c.state, c.since = CanaryAnalysing, time.Now()
+		if c.idle() {
+			// A route whose candidate follows an alias (staging) that names
+			// the primary's version waits there until a new version is
+			// registered under it; the reload then starts the analysis.
+			c.weight.Store(0)
+			c.state = CanaryIdle
+			c.reason = "the candidate serves the primary's version (" + candidate.model.Version() + "); the analysis starts when it serves another"
+		}
 	}
 	lbl := `{route=` + strconv.Quote(r.name) + `}`
 	set.NewGauge(`infergate_canary_weight_percent`+lbl, func() float64 { return float64(c.weight.Load()) * 100 / weightScale })
@@ -94,6 +103,13 @@ func newCanary(r *Route, candidate *Target, cfg *CanaryConfig, store *registry.S
 }
 
 func (c *canary) analysed() bool { return c.cfg != nil }
+
+// idle reports whether the candidate is the primary's own model version, so
+// that comparing the two would measure nothing and promoting it would move
+// nothing.
+func (c *canary) idle() bool {
+	return c.candidate.model != nil && c.candidate.model == c.route.primary.model
+}
 
 // pick returns the target for req: the candidate when req's key (or, without
 // one, a random draw) falls within the weight. Hashing the key keeps each
@@ -191,7 +207,7 @@ func (c *canary) newWindow() {
 }
 
 func (c *canary) start() {
-	if c.cfg == nil {
+	if c.cfg == nil || c.state == CanaryIdle {
 		return
 	}
 	c.wg.Add(1)
@@ -294,7 +310,11 @@ func (c *canary) rollback(why string) {
 // and the primary's alias resolves to it.
 func (c *canary) promote() {
 	m := c.candidate.model
-	if err := c.store.SetAlias(m.Name(), c.cfg.PromoteAlias, m.Version()); err != nil {
+	_, err := c.store.Promote(m.Name(), m.Version(), c.cfg.PromoteAlias, registry.PromoteOptions{
+		By:     "canary",
+		Reason: fmt.Sprintf("route %s: the candidate passed every analysis step %v", c.route.name, c.cfg.Steps),
+	})
+	if err != nil {
 		c.state, c.reason, c.since = CanaryRolledBack, "cannot move alias: "+err.Error(), time.Now()
 		c.weight.Store(0)
 		c.rollbacks.Inc()
@@ -390,7 +410,10 @@ func (r *Route) SetCanaryWeight(percent float64) error {
 // first step.
 func (r *Route) RestartCanaryAnalysis() error {
 	if r.canary == nil || r.canary.cfg == nil {
-		return fmt.Errorf("route %q has no canary analysis; add canary.analysis to its config", r.name)
+		return fmt.Errorf("route %q has no canary analysis; add canary.analysis to its config and reload", r.name)
+	}
+	if r.canary.idle() {
+		return fmt.Errorf("route %q: the canary's candidate serves the primary's version %s, so there is nothing to analyse; register a new version under the candidate's alias", r.name, r.primary.model.Version())
 	}
 	r.canary.restart()
 	return nil

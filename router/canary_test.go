@@ -403,6 +403,14 @@ func TestCanaryPromotion(t *testing.T) {
 	if err != nil || v.Version != "1.1.0" {
 		t.Fatalf("production resolves to %v (err %v), want 1.1.0", v, err)
 	}
+	// The alias log says who moved it and why.
+	history, err := store.History(demo, "production")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := history[len(history)-1]; last.To != "1.1.0" || last.By != "canary" || !strings.Contains(last.Reason, "every analysis step [10 50 100]") {
+		t.Errorf("last move of production %+v, want one to 1.1.0 by the canary with its reason", last)
+	}
 	// Until the routes reload, the candidate keeps all the traffic.
 	if a := d.do(route, ask{}); a.err != nil || a.target() != "candidate" || a.res.ModelVersion != "1.1.0" {
 		t.Fatalf("after promotion: target %s %+v, err %v", a.target(), a.res, a.err)
@@ -429,5 +437,48 @@ func TestCanaryAnalysisStartsAtFirstStep(t *testing.T) {
 	if c := lookup(t, table, "canary").Canary(); c.Step != 0 || c.WeightPercent != c.Steps[0] {
 		t.Errorf("canary weight 30 with steps %v: starts at %g%% in step %d, want the first step's %g%% (or a config error)",
 			c.Steps, c.WeightPercent, c.Step, c.Steps[0])
+	}
+}
+
+// TestCanaryIdle: a candidate that serves the primary's own version (its
+// alias names the same version, as staging does before a new version is
+// trained) takes no traffic and is not analysed, so nothing is "promoted";
+// a route loaded once the alias names a new version analyses it.
+func TestCanaryIdle(t *testing.T) {
+	t.Parallel()
+	store, gates := twoVersions(t)
+	if err := store.SetAlias(demo, "staging", "1.0.0"); err != nil {
+		t.Fatal(err)
+	}
+	rc := analysedRoute("idle")
+	rc.Targets[0].Version = "staging"
+	route := lookup(t, load(t, store, gates, rc), "idle")
+	c := route.Canary()
+	if c.State != router.CanaryIdle || c.WeightPercent != 0 || !strings.Contains(c.Reason, "primary's version (1.0.0)") {
+		t.Fatalf("canary %+v, want idle at 0%% saying why", c)
+	}
+	d := demoRows(t)
+	for i := range 200 {
+		if a := d.do(route, ask{row: i}); a.err != nil || a.target() != "primary" {
+			t.Fatalf("row %d: target %s, err %v; want the primary", i, a.target(), a.err)
+		}
+	}
+	if err := route.RestartCanaryAnalysis(); err == nil || !strings.Contains(err.Error(), "nothing to analyse") {
+		t.Fatalf("restart of an idle canary: %v, want a refusal saying why", err)
+	}
+	if c := route.Canary(); c.State != router.CanaryIdle {
+		t.Fatalf("after the refused restart: %+v", c)
+	}
+	if h, err := store.History(demo, "production"); err != nil || len(h) != 1 {
+		t.Fatalf("production's history %+v (err %v): an idle canary moved it", h, err)
+	}
+
+	// A new version under the alias: the next load analyses it.
+	if err := store.SetAlias(demo, "staging", "1.1.0"); err != nil {
+		t.Fatal(err)
+	}
+	rc.Name = "idle-then-new"
+	if c := lookup(t, load(t, store, gates, rc), "idle-then-new").Canary(); c.State != router.CanaryAnalysing || c.WeightPercent != 10 {
+		t.Fatalf("canary with a new candidate version %+v, want analysing at 10%%", c)
 	}
 }
