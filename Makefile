@@ -8,7 +8,7 @@ BIN      := bin/infergate
 CONFIG   ?= configs/infergate.yaml
 GOLANGCI_LINT_VERSION := v2.7.2
 
-.PHONY: help setup build run test lint fuzz bench bench-shadow microbench clean
+.PHONY: help setup build run test lint fuzz bench bench-shadow microbench lifecycle clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -52,6 +52,9 @@ bench-shadow: build ## shadow isolation: p99 with a hanging or failing shadow vs
 
 microbench: setup ## Go benchmarks of the request path (ns/op, allocs/op)
 	$(GO) test -run '^$$' -bench . -benchmem ./runtime/ ./batcher/ ./gateway/ ./bench/...
+
+lifecycle: build ## the model lifecycle end to end: train, serve, drift, retrain, shadow, canary, promote (scripts/lifecycle.sh)
+	./scripts/lifecycle.sh
 
 clean: ## remove build outputs and the local registry
 	rm -rf bin var

@@ -2,8 +2,11 @@ package gateway
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/infergate/infergate/router"
@@ -35,9 +38,20 @@ func (g *Gateway) serveModel(ctx *fasthttp.RequestCtx, rest string) {
 	g.serveDrift(ctx, route)
 }
 
-// serveDrift answers GET /v1/models/{route}/drift: the drift report of each
-// monitored version the route serves, computed now.
+// serveDrift answers GET /v1/models/{route}/drift[?format=text]: the drift
+// report of each monitored version the route serves, computed now, as JSON
+// or as a table for a terminal.
 func (g *Gateway) serveDrift(ctx *fasthttp.RequestCtx, route *router.Route) {
+	text := false
+	switch f := string(ctx.QueryArgs().Peek("format")); f {
+	case "", "json":
+	case "text":
+		text = true
+	default:
+		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, "query.format",
+			"format must be json (the default) or text, got "+strconv.Quote(f))
+		return
+	}
 	versions, err := route.DriftReport(time.Now())
 	if errors.Is(err, router.ErrNoDriftProfile) {
 		writeError(ctx, fasthttp.StatusNotFound, codeNotFound, "",
@@ -45,8 +59,44 @@ func (g *Gateway) serveDrift(ctx *fasthttp.RequestCtx, route *router.Route) {
 				"(infergate train stores one with each version), or routes[].drift.disabled is set for it")
 		return
 	}
+	if text {
+		ctx.SetContentType("text/plain; charset=utf-8")
+		writeDriftText(ctx, route.Name(), versions)
+		return
+	}
 	writeJSON(ctx, struct {
 		Route    string                `json:"route"`
 		Versions []router.VersionDrift `json:"versions"`
 	}{route.Name(), versions}, "the drift report")
+}
+
+// writeDriftText writes the drift reports as a table per version: a line
+// per feature and one for the score.
+func writeDriftText(w io.Writer, route string, versions []router.VersionDrift) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for i, v := range versions {
+		r := &v.Report
+		if i > 0 {
+			fmt.Fprintln(tw)
+		}
+		drifted := "none"
+		if len(r.Drifted) > 0 {
+			drifted = strings.Join(r.Drifted, ", ")
+		}
+		fmt.Fprintf(tw, "route %s, version %s: %s (drifted: %s); %d samples from %s to %s\n",
+			route, v.Version, r.Verdict, drifted, r.Samples, r.From.Format(time.TimeOnly), r.Time.Format(time.TimeOnly))
+		fmt.Fprintln(tw, "FEATURE\tTYPE\tSAMPLES\tMISSING\tPSI\tTEST\tP-VALUE\tVERDICT")
+		for _, f := range append(r.Features, r.Score) {
+			test, p := "-", "-"
+			switch {
+			case f.KS != nil:
+				test, p = fmt.Sprintf("ks %.3f", f.KS.Statistic), fmt.Sprintf("%.3g", f.KS.PValue)
+			case f.ChiSquare != nil:
+				test, p = fmt.Sprintf("chi2 %.1f", f.ChiSquare.Statistic), fmt.Sprintf("%.3g", f.ChiSquare.PValue)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f%%\t%.3f\t%s\t%s\t%s\n",
+				f.Name, f.Type, f.Samples, f.MissingShare*100, f.PSI, test, p, f.Verdict)
+		}
+	}
+	_ = tw.Flush()
 }

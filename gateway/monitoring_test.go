@@ -70,6 +70,17 @@ func TestAdminDrift(t *testing.T) {
 		t.Errorf("%d features, verdict %s; want 7 and insufficient_data (%d samples, fewer than min_samples)", len(got.Features), got.Verdict, n)
 	}
 
+	// The same report as a table for a terminal: a line per feature and
+	// one for the score.
+	r = do(t, s.admin, fasthttp.MethodGet, "/v1/models/"+route+"/drift?format=text", "")
+	text := string(r.body)
+	if r.status != fasthttp.StatusOK || !strings.HasPrefix(r.get("Content-Type"), "text/plain") ||
+		!strings.HasPrefix(text, "route "+route+", version 1.0.0: insufficient_data (drifted: none)") ||
+		strings.Count(text, "\n") != 2+7+1 || !strings.Contains(text, "\nmonthly_charges ") || !strings.Contains(text, "\nscore ") {
+		t.Errorf("text report: status %d, Content-Type %q:\n%s", r.status, r.get("Content-Type"), text)
+	}
+	wantError(t, do(t, s.admin, fasthttp.MethodGet, "/v1/models/"+route+"/drift?format=xml", ""), fasthttp.StatusBadRequest, "invalid_field", "query.format")
+
 	e := wantError(t, do(t, s.admin, fasthttp.MethodGet, "/v1/models/"+off+"/drift", ""), fasthttp.StatusNotFound, "not_found", "")
 	if !strings.Contains(e.Error.Message, "drift.disabled") {
 		t.Errorf("message %q does not say why", e.Error.Message)
