@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/infergate/infergate/drift/feedback"
 	"github.com/infergate/infergate/gateway"
 	"github.com/infergate/infergate/gateway/auth"
 	"github.com/infergate/infergate/internal/defaults"
@@ -29,7 +30,10 @@ type Config struct {
 	// mode keys, which needs keys: a server open to every caller must say
 	// so (mode: off).
 	Auth auth.Config `yaml:"auth"`
-	Log  LogConfig   `yaml:"log"`
+	// Feedback logs predictions so that POST /v1/feedback can join ground
+	// truth to them. Default on.
+	Feedback feedback.Config `yaml:"feedback"`
+	Log      LogConfig       `yaml:"log"`
 }
 
 // RouteSpec is one entry of routes: the router's route and the gateway's
@@ -54,6 +58,7 @@ func (c *Config) RouterRoutes() []router.RouteConfig {
 func (c *Config) GatewayConfig() gateway.Config {
 	g := c.Server
 	g.Auth = c.Auth
+	g.Feedback = c.Feedback
 	g.Caches = make(map[string]gateway.CacheConfig, len(c.Routes))
 	for i := range c.Routes {
 		g.Caches[c.Routes[i].Name] = c.Routes[i].Cache
@@ -171,6 +176,7 @@ func (c *Config) ApplyDefaults() {
 	c.Runtime.ApplyDefaults()
 	c.Registry.ApplyDefaults()
 	c.Auth.ApplyDefaults()
+	c.Feedback.ApplyDefaults()
 	for i := range c.Routes {
 		c.Routes[i].ApplyDefaults()
 		c.Routes[i].Cache.ApplyDefaults()
@@ -192,7 +198,7 @@ func (c *Config) Validate() error {
 	for i := range c.Routes {
 		names = append(names, c.Routes[i].Name)
 	}
-	errs = append(errs, c.Auth.Validate(names))
+	errs = append(errs, c.Auth.Validate(names), c.Feedback.Validate())
 	for i := range c.Routes {
 		r := &c.Routes[i]
 		if r.Cache.Enabled {

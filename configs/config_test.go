@@ -13,6 +13,7 @@ import (
 	"github.com/infergate/infergate/batcher"
 	"github.com/infergate/infergate/configs"
 	"github.com/infergate/infergate/drift"
+	"github.com/infergate/infergate/drift/feedback"
 	"github.com/infergate/infergate/gateway"
 	"github.com/infergate/infergate/gateway/auth"
 	"github.com/infergate/infergate/internal/golden"
@@ -141,8 +142,9 @@ func TestMinimalConfigGetsEveryDefault(t *testing.T) {
 			},
 			Cache: gateway.CacheConfig{TTL: gateway.DefaultCacheTTL, MaxBytes: gateway.DefaultCacheMaxBytes},
 		}},
-		Auth: auth.Config{Mode: auth.ModeOff, Admin: auth.AdminConfig{Mode: auth.ModeOff, AuditLog: auth.DefaultAuditLog}},
-		Log:  configs.LogConfig{Level: configs.DefaultLogLevel, Format: configs.DefaultLogFormat},
+		Auth:     auth.Config{Mode: auth.ModeOff, Admin: auth.AdminConfig{Mode: auth.ModeOff, AuditLog: auth.DefaultAuditLog}},
+		Feedback: feedback.Config{Capacity: feedback.DefaultCapacity, TTL: feedback.DefaultTTL, Threshold: feedback.DefaultThreshold},
+		Log:      configs.LogConfig{Level: configs.DefaultLogLevel, Format: configs.DefaultLogFormat},
 	}
 	gotJSON, _ := json.Marshal(cfg)
 	wantJSON, _ := json.Marshal(&want)

@@ -21,6 +21,8 @@ func (g *Gateway) servePublic(ctx *fasthttp.RequestCtx) {
 			return
 		}
 		g.servePredictions(ctx)
+	case feedbackPath:
+		g.serveFeedback(ctx)
 	case "/healthz":
 		serveLive(ctx)
 	case "/readyz":
@@ -103,14 +105,14 @@ func (g *Gateway) serveReady(ctx *fasthttp.RequestCtx) {
 
 func notFound(ctx *fasthttp.RequestCtx) {
 	writeError(ctx, fasthttp.StatusNotFound, codeNotFound, "",
-		"no such endpoint "+string(ctx.Path())+"; the API is POST /v1/predictions, GET /healthz, GET /readyz, and the Open Inference Protocol under /v2 "+
+		"no such endpoint "+string(ctx.Path())+"; the API is POST /v1/predictions, POST /v1/feedback, GET /healthz, GET /readyz, and the Open Inference Protocol under /v2 "+
 			"(metrics, models and routes are on the admin listener, server.admin_listen)")
 }
 
 func adminNotFound(ctx *fasthttp.RequestCtx) {
 	writeError(ctx, fasthttp.StatusNotFound, codeNotFound, "",
 		"no such endpoint "+string(ctx.Path())+" on the admin listener; it serves GET /metrics, GET /v1/models, "+
-			"GET /v1/models/{name}/drift, GET /v1/routes, GET /v1/routes/{name}, POST /v1/routes/{name}/canary, GET /v1/routes/{name}/shadow, "+
+			"GET /v1/models/{name}/drift, GET /v1/models/{name}/feedback, GET /v1/routes, GET /v1/routes/{name}, POST /v1/routes/{name}/canary, GET /v1/routes/{name}/shadow, "+
 			"the registry under "+registryPath+", GET /healthz, GET /readyz (predictions are on the public listener, server.listen)")
 }
 

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/infergate/infergate/drift/feedback"
 	"github.com/infergate/infergate/gateway/auth"
 	"net"
 	"strings"
@@ -110,6 +111,9 @@ type Config struct {
 	// Caches are the routes' response caches by route name. They are
 	// configured under routes[].cache; package configs fills this in.
 	Caches map[string]CacheConfig `yaml:"-" json:",omitempty"`
+	// Feedback logs predictions for POST /v1/feedback; package configs
+	// fills it from the file's feedback block. Default on.
+	Feedback feedback.Config `yaml:"-" json:"-"`
 }
 
 // TLSConfig names a listener's certificate and key files (PEM); both or
@@ -153,6 +157,7 @@ func (c *Config) ApplyDefaults() {
 	defaults.Set(&c.MaxConcurrency, DefaultMaxConcurrency)
 	defaults.Set(&c.MaxQueueWait, DefaultMaxQueueWait)
 	c.Auth.ApplyDefaults()
+	c.Feedback.ApplyDefaults()
 }
 
 // Validate checks c after ApplyDefaults; errors name the field under server.

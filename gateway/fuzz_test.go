@@ -3,7 +3,9 @@ package gateway_test
 import (
 	"encoding/json"
 	"math"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -154,6 +156,64 @@ func FuzzV2Infer(f *testing.F) {
 		case fasthttp.StatusBadRequest, fasthttp.StatusServiceUnavailable, fasthttp.StatusGatewayTimeout:
 			var e struct{ Error string }
 			if err := json.Unmarshal(out, &e); err != nil || e.Error == "" {
+				t.Fatalf("%d with body %q (%v)", status, out, err)
+			}
+		default:
+			t.Fatalf("status %d, body %q", status, out)
+		}
+	})
+}
+
+// FuzzFeedback feeds arbitrary bodies to POST /v1/feedback, whose store
+// holds predictions logged under ids p0…p9: the handler never panics; a 200
+// names one of them with a 0/1 label, and a prediction is labelled at most
+// once; anything else is an error body with its code.
+func FuzzFeedback(f *testing.F) {
+	for _, seed := range []string{
+		`{"request_id":"p0","label":1}`, `{"request_id":"p1","label":false}`, `{"request_id":"p2","label":true}`,
+		`{"request_id":"p3","label":0.5}`, `{"request_id":"p4","label":"1"}`, `{"request_id":"nope","label":1}`,
+		`{"request_id":1,"label":1}`, `{"label":1}`, `{"request_id":"p5"}`, `{}`, `[]`, ``, `{`,
+		`{"request_id":"p6","label":1,"request_id":"p7"}`, `{"request_id":"p8\u0000","label":1}`,
+		`{"request_id":"` + strings.Repeat("x", 200) + `","label":1}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	s := newServer(f, options{})
+	h := s.g.Handler()
+	for i := range 10 {
+		ctx := directRequest(fasthttp.MethodPost, "/v1/predictions", "")
+		ctx.Request.Header.Set("X-Request-Id", "p"+strconv.Itoa(i))
+		ctx.Request.SetBodyString(validBody)
+		h(ctx)
+		if ctx.Response.StatusCode() != fasthttp.StatusOK {
+			f.Fatalf("prediction p%d: %d %s", i, ctx.Response.StatusCode(), ctx.Response.Body())
+		}
+	}
+	var mu sync.Mutex
+	labelled := map[string]bool{}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ctx := directRequest(fasthttp.MethodPost, "/v1/feedback", "")
+		ctx.Request.SetBody(body)
+		h(ctx)
+		status, out := ctx.Response.StatusCode(), ctx.Response.Body()
+		switch status {
+		case fasthttp.StatusOK:
+			var a struct {
+				RequestID   string  `json:"request_id"`
+				Probability float64 `json:"probability"`
+			}
+			if err := json.Unmarshal(out, &a); err != nil || len(a.RequestID) != 2 || a.RequestID[0] != 'p' || !(a.Probability > 0 && a.Probability < 1) {
+				t.Fatalf("200 with body %q (%v)", out, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if labelled[a.RequestID] {
+				t.Fatalf("%s labelled twice: %q", a.RequestID, out)
+			}
+			labelled[a.RequestID] = true
+		case fasthttp.StatusBadRequest, fasthttp.StatusNotFound, fasthttp.StatusConflict:
+			var e errorBody
+			if err := json.Unmarshal(out, &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
 				t.Fatalf("%d with body %q (%v)", status, out, err)
 			}
 		default:

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/infergate/infergate/drift/feedback"
 	"github.com/infergate/infergate/gateway/auth"
 	"github.com/infergate/infergate/gateway/oip"
 	"log/slog"
@@ -52,6 +53,10 @@ type Gateway struct {
 	admit     *auth.Limiter       // admission control
 	authFail  *metrics.Counter    // 401 and 403 answers
 	limited   *metrics.Counter    // 429 answers of the rate limits
+
+	// feedback logs predictions for the labels POST /v1/feedback joins to
+	// them; it outlives routing tables, so statistics survive a swap.
+	feedback *feedback.Store
 }
 
 // serving is one immutable routing snapshot with the per-route metrics and
@@ -70,6 +75,9 @@ type routeState struct {
 	stats  *routeStats
 	cache  *routeCache // nil when the route's cache is off
 	schema *oip.Schema // the route's inputs in the Open Inference Protocol
+	// trackers are the feedback statistics of each target's answers; nil
+	// when feedback is off.
+	trackers map[*router.Target]*feedback.Tracker
 }
 
 // acquire returns the current snapshot, counted as in use until release. A
@@ -139,6 +147,9 @@ func newGateway(cfg Config, table *router.Table, cacheHash keyHasher) (*Gateway,
 	if g.auth, err = auth.New(cfg.Auth, routes); err != nil {
 		return nil, err
 	}
+	if g.feedback, err = feedback.New(cfg.Feedback); err != nil {
+		return nil, err
+	}
 	if g.adminAuth, err = auth.NewAdmin(cfg.Auth.Admin); err != nil {
 		return nil, err
 	}
@@ -149,6 +160,7 @@ func newGateway(cfg Config, table *router.Table, cacheHash keyHasher) (*Gateway,
 	if g.adminTLS, err = cfg.AdminTLS.load("server.admin_tls"); err != nil {
 		return nil, err
 	}
+	g.feedback.RegisterMetrics(g.metrics)
 	g.panics = g.metrics.NewCounter("infergate_http_panics_total")
 	g.authFail = g.metrics.NewCounter("infergate_auth_failures_total")
 	g.limited = g.metrics.NewCounter("infergate_rate_limited_total")
@@ -188,7 +200,7 @@ func (g *Gateway) newServer(name string, h fasthttp.RequestHandler) *fasthttp.Se
 func (g *Gateway) SetTable(t *router.Table) (*router.Table, error) {
 	s := &serving{table: t, routes: make(map[*router.Route]*routeState, len(t.Routes()))}
 	for _, r := range t.Routes() {
-		rs := &routeState{stats: newRouteStats(g.metrics, r.Name()), schema: oip.NewSchema(&r.Target().Meta().Signature)}
+		rs := &routeState{stats: newRouteStats(g.metrics, r.Name()), schema: oip.NewSchema(&r.Target().Meta().Signature), trackers: g.trackers(r)}
 		if cc, ok := g.cfg.Caches[r.Name()]; ok && cc.Enabled {
 			c, err := newRouteCache(g.metrics, r.Name(), cc, r.Target().Encoder(), g.cacheHash)
 			if err != nil {

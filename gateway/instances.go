@@ -5,8 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/infergate/infergate/gateway/auth"
 	"github.com/infergate/infergate/internal/jsonenc"
-
 	"github.com/infergate/infergate/router"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fastjson"
@@ -52,7 +52,7 @@ func resize[T any](s []T, n int) []T {
 // for that instance alone. The instances are served together (one batch
 // where the model's batcher allows) and through the route as single
 // requests are: canary, fallbacks, cache, shadow.
-func (g *Gateway) serveInstances(ctx *fasthttp.RequestCtx, st *predictState, route *router.Route, rs *routeState, pinned *router.Target, inst *fastjson.Value, deadline time.Time, requestID []byte, start time.Time) {
+func (g *Gateway) serveInstances(ctx *fasthttp.RequestCtx, st *predictState, route *router.Route, rs *routeState, key *auth.Key, pinned *router.Target, inst *fastjson.Value, deadline time.Time, requestID []byte, start time.Time) {
 	stats, cache := rs.stats, rs.cache
 	items, err := inst.Array()
 	if err != nil || len(items) == 0 {
@@ -136,6 +136,7 @@ func (g *Gateway) serveInstances(ctx *fasthttp.RequestCtx, st *predictState, rou
 		out = append(out, '{')
 		out = appendAnswerFields(out, res, b.cached[i])
 		out = append(out, '}')
+		st.logKey = g.logPrediction(st.logKey, rs, key, requestID, i, res, start)
 		route.Mirror(b.reqs[i], res, time.Since(start))
 	}
 	out = append(out, `],"latency_ms":`...)

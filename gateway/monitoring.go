@@ -14,14 +14,14 @@ import (
 )
 
 // modelsPath is the admin API's model list; a route's monitoring is under
-// modelsPath/NAME/: drift.
+// modelsPath/NAME/: drift and feedback.
 const modelsPath = "/v1/models"
 
 // serveModel answers the endpoints under /v1/models/; rest is the path after
-// that prefix: NAME/drift.
+// that prefix: NAME/drift or NAME/feedback.
 func (g *Gateway) serveModel(ctx *fasthttp.RequestCtx, rest string) {
 	name, sub, _ := strings.Cut(rest, "/")
-	if name == "" || sub != "drift" {
+	if name == "" || (sub != "drift" && sub != "feedback") {
 		adminNotFound(ctx)
 		return
 	}
@@ -33,6 +33,10 @@ func (g *Gateway) serveModel(ctx *fasthttp.RequestCtx, rest string) {
 	if route == nil {
 		writeError(ctx, fasthttp.StatusNotFound, codeModelNotFound, "",
 			"unknown model "+strconv.Quote(name)+"; GET "+modelsPath+" lists the models served")
+		return
+	}
+	if sub == "feedback" {
+		g.serveFeedbackReport(ctx, route)
 		return
 	}
 	g.serveDrift(ctx, route)

@@ -37,6 +37,7 @@ type predictState struct {
 	requestID [requestIDLen]byte
 	body      []byte   // the 200 answer, built here then copied into the response
 	keys      [][]byte // the response cache's keys of this request's rows
+	logKey    []byte   // a logged prediction's key in the feedback store
 	res       router.Result
 	// features is where visit adds the features object's members.
 	features *features.Set
@@ -136,7 +137,7 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 			stats.countError(ctx, start)
 			return
 		}
-		g.serveInstances(ctx, st, route, rs, pinned, inst, deadline, requestID, start)
+		g.serveInstances(ctx, st, route, rs, apiKey, pinned, inst, deadline, requestID, start)
 		return
 	}
 	fv := v.Get("features")
@@ -174,6 +175,7 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 	if hit {
 		ctx.Response.Header.Set(headerCache, "hit")
 		st.writePrediction(ctx, route, &st.res, requestID, start, true)
+		st.logKey = g.logPrediction(st.logKey, rs, apiKey, requestID, -1, &st.res, start)
 		stats.countOK(start)
 		route.Mirror(req, &st.res, time.Since(start))
 		return
@@ -190,6 +192,7 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 		cache.put(key, float32(st.res.Probability))
 	}
 	st.writePrediction(ctx, route, &st.res, requestID, start, false)
+	st.logKey = g.logPrediction(st.logKey, rs, apiKey, requestID, -1, &st.res, start)
 	stats.countOK(start)
 	route.Mirror(req, &st.res, time.Since(start))
 }

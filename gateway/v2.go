@@ -28,9 +28,11 @@ var (
 
 // v2State is the per-request scratch of a v2 infer request, pooled.
 type v2State struct {
-	rows []features.Set
-	out  []oip.Row
-	body []byte
+	rows      []features.Set
+	out       []oip.Row
+	body      []byte
+	requestID [requestIDLen]byte
+	logKey    []byte // a logged prediction's key in the feedback store
 }
 
 var v2StatePool = sync.Pool{New: func() any { return new(v2State) }}
@@ -214,6 +216,9 @@ func (g *Gateway) serveV2Infer(ctx *fasthttp.RequestCtx, key *auth.Key, route *r
 		return
 	}
 
+	// The answer's X-Request-Id names its rows for POST /v1/feedback: the
+	// id alone for one row, ID/i for row i of several.
+	requestID := setRequestID(ctx, vs.requestID[:0])
 	vs.out = resize(vs.out, n)
 	for i := range n {
 		res := &b.res[i]
@@ -221,6 +226,11 @@ func (g *Gateway) serveV2Infer(ctx *fasthttp.RequestCtx, key *auth.Key, route *r
 			cache.put(b.keys[i], float32(res.Probability))
 		}
 		vs.out[i] = oip.Row{Probability: float32(res.Probability), Label: res.Label, ModelVersion: res.ModelVersion, Target: res.Target.Name()}
+		row := i
+		if n == 1 {
+			row = -1
+		}
+		vs.logKey = g.logPrediction(vs.logKey, rs, key, requestID, row, res, start)
 		route.Mirror(b.reqs[i], res, time.Since(start))
 	}
 	ctx.SetContentTypeBytes(contentTypeJSON)
