@@ -7,8 +7,11 @@ import (
 	"time"
 
 	"github.com/infergate/infergate/batcher"
+	"github.com/infergate/infergate/drift"
+	"github.com/infergate/infergate/drift/feedback"
 	"github.com/infergate/infergate/gateway"
 	"github.com/infergate/infergate/internal/servingtest"
+	"github.com/infergate/infergate/router"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
 )
@@ -34,6 +37,7 @@ func benchGateway(b *testing.B) *gateway.Gateway {
 func benchHandler(b *testing.B, h fasthttp.RequestHandler, method, path, body string) {
 	b.Helper()
 	b.ReportAllocs()
+	b.ResetTimer() // setup (a table, a gateway, its feedback log) is not the request path
 	b.RunParallel(func(pb *testing.PB) {
 		ctx := directRequest(method, path, body)
 		for pb.Next() {
@@ -125,4 +129,33 @@ func BenchmarkPredictInmemoryListener(b *testing.B) {
 
 func BenchmarkBareInmemoryListener(b *testing.B) {
 	benchListener(b, bareHandler)
+}
+
+// BenchmarkPredictMonitoring is BenchmarkPredict with the route's drift
+// monitoring and the feedback log off, and then on at their busiest (every
+// answer sampled for drift, every prediction logged for a label): the
+// difference is what monitoring costs a request.
+func BenchmarkPredictMonitoring(b *testing.B) {
+	for _, bc := range []struct {
+		name     string
+		drift    router.DriftConfig
+		feedback feedback.Config
+	}{
+		{"off", router.DriftConfig{Disabled: true}, feedback.Config{Disabled: true}},
+		{"drift=all,feedback=on", router.DriftConfig{MonitorConfig: drift.MonitorConfig{SampleRate: 1}}, feedback.Config{}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			table := servingtest.LoadTable(b, router.RouteConfig{Name: servingtest.Route, Drift: bc.drift}, batcher.ONNXOpener{Env: servingtest.Env(b)})
+			g, err := newTestGateway(gateway.Config{Feedback: bc.feedback}, table)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				_ = g.Shutdown(ctx)
+			})
+			benchHandler(b, g.Handler(), fasthttp.MethodPost, "/v1/predictions", validBody)
+		})
+	}
 }
