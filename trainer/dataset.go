@@ -65,7 +65,8 @@ type Dataset struct {
 	// Source names where the data came from (a file path), for lineage.
 	Source string
 	// SHA256 is the hex SHA-256 of the bytes the data was read from, when it
-	// was read from bytes (ReadCSV, LoadCSV); empty otherwise.
+	// was read from bytes (ReadCSV, ReadParquet and the Load functions);
+	// empty otherwise.
 	SHA256 string
 }
 
@@ -209,11 +210,33 @@ func ReadCSV(r io.Reader) (*Dataset, error) {
 // LoadCSV reads the CSV file at path (ReadCSV) and records path as the
 // dataset's Source.
 func LoadCSV(path string) (*Dataset, error) {
+	return loadFile(path, readCSVBytes)
+}
+
+// LoadDataset reads the file at path as Parquet when it starts with
+// Parquet's magic bytes "PAR1" (or "PARE", encrypted) with ReadParquet,
+// else as CSV with ReadCSV, and records path as the dataset's Source. The
+// bytes decide, not the file name, so that --data takes either format under
+// any name.
+func LoadDataset(path string) (*Dataset, error) {
+	return loadFile(path, func(data []byte) (*Dataset, error) {
+		if bytes.HasPrefix(data, parquetMagic) || bytes.HasPrefix(data, parquetEncryptedMagic) {
+			return ReadParquet(data)
+		}
+		return readCSVBytes(data)
+	})
+}
+
+func readCSVBytes(data []byte) (*Dataset, error) {
+	return ReadCSV(bytes.NewReader(data))
+}
+
+func loadFile(path string, read func([]byte) (*Dataset, error)) (*Dataset, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot load dataset: %w", err)
 	}
-	d, err := ReadCSV(bytes.NewReader(data))
+	d, err := read(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -13,6 +13,26 @@
 // for lineage. GenerateChurn makes a deterministic, realistic synthetic
 // customer-churn table, the data of the demo model.
 //
+// ReadParquet reads a Parquet file into the same Dataset and records the
+// SHA-256 of its bytes likewise. Parquet has a schema, so the reader trusts
+// it rather than the values: integer, floating-point, decimal and boolean
+// columns (false 0, true 1, so a boolean target works) are numeric; string,
+// enum, UUID and plain byte-array columns are categorical — even when every
+// value parses as a number, where ReadCSV would call the column numeric. A
+// null, an empty string and a floating-point NaN are missing; an infinity is
+// an error. Nested and repeated columns, dates, times, timestamps (INT96
+// included) and other types are refused with an error naming the column,
+// rather than guessed at. A few bytes of Parquet can describe millions of
+// cells or a page of gigabytes, so a file of more than MaxParquetCells cells
+// is refused before it is read, and so is a page that would inflate to more
+// than 128 MiB or than its header declares (every compressed page is
+// inflated once to check, then again to read); a malformed file is an error,
+// never a panic.
+//
+// LoadDataset picks the reader from the file's first bytes (Parquet's magic
+// "PAR1", else CSV), so the same table trains the same model, byte for byte,
+// from either container.
+//
 // # Training
 //
 // Train shuffles the rows with Config.Seed and splits them into train,
@@ -79,7 +99,7 @@
 //
 // # Concurrency model
 //
-// Train, GenerateChurn and the CSV functions hold no shared state and may run
-// concurrently; TrainWith calls Options.Progress on its own goroutine. A
-// trained Model is read-only and safe for concurrent use.
+// Train, GenerateChurn and the CSV and Parquet functions hold no shared
+// state and may run concurrently; TrainWith calls Options.Progress on its own
+// goroutine. A trained Model is read-only and safe for concurrent use.
 package trainer

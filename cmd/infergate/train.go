@@ -35,7 +35,7 @@ func runTrain(args []string, stdout io.Writer) error {
 	demo := fs.Bool("demo", false, "generate the demo churn dataset, train on it and promote it to production")
 	ifMissing := fs.Bool("if-missing", false, "with --demo: do nothing when the model already has a production version")
 	demoData := fs.String("demo-data", defaultDemoData, "with --demo: where to write the generated dataset")
-	data := fs.String("data", "", "training data (CSV with a header row)")
+	data := fs.String("data", "", "training data: CSV with a header row, or Parquet")
 	target := fs.String("target", "", "the 0/1 column to predict")
 	model := fs.String("model", "", "registry model name (default with --demo: "+trainer.DemoModel+")")
 	required := fs.String("required", "", "comma-separated features requests must carry (others are imputed)")
@@ -141,7 +141,7 @@ func runTrain(args []string, stdout io.Writer) error {
 	if *search != "" {
 		cfg.Search, cfg.SearchBudget, cfg.SearchTrials = *search, *searchBudget, *searchTrials
 	}
-	d, err := trainer.LoadCSV(*data)
+	d, err := trainer.LoadDataset(*data)
 	if err != nil {
 		return err
 	}

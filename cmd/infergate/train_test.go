@@ -1,11 +1,16 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/parquet-go/parquet-go"
 
 	"github.com/infergate/infergate/registry"
 	"github.com/infergate/infergate/trainer"
@@ -21,6 +26,62 @@ func trainData(t *testing.T, dir string, rows int) string {
 		t.Fatal(err)
 	}
 	if err := trainer.WriteCSV(f, trainer.GenerateChurn(rows, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// churnRow is a row of the generated churn table as a Parquet export types
+// it: integers as integers, the label a boolean, missing cells null.
+type churnRow struct {
+	CustomerID       string   `parquet:"customer_id"`
+	TenureMonths     int32    `parquet:"tenure_months"`
+	MonthlyCharges   float64  `parquet:"monthly_charges"`
+	TotalCharges     *float64 `parquet:"total_charges"`
+	Contract         string   `parquet:"contract,dict"`
+	SupportCalls     int64    `parquet:"support_calls"`
+	PaymentMethod    *string  `parquet:"payment_method"`
+	PaperlessBilling *string  `parquet:"paperless_billing,dict"`
+	Churned          bool     `parquet:"churned"`
+}
+
+// trainParquet writes the table trainData writes as Parquet in dir, in
+// several row groups, and returns its path.
+func trainParquet(t *testing.T, dir string, rows int) string {
+	t.Helper()
+	d := trainer.GenerateChurn(rows, 1)
+	text := func(name string, i int) *string {
+		if s := d.Column(name).Strings[i]; s != "" {
+			return &s
+		}
+		return nil
+	}
+	out := make([]churnRow, rows)
+	for i := range out {
+		num := func(name string) float64 { return d.Column(name).Numbers[i] }
+		out[i] = churnRow{
+			CustomerID: d.Column("customer_id").Strings[i], TenureMonths: int32(num("tenure_months")),
+			MonthlyCharges: num("monthly_charges"), Contract: d.Column("contract").Strings[i],
+			SupportCalls: int64(num("support_calls")), PaymentMethod: text("payment_method", i),
+			PaperlessBilling: text("paperless_billing", i), Churned: num("churned") == 1,
+		}
+		if x := num("total_charges"); !math.IsNaN(x) {
+			out[i].TotalCharges = &x
+		}
+	}
+	path := filepath.Join(dir, "churn.parquet")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := parquet.NewGenericWriter[churnRow](f, parquet.MaxRowsPerRowGroup(500), parquet.Compression(&parquet.Zstd))
+	if _, err := w.Write(out); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.Close(); err != nil {
@@ -128,6 +189,58 @@ func TestTrainCommandLogRegAndSearch(t *testing.T) {
 	p := v.Lineage.Params
 	if p["search"] != "grid" || p["search_ran"] != "3" || !strings.HasPrefix(p["search_trial_2"], "learning_rate=0.01 l2=0 hidden=16 epochs=") {
 		t.Fatalf("params = %v", p)
+	}
+}
+
+func TestTrainCommandParquet(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	reg := filepath.Join(dir, "registry")
+	f := func(data string) *registry.Version {
+		t.Helper()
+		r := run(t, dir, "train", "--registry", reg, "--data", data, "--target", "churned", "--model", "churn",
+			"--epochs", "300", "--progress-every", "-1")
+		if r.code != 0 {
+			t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+		}
+		matches(t, r.stdout, `^training logreg on `+regexp.QuoteMeta(data)+` \(2000 rows, 9 columns\) to predict churned, seed 1\n`)
+		store, err := registry.Open(reg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := store.Resolve("churn", "staging")
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := os.ReadFile(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum := sha256.Sum256(raw); v.Lineage.DataPath != data || v.Lineage.DataSHA256 != hex.EncodeToString(sum[:]) {
+			t.Fatalf("lineage data %s sha256 %s, want %s %x", v.Lineage.DataPath, v.Lineage.DataSHA256, data, sum)
+		}
+		return v
+	}
+	fromCSV := f(trainData(t, dir, 2000))
+	fromParquet := f(trainParquet(t, dir, 2000))
+	// The same table in either container trains the same model.
+	if fromParquet.Version != "1.1.0" || fromParquet.ModelSHA256 != fromCSV.ModelSHA256 {
+		t.Fatalf("Parquet version %s (model sha %s), want 1.1.0 with the CSV version's bytes (%s)",
+			fromParquet.Version, fromParquet.ModelSHA256, fromCSV.ModelSHA256)
+	}
+
+	// A Parquet file whose end was lost says so.
+	raw, err := os.ReadFile(fromParquet.Lineage.DataPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "cut.parquet")
+	if err := os.WriteFile(cut, raw[:len(raw)-10], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, dir, "train", "--registry", reg, "--data", cut, "--target", "churned", "--model", "churn")
+	if r.code != 1 || !strings.Contains(r.stderr, cut+": cannot read Parquet file: ") || !strings.Contains(r.stderr, "check that it was copied whole") {
+		t.Fatalf("exit %d, want 1 and a Parquet error\nstderr:\n%s", r.code, r.stderr)
 	}
 }
 
