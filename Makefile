@@ -24,7 +24,8 @@ run: build ## train the demo model if the registry has none, then serve it (API 
 	$(BIN) train --demo --if-missing --config $(CONFIG)
 	$(BIN) serve --config $(CONFIG)
 
-test: setup ## gofmt check, go vet and every test with the race detector
+test: setup ## gofmt check, go vet and every test with the race detector (installs redis-server for the feature store tests)
+	./scripts/install-redis.sh
 	@out=$$(git ls-files -z '*.go' | xargs -0 -r gofmt -l); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -race -shuffle=on -count=1 ./...
