@@ -1,0 +1,431 @@
+package featurefetch
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/infergate/infergate/internal/features"
+	"github.com/sony/gobreaker/v2"
+)
+
+// Errors of a lookup, wrapped in a *FeatureError when a policy fails the
+// request.
+var (
+	// ErrStoreUnavailable: the store could not be read in time (down,
+	// slow, its breaker open).
+	ErrStoreUnavailable = errors.New("feature store unavailable")
+	// ErrFeatureMissing: the store holds no value for the feature (or no
+	// row for the entity).
+	ErrFeatureMissing = errors.New("feature missing")
+	// ErrFeatureStale: the value is older than the view's max_age.
+	ErrFeatureStale = errors.New("feature stale")
+)
+
+// FeatureError is a lookup outcome whose policy is fail: the request cannot
+// be served. Err is one of the errors above.
+type FeatureError struct {
+	View, Feature string
+	Err           error
+	Msg           string
+}
+
+func (e *FeatureError) Error() string { return e.Msg }
+func (e *FeatureError) Unwrap() error { return e.Err }
+
+// Fetcher looks feature rows up for requests: per view, a local cache in
+// front of the store; around the store, a circuit breaker; and readers that
+// take every lookup waiting at the moment into one round trip.
+//
+// # Concurrency model
+//
+// A request's goroutine checks the cache; on a miss it queues a lookup and
+// waits for it until its own deadline. Readers (StoreConfig.Readers
+// goroutines) each take the lookups queued at that moment, read them in one
+// Store.Read and complete each exactly once: a lookup whose waiter gave up
+// (its deadline passed) is returned to the pool by the reader instead. The
+// cache is filled by the readers.
+type Fetcher struct {
+	cfg     StoreConfig
+	store   Store
+	breaker *gobreaker.CircuitBreaker[struct{}] // nil when disabled
+	// openUntil is when the open breaker's cool-down ends (Unix ns), 0
+	// when it is not open: until then lookups are refused without being
+	// queued; after it, they go to the breaker, which lets its probes by.
+	openUntil atomic.Int64
+	views   map[string]*ViewFetcher
+	queue   chan *lookup
+	stop    chan struct{}
+	readers sync.WaitGroup
+	log     *slog.Logger
+
+	reads, readKeys atomic.Uint64 // round trips to the store, and the keys they read
+
+	set        *metrics.Set
+	batchSize  *metrics.Histogram
+	readTime   *metrics.Histogram
+	readErrors *metrics.Counter
+}
+
+// New builds the store cfg names and the views, and starts the readers.
+// cfg gets its defaults applied and is validated.
+func New(cfg Config, log *slog.Logger) (*Fetcher, error) {
+	cfg.ApplyDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	var store Store
+	var err error
+	switch cfg.Store.Kind {
+	case StoreRedis:
+		rc := cfg.Store.Redis
+		if rc.PasswordEnv != "" && rc.Password == "" {
+			rc.Password = os.Getenv(rc.PasswordEnv)
+		}
+		store, err = NewRedisStore(rc)
+	default:
+		store, err = NewEmbeddedStore(cfg.Store.Snapshot, cfg.Store.ReloadInterval, log)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return NewWithStore(cfg, store, log)
+}
+
+// NewWithStore is New over a store the caller made; the Fetcher closes it.
+func NewWithStore(cfg Config, store Store, log *slog.Logger) (*Fetcher, error) {
+	cfg.ApplyDefaults()
+	if err := cfg.Validate(); err != nil {
+		store.Close()
+		return nil, err
+	}
+	f := &Fetcher{
+		cfg:   cfg.Store,
+		store: store,
+		views: make(map[string]*ViewFetcher, len(cfg.Views)),
+		queue: make(chan *lookup, cfg.Store.MaxBatch*cfg.Store.Readers*4),
+		stop:  make(chan struct{}),
+		log:   log,
+		set:   metrics.NewSet(),
+	}
+	f.batchSize = f.set.NewHistogram(`infergate_features_batch_size`)
+	f.set.NewGauge(`infergate_features_store_reads_total`, func() float64 { return float64(f.reads.Load()) })
+	f.readTime = f.set.NewHistogram(`infergate_features_read_duration_seconds`)
+	f.readErrors = f.set.NewCounter(`infergate_features_store_errors_total`)
+	if b := cfg.Store.Breaker; !b.Disabled {
+		f.breaker = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
+			Name:         "feature store",
+			MaxRequests:  uint32(b.Probes),
+			Interval:     b.Window,
+			BucketPeriod: max(b.Window/10, 1),
+			Timeout:      b.Cooldown,
+			ReadyToTrip: func(c gobreaker.Counts) bool {
+				return c.Requests >= uint32(b.MinRequests) && float64(c.TotalFailures) >= b.FailureRatio*float64(c.Requests)
+			},
+			OnStateChange: func(_ string, from, to gobreaker.State) {
+				if to == gobreaker.StateOpen {
+					f.openUntil.Store(time.Now().Add(b.Cooldown).UnixNano())
+				} else {
+					f.openUntil.Store(0)
+				}
+				log.Warn("feature store breaker", "from", from.String(), "to", to.String())
+			},
+		})
+		f.set.NewGauge(`infergate_features_breaker_state`, func() float64 { return float64(f.breaker.State()) })
+	}
+	for i := range cfg.Views {
+		vf, err := newViewFetcher(f, &cfg.Views[i])
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		f.views[vf.view.Name] = vf
+	}
+	metrics.RegisterSet(f.set)
+	for range cfg.Store.Readers {
+		f.readers.Add(1)
+		go f.read()
+	}
+	return f, nil
+}
+
+// Stats are a fetcher's store reads since it started.
+type Stats struct {
+	// Reads are the round trips to the store; Keys the entities they read.
+	Reads, Keys uint64
+}
+
+// Stats returns the store reads so far.
+func (f *Fetcher) Stats() Stats { return Stats{Reads: f.reads.Load(), Keys: f.readKeys.Load()} }
+
+// View returns the fetcher of the named view, or nil.
+func (f *Fetcher) View(name string) *ViewFetcher { return f.views[name] }
+
+// Close stops the readers, closes the store and the caches, and
+// unregisters the metrics. Lookups still queued get ErrStoreUnavailable.
+func (f *Fetcher) Close() {
+	select {
+	case <-f.stop:
+		return
+	default:
+		close(f.stop)
+	}
+	f.readers.Wait()
+	for {
+		select {
+		case l := <-f.queue:
+			l.complete(Row{}, ErrStoreUnavailable)
+			continue
+		default:
+		}
+		break
+	}
+	for _, vf := range f.views {
+		if vf.cache != nil {
+			vf.cache.Close()
+		}
+	}
+	f.store.Close()
+	metrics.UnregisterSet(f.set, true)
+}
+
+// read is a reader: it takes the lookups waiting, reads them in one round
+// trip per view, and completes them.
+func (f *Fetcher) read() {
+	defer f.readers.Done()
+	batch := make([]*lookup, 0, f.cfg.MaxBatch)
+	var keys []EntityKey
+	var rows []Row
+	for {
+		select {
+		case <-f.stop:
+			return
+		case l := <-f.queue:
+			batch = append(batch[:0], l)
+		}
+	more:
+		for len(batch) < f.cfg.MaxBatch {
+			select {
+			case l := <-f.queue:
+				batch = append(batch, l)
+			default:
+				break more
+			}
+		}
+		f.batchSize.Update(float64(len(batch)))
+		// Most batches hold one view; each view is one Read.
+		for len(batch) > 0 {
+			vf := batch[0].vf
+			keys, rows = keys[:0], rows[:0]
+			n := 0
+			for _, l := range batch {
+				if l.vf == vf {
+					keys = append(keys, l.entity())
+				}
+			}
+			rows = append(rows, make([]Row, len(keys))...)
+			err := f.readStore(vf.view, keys, rows)
+			rest := batch[:0]
+			for _, l := range batch {
+				if l.vf != vf {
+					rest = append(rest, l)
+					continue
+				}
+				if err == nil {
+					vf.fill(l.key, &rows[n])
+				}
+				l.complete(rows[n], err)
+				n++
+			}
+			batch = rest
+		}
+	}
+}
+
+// readStore reads through the breaker, bounded by the store timeout.
+func (f *Fetcher) readStore(v *View, keys []EntityKey, rows []Row) error {
+	f.reads.Add(1)
+	f.readKeys.Add(uint64(len(keys)))
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), f.cfg.Timeout)
+	defer cancel()
+	do := func() (struct{}, error) { return struct{}{}, f.store.Read(ctx, v, keys, rows) }
+	var err error
+	if f.breaker != nil {
+		_, err = f.breaker.Execute(do)
+	} else {
+		_, err = do()
+	}
+	f.readTime.UpdateDuration(start)
+	if err != nil {
+		f.readErrors.Inc()
+		if !errors.Is(err, gobreaker.ErrOpenState) && !errors.Is(err, gobreaker.ErrTooManyRequests) {
+			f.log.Debug("feature store read failed", "view", v.Name, "keys", len(keys), "err", err)
+		}
+		return fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
+	}
+	return nil
+}
+
+// lookup is one entity's pending read. It is pooled: the waiter returns it
+// once it has the answer, or the reader does when the waiter gave up.
+type lookup struct {
+	vf    *ViewFetcher
+	key   []byte // the entity key's bytes (a number key in decimal)
+	isNum bool
+	num   float64
+	row   Row
+	err   error
+	done  chan struct{}
+	state atomic.Int32
+}
+
+const (
+	lookupWaiting int32 = iota
+	lookupDone
+	lookupAbandoned
+)
+
+var lookupPool = sync.Pool{New: func() any { return &lookup{done: make(chan struct{}, 1)} }}
+
+func (l *lookup) entity() EntityKey {
+	if l.isNum {
+		return EntityKey{Num: l.num, IsNum: true}
+	}
+	return EntityKey{Str: l.key}
+}
+
+// complete hands the answer to the waiter, exactly once; if the waiter has
+// given up, the lookup goes back to the pool.
+func (l *lookup) complete(row Row, err error) {
+	l.row, l.err = row, err
+	if l.state.CompareAndSwap(lookupWaiting, lookupDone) {
+		l.done <- struct{}{}
+		return
+	}
+	l.release()
+}
+
+func (l *lookup) release() {
+	l.vf, l.row, l.err = nil, Row{}, nil
+	l.key = l.key[:0]
+	l.state.Store(lookupWaiting)
+	lookupPool.Put(l)
+}
+
+// timerPool holds the timers waiters use for their deadline.
+var timerPool = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}}
+
+// lookupRow returns the row of key: from the cache, else from the store
+// within the lookup's time; ok is false when the store could not answer
+// (err says why).
+func (vf *ViewFetcher) lookupRow(key *features.Feature, deadline time.Time) (Row, string, error) {
+	var kb [24]byte
+	k := key.Str
+	if key.Kind == features.Number {
+		k = key.AppendKey(kb[:0])
+	}
+	if row, ok := vf.cached(k); ok {
+		return row, resultCacheHit, nil
+	}
+	f := vf.f
+	now := time.Now()
+	if until := f.openUntil.Load(); until != 0 && now.UnixNano() < until {
+		return Row{}, resultBreakerOpen, ErrStoreUnavailable
+	}
+	wait := f.cfg.Timeout
+	if !deadline.IsZero() {
+		wait = min(wait, deadline.Sub(now)/2)
+	}
+	if wait <= 0 {
+		return Row{}, resultTimeout, ErrStoreUnavailable
+	}
+	l := lookupPool.Get().(*lookup)
+	l.vf, l.isNum, l.num = vf, key.Kind == features.Number, key.Num
+	l.key = append(l.key[:0], k...)
+	select {
+	case f.queue <- l:
+	default:
+		l.release()
+		return Row{}, resultQueueFull, ErrStoreUnavailable
+	}
+	t := timerPool.Get().(*time.Timer)
+	t.Reset(wait)
+	defer timerPool.Put(t)
+	select {
+	case <-l.done:
+		t.Stop()
+	case <-t.C:
+		if l.state.CompareAndSwap(lookupWaiting, lookupAbandoned) {
+			return Row{}, resultTimeout, ErrStoreUnavailable
+		}
+		// The reader completed it meanwhile.
+		<-l.done
+	}
+	row, err := l.row, l.err
+	l.release()
+	if err != nil {
+		return Row{}, resultError, err
+	}
+	if row.Found {
+		return row, resultStoreHit, nil
+	}
+	return row, resultNotFound, nil
+}
+
+// Lookup results, as the lookups metric labels them.
+const (
+	resultCacheHit    = "cache_hit"
+	resultStoreHit    = "store_hit"
+	resultNotFound    = "not_found"
+	resultError       = "error"
+	resultTimeout     = "timeout"
+	resultBreakerOpen = "breaker_open"
+	resultQueueFull   = "queue_full"
+	resultNoKey       = "no_entity_key"
+	resultSkipped     = "not_needed"
+)
+
+var results = []string{resultCacheHit, resultStoreHit, resultNotFound, resultError, resultTimeout, resultBreakerOpen, resultQueueFull, resultNoKey, resultSkipped}
+
+// cachedRow is a cache entry: the row of one entity (possibly not found),
+// with its whole key, so that two keys with one hash never share a row.
+type cachedRow struct {
+	key []byte
+	row Row
+}
+
+func (vf *ViewFetcher) cached(key []byte) (Row, bool) {
+	if vf.cache == nil {
+		return Row{}, false
+	}
+	e, ok := vf.cache.Get(key)
+	if !ok || !bytes.Equal(e.key, key) {
+		return Row{}, false
+	}
+	return e.row, true
+}
+
+// fill stores a row the store answered in the cache.
+func (vf *ViewFetcher) fill(key []byte, row *Row) {
+	if vf.cache == nil {
+		return
+	}
+	e := &cachedRow{key: append([]byte(nil), key...), row: *row}
+	cost := int64(len(e.key) + 64 + 32*len(row.Values))
+	for _, v := range row.Values {
+		cost += int64(len(v.Str))
+	}
+	vf.cache.SetWithTTL(e.key, e, cost, vf.ttl)
+}

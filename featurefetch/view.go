@@ -1,0 +1,213 @@
+package featurefetch
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/dgraph-io/ristretto/v2"
+	"github.com/infergate/infergate/internal/features"
+)
+
+// ViewFetcher fetches one view's features into requests.
+type ViewFetcher struct {
+	f        *Fetcher
+	view     *View
+	joinKey  string
+	features []featurePolicy
+	maxAge   time.Duration
+	cache    *ristretto.Cache[[]byte, *cachedRow] // nil when off
+	ttl      time.Duration
+
+	lookups  map[string]*metrics.Counter // by result
+	outcomes [numStatuses]*metrics.Counter
+}
+
+// featurePolicy is one feature: its name as requests carry it, and what
+// its absence does.
+type featurePolicy struct {
+	name                        []byte
+	nameStr                     string
+	def                         Value
+	onMissing, onStale, onError string
+}
+
+// Per-feature statuses, as the outcomes metric labels them.
+const (
+	statusFound   = iota // the store's value was used
+	statusRequest        // the request carried it
+	statusMissing        // the store lacks it
+	statusStale          // older than max_age
+	statusError          // the store could not be read
+	numStatuses
+)
+
+var statusNames = [numStatuses]string{"found", "request", "missing", "stale", "store_error"}
+
+func newViewFetcher(f *Fetcher, cfg *ViewConfig) (*ViewFetcher, error) {
+	keyType, _ := ParseValueType(cfg.KeyType)
+	feats := make([]Feature, len(cfg.Features))
+	vf := &ViewFetcher{f: f, joinKey: cfg.JoinKey, maxAge: cfg.MaxAge, ttl: cfg.CacheTTL, lookups: map[string]*metrics.Counter{}}
+	for i, fc := range cfg.Features {
+		t, _ := ParseValueType(fc.Type)
+		feats[i] = Feature{Name: fc.Name, Type: t}
+		def, _ := defaultValue(fc.Default, t)
+		vf.features = append(vf.features, featurePolicy{name: []byte(fc.Name), nameStr: fc.Name, def: def, onMissing: fc.OnMissing, onStale: fc.OnStale, onError: fc.OnError})
+	}
+	v, err := NewView(cfg.Name, cfg.JoinKey, keyType, feats)
+	if err != nil {
+		return nil, err
+	}
+	vf.view = v
+	if !cfg.NoCache {
+		vf.cache, err = ristretto.NewCache(&ristretto.Config[[]byte, *cachedRow]{
+			NumCounters: max(cfg.CacheMaxBytes/64, 1000),
+			MaxCost:     cfg.CacheMaxBytes,
+			BufferItems: 64,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("view %q: cannot make its cache: %w", cfg.Name, err)
+		}
+	}
+	lbl := `view=` + strconv.Quote(cfg.Name)
+	for _, r := range results {
+		vf.lookups[r] = f.set.NewCounter(`infergate_features_lookups_total{` + lbl + `,result="` + r + `"}`)
+	}
+	for s := range numStatuses {
+		vf.outcomes[s] = f.set.NewCounter(`infergate_features_values_total{` + lbl + `,status="` + statusNames[s] + `"}`)
+	}
+	return vf, nil
+}
+
+// Name is the view's name.
+func (vf *ViewFetcher) Name() string { return vf.view.Name }
+
+// JoinKey is the request feature that carries the entity key.
+func (vf *ViewFetcher) JoinKey() string { return vf.joinKey }
+
+// Features are the view's feature names, in order; Result.Defaulted
+// indexes them.
+func (vf *ViewFetcher) Features() []string {
+	out := make([]string, len(vf.features))
+	for i, f := range vf.features {
+		out[i] = string(f.name)
+	}
+	return out
+}
+
+// Result is what Fetch did to a request.
+type Result struct {
+	// Fallback is set when a feature's policy is fallback: the route's
+	// model targets cannot take the request.
+	Fallback bool
+	// Defaulted has bit i set when feature i (Features()[i]) was not the
+	// store's value: its default was used, or it was left out.
+	Defaulted uint64
+	// Lookup is how the row was found: cache_hit, store_hit, not_found,
+	// error, timeout, breaker_open, queue_full, no_entity_key, not_needed.
+	Lookup string
+}
+
+// Fetch adds to set the view's features the request lacks (a value the
+// request carries wins), looked up by the entity key set carries, waiting
+// for the store at most until half of what is left to deadline (and the
+// store's timeout). A feature the store cannot give gets its policy: a
+// default (or nothing), Result.Fallback, or an error (*FeatureError) that
+// fails the request. The values added refer to the fetcher's immutable
+// rows: set must not be retained past the request's end only as long as
+// the rows, which the garbage collector keeps.
+func (vf *ViewFetcher) Fetch(set *features.Set, deadline time.Time) (Result, error) {
+	var res Result
+	need := false
+	for i := range vf.features {
+		if set.Get(vf.features[i].nameStr) == nil {
+			need = true
+			break
+		}
+	}
+	if !need {
+		res.Lookup = resultSkipped
+		vf.lookups[resultSkipped].Inc()
+		vf.outcomes[statusRequest].Add(len(vf.features))
+		return res, nil
+	}
+	key := set.Get(vf.joinKey)
+	var row Row
+	var err error
+	switch {
+	case key == nil || (key.Kind != features.String && key.Kind != features.Number):
+		res.Lookup = resultNoKey
+	default:
+		row, res.Lookup, err = vf.lookupRow(key, deadline)
+	}
+	vf.lookups[res.Lookup].Inc()
+	stale := row.Found && vf.maxAge > 0 && !row.EventTime.IsZero() && time.Since(row.EventTime) > vf.maxAge
+	for i := range vf.features {
+		fp := &vf.features[i]
+		if set.Get(fp.nameStr) != nil {
+			vf.outcomes[statusRequest].Inc()
+			continue
+		}
+		status, policy := statusFound, ""
+		var v Value
+		switch {
+		case err != nil:
+			status, policy = statusError, fp.onError
+		case !row.Found || row.Values[i].Kind == Missing:
+			status, policy = statusMissing, fp.onMissing
+		case stale:
+			status, policy = statusStale, fp.onStale
+		default:
+			v = row.Values[i]
+		}
+		vf.outcomes[status].Inc()
+		if status != statusFound {
+			res.Defaulted |= 1 << uint(i%64)
+			switch policy {
+			case PolicyFail:
+				return res, vf.failure(fp, status, key, row, err)
+			case PolicyFallback:
+				res.Fallback = true
+				continue
+			}
+			v = fp.def
+		}
+		switch v.Kind {
+		case Number:
+			set.AddNumber(fp.name, v.Num)
+		case String:
+			set.AddString(fp.name, v.Str)
+		}
+	}
+	return res, nil
+}
+
+// failure is the error of a feature whose policy fails the request.
+func (vf *ViewFetcher) failure(fp *featurePolicy, status int, key *features.Feature, row Row, err error) error {
+	entity := "the request's " + vf.joinKey
+	if key != nil {
+		entity = vf.joinKey + " " + strconv.Quote(string(key.AppendKey(nil)))
+	}
+	fe := &FeatureError{View: vf.view.Name, Feature: string(fp.name)}
+	switch status {
+	case statusError:
+		fe.Err = ErrStoreUnavailable
+		fe.Msg = fmt.Sprintf("feature %q of view %q cannot be read for %s: %v (on_error: fail)", fp.name, vf.view.Name, entity, err)
+	case statusStale:
+		fe.Err = ErrFeatureStale
+		fe.Msg = fmt.Sprintf("feature %q of view %q for %s is from %s, older than max_age %s (on_stale: fail); send it in the request",
+			fp.name, vf.view.Name, entity, row.EventTime.Format(time.RFC3339), vf.maxAge)
+	default:
+		fe.Err = ErrFeatureMissing
+		what := "has no value of it"
+		if !row.Found {
+			what = "has no row"
+		}
+		if key == nil {
+			what = "is not in the request"
+		}
+		fe.Msg = fmt.Sprintf("feature %q of view %q: the store %s for %s (on_missing: fail); send the feature in the request", fp.name, vf.view.Name, what, entity)
+	}
+	return fe
+}
