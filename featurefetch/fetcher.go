@@ -60,11 +60,11 @@ type Fetcher struct {
 	// when it is not open: until then lookups are refused without being
 	// queued; after it, they go to the breaker, which lets its probes by.
 	openUntil atomic.Int64
-	views   map[string]*ViewFetcher
-	queue   chan *lookup
-	stop    chan struct{}
-	readers sync.WaitGroup
-	log     *slog.Logger
+	views     map[string]*ViewFetcher
+	queue     chan *lookup
+	stop      chan struct{}
+	readers   sync.WaitGroup
+	log       *slog.Logger
 
 	reads, readKeys atomic.Uint64 // round trips to the store, and the keys they read
 
