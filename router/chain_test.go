@@ -543,3 +543,47 @@ func TestServeAll(t *testing.T) {
 		t.Errorf("largest batch %d: the batch's requests did not reach the batcher together", got)
 	}
 }
+
+// TestSkipModels: a request whose features only the feature store could
+// give, and whose policy says fall back, is answered by the first fallback
+// that is not a model, without the models being asked; a route with only
+// model fallbacks cannot answer it.
+func TestSkipModels(t *testing.T) {
+	t.Parallel()
+	store, gates := twoVersions(t)
+	table := load(t, store, gates,
+		router.RouteConfig{
+			Name: "skip",
+			Targets: []router.TargetConfig{
+				{Name: "backup", Version: "1.1.0"},
+				{Name: "static", Static: &router.StaticConfig{Probability: probability(0.2)}},
+			},
+			Fallbacks: []string{"backup", "static"},
+		},
+		router.RouteConfig{
+			Name:      "models-only",
+			Targets:   []router.TargetConfig{{Name: "backup", Version: "1.1.0"}},
+			Fallbacks: []string{"backup"},
+		})
+	serve := func(route string) (router.Result, error) {
+		req := router.AcquireRequest()
+		defer router.ReleaseRequest(req)
+		req.SkipModels()
+		if input, err := lookup(t, table, route).Prepare(req); err != nil || input != nil {
+			t.Fatalf("Prepare: %v, %v; want no input", input, err)
+		}
+		var res router.Result
+		err := lookup(t, table, route).Serve(req, &res)
+		return res, err
+	}
+	res, err := serve("skip")
+	if err != nil || res.Target == nil || res.Target.Name() != "static" || !res.Fallback || res.Reason != "features_unavailable" || res.Probability != 0.2 {
+		t.Fatalf("skip: %+v, %v", res, err)
+	}
+	if rows := gates.Gate("1.0.0").Rows() + gates.Gate("1.1.0").Rows(); rows != 0 {
+		t.Fatalf("the models computed %d rows", rows)
+	}
+	if _, err := serve("models-only"); !errors.Is(err, router.ErrUnavailable) {
+		t.Fatalf("models-only: %v, want ErrUnavailable", err)
+	}
+}

@@ -26,6 +26,8 @@ type Request struct {
 
 	picked *Target
 	pinned *Target // set by Pin: the only target that may answer
+	// skipModels is set by SkipModels: no model target may answer.
+	skipModels bool
 	// row holds the input encoded for rowModel; Serve reuses the encoding
 	// Prepare made for the cache key.
 	row      *registry.Row
@@ -52,7 +54,7 @@ func (req *Request) reset() {
 	req.Features.Reset()
 	req.StickyKey = nil
 	req.Deadline = time.Time{}
-	req.picked, req.pinned = nil, nil
+	req.picked, req.pinned, req.skipModels = nil, nil, false
 	req.releaseRow()
 	req.call = call{}
 }
@@ -68,6 +70,12 @@ func (req *Request) releaseRow() {
 // fallback (a client that names a model version wants that version's answer
 // or an error). t must be a target of the route that serves req.
 func (req *Request) Pin(t *Target) { req.pinned = t }
+
+// SkipModels makes Serve answer req from the route's fallbacks that are not
+// models (rules, static, remote): the request lacks features that the
+// models need and that only the feature store could give, and the store's
+// policy for them says fall back. Call it before Prepare.
+func (req *Request) SkipModels() { req.skipModels = true }
 
 // Picked is the target Prepare chose for the request (primary or canary).
 func (req *Request) Picked() *Target { return req.picked }

@@ -106,6 +106,11 @@ func (r *Route) StickyHeader() string {
 // feature the request lacks) does not fail it: the request goes to the
 // primary, and the candidate's miss is counted as a fallback.
 func (r *Route) Prepare(req *Request) (input []float32, err error) {
+	if req.skipModels {
+		// Serve walks the fallbacks itself; nothing to encode or cache.
+		req.picked = nil
+		return nil, nil
+	}
 	req.picked = r.pick(req)
 	m := req.picked.model
 	if m == nil {
@@ -132,6 +137,9 @@ func (r *Route) Prepare(req *Request) (input []float32, err error) {
 // take the request as it is (the client must fix it, no fallback is tried).
 func (r *Route) Serve(req *Request, res *Result) error {
 	*res = Result{}
+	if req.skipModels {
+		return r.serveWithoutModels(req, res)
+	}
 	picked := req.picked
 	if picked == nil {
 		picked = r.pick(req)
@@ -175,6 +183,25 @@ func (r *Route) Serve(req *Request, res *Result) error {
 		return firstErr
 	}
 	return fmt.Errorf("%w: %s: %w", ErrUnavailable, picked.name, firstErr)
+}
+
+// serveWithoutModels answers a request its models cannot take (SkipModels)
+// from the first fallback that is not a model; the primary's fallback is
+// counted with the reason features_unavailable.
+func (r *Route) serveWithoutModels(req *Request, res *Result) error {
+	r.fallenOff[r.primary][reasonFeaturesUnavailable].Inc()
+	res.Reason = reasonFeaturesUnavailable.String()
+	pos := 1
+	for _, t := range r.fallbacks {
+		if t.kind == KindModel {
+			continue
+		}
+		if r.next(t, req, res, pos) {
+			return nil
+		}
+		pos++
+	}
+	return fmt.Errorf("%w: features the models need are unavailable and no rules, static or remote fallback answered; add one to routes[%s].fallbacks", ErrUnavailable, r.name)
 }
 
 // next tries t as the pos-th tier and reports whether it answered.

@@ -104,10 +104,11 @@ const (
 	reasonInvalidInput
 	reasonClosed
 	reasonNoRule
+	reasonFeaturesUnavailable
 	numReasons
 )
 
-var reasonNames = [numReasons]string{"ok", "breaker_open", "timeout", "queue_full", "unavailable", "failed", "invalid_input", "closed", "no_rule_matched"}
+var reasonNames = [numReasons]string{"ok", "breaker_open", "timeout", "queue_full", "unavailable", "failed", "invalid_input", "closed", "no_rule_matched", "features_unavailable"}
 
 func (r reason) String() string { return reasonNames[r] }
 
