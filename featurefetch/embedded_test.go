@@ -23,7 +23,7 @@ func snapshotOf(rows ...featurefetch.SnapshotRow) *featurefetch.Snapshot {
 	}}}
 }
 
-func writeSnapshot(t *testing.T, path string, s *featurefetch.Snapshot) {
+func writeSnapshot(t testing.TB, path string, s *featurefetch.Snapshot) {
 	t.Helper()
 	var b bytes.Buffer
 	if err := featurefetch.WriteSnapshot(&b, s); err != nil {

@@ -110,7 +110,7 @@ func NewWithStore(cfg Config, store Store, log *slog.Logger) (*Fetcher, error) {
 		cfg:   cfg.Store,
 		store: store,
 		views: make(map[string]*ViewFetcher, len(cfg.Views)),
-		queue: make(chan *lookup, cfg.Store.MaxBatch*cfg.Store.Readers*4),
+		queue: make(chan *lookup, max(1024, 4*cfg.Store.MaxBatch*cfg.Store.Readers)),
 		stop:  make(chan struct{}),
 		log:   log,
 		set:   metrics.NewSet(),
@@ -320,6 +320,9 @@ func (l *lookup) release() {
 	lookupPool.Put(l)
 }
 
+// numKeyPool holds buffers for number keys in decimal.
+var numKeyPool = sync.Pool{New: func() any { return new([24]byte) }}
+
 // timerPool holds the timers waiters use for their deadline.
 var timerPool = sync.Pool{New: func() any {
 	t := time.NewTimer(time.Hour)
@@ -327,61 +330,109 @@ var timerPool = sync.Pool{New: func() any {
 	return t
 }}
 
-// lookupRow returns the row of key: from the cache, else from the store
-// within the lookup's time; ok is false when the store could not answer
-// (err says why).
-func (vf *ViewFetcher) lookupRow(key *features.Feature, deadline time.Time) (Row, string, error) {
-	var kb [24]byte
+// pending is a row on its way: either known at once (from the cache, or
+// refused: l is nil) or a queued lookup to await.
+type pending struct {
+	row    Row
+	result string
+	err    error
+	l      *lookup
+}
+
+// start looks key up in the cache and, on a miss, queues a lookup for the
+// readers (unless the breaker is open or the queue full).
+func (vf *ViewFetcher) start(key *features.Feature, now time.Time, wait time.Duration) pending {
 	k := key.Str
 	if key.Kind == features.Number {
-		k = key.AppendKey(kb[:0])
+		// A key on the stack would escape into the cache's Get; a string
+		// key needs no buffer at all.
+		nb := numKeyPool.Get().(*[24]byte)
+		defer numKeyPool.Put(nb)
+		k = key.AppendKey(nb[:0])
 	}
 	if row, ok := vf.cached(k); ok {
-		return row, resultCacheHit, nil
+		return pending{row: row, result: resultCacheHit}
 	}
 	f := vf.f
-	now := time.Now()
 	if until := f.openUntil.Load(); until != 0 && now.UnixNano() < until {
-		return Row{}, resultBreakerOpen, ErrStoreUnavailable
-	}
-	wait := f.cfg.Timeout
-	if !deadline.IsZero() {
-		wait = min(wait, deadline.Sub(now)/2)
+		return pending{result: resultBreakerOpen, err: ErrStoreUnavailable}
 	}
 	if wait <= 0 {
-		return Row{}, resultTimeout, ErrStoreUnavailable
+		return pending{result: resultTimeout, err: ErrStoreUnavailable}
 	}
 	l := lookupPool.Get().(*lookup)
 	l.vf, l.isNum, l.num = vf, key.Kind == features.Number, key.Num
 	l.key = append(l.key[:0], k...)
 	select {
 	case f.queue <- l:
+		return pending{l: l}
 	default:
 		l.release()
-		return Row{}, resultQueueFull, ErrStoreUnavailable
+		return pending{result: resultQueueFull, err: ErrStoreUnavailable}
 	}
-	t := timerPool.Get().(*time.Timer)
-	t.Reset(wait)
-	defer timerPool.Put(t)
-	select {
-	case <-l.done:
-		t.Stop()
-	case <-t.C:
-		if l.state.CompareAndSwap(lookupWaiting, lookupAbandoned) {
-			return Row{}, resultTimeout, ErrStoreUnavailable
+}
+
+// await waits for p's lookup until the timer fires (a timer already fired
+// makes it take only an answer that is there).
+func (p *pending) await(t *time.Timer, fired *bool) {
+	if p.l == nil {
+		return
+	}
+	l := p.l
+	p.l = nil
+	if !*fired {
+		select {
+		case <-l.done:
+			p.take(l)
+			return
+		case <-t.C:
+			*fired = true
 		}
-		// The reader completed it meanwhile.
-		<-l.done
 	}
-	row, err := l.row, l.err
+	if l.state.CompareAndSwap(lookupWaiting, lookupAbandoned) {
+		p.result, p.err = resultTimeout, ErrStoreUnavailable
+		return
+	}
+	// The reader completed it meanwhile.
+	<-l.done
+	p.take(l)
+}
+
+func (p *pending) take(l *lookup) {
+	p.row, p.err = l.row, l.err
 	l.release()
-	if err != nil {
-		return Row{}, resultError, err
+	switch {
+	case p.err != nil:
+		p.row, p.result = Row{}, resultError
+	case p.row.Found:
+		p.result = resultStoreHit
+	default:
+		p.result = resultNotFound
 	}
-	if row.Found {
-		return row, resultStoreHit, nil
+}
+
+// waitFor is how long a lookup made at now may wait: the store's timeout,
+// and at most half of what is left to deadline (the rest is the model's).
+func (f *Fetcher) waitFor(now, deadline time.Time) time.Duration {
+	wait := f.cfg.Timeout
+	if !deadline.IsZero() {
+		wait = min(wait, deadline.Sub(now)/2)
 	}
-	return row, resultNotFound, nil
+	return wait
+}
+
+// acquireTimer returns a pooled timer set to fire after d.
+func acquireTimer(d time.Duration) *time.Timer {
+	t := timerPool.Get().(*time.Timer)
+	t.Reset(d)
+	return t
+}
+
+// releaseTimer stops t and returns it to the pool. (Since Go 1.23 a
+// stopped timer's channel holds nothing stale, so it need not be drained.)
+func releaseTimer(t *time.Timer) {
+	t.Stop()
+	timerPool.Put(t)
 }
 
 // Lookup results, as the lookups metric labels them.

@@ -32,7 +32,7 @@ func statsView() featurefetch.ViewConfig {
 	}
 }
 
-func embeddedFetcher(t *testing.T, view featurefetch.ViewConfig, rows ...featurefetch.SnapshotRow) *featurefetch.Fetcher {
+func embeddedFetcher(t testing.TB, view featurefetch.ViewConfig, rows ...featurefetch.SnapshotRow) *featurefetch.Fetcher {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "features.json")
 	writeSnapshot(t, path, snapshotOf(rows...))
@@ -187,7 +187,7 @@ func redisFetcher(t *testing.T, addr string, view featurefetch.ViewConfig, store
 	return f
 }
 
-func writeRows(t *testing.T, addr string, n int) {
+func writeRows(t testing.TB, addr string, n int) {
 	t.Helper()
 	store, err := featurefetch.NewRedisStore(featurefetch.RedisConfig{Addr: addr, Project: "churn", KeyVersion: 3})
 	if err != nil {
@@ -346,4 +346,57 @@ func indexByte(s string, c byte) int {
 		}
 	}
 	return -1
+}
+
+// TestFetchAllOneRoundTrip: the rows of one request are looked up together.
+func TestFetchAllOneRoundTrip(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	writeRows(t, srv.Addr(), 100)
+	view := statsView()
+	view.NoCache = true
+	f := redisFetcher(t, srv.Addr(), view, featurefetch.StoreConfig{Readers: 1, Timeout: time.Second})
+	vf := f.View("customer_stats")
+	sets := make([]*features.Set, 100)
+	for i := range sets {
+		sets[i] = request("customer_id", "C"+strconv.Itoa(i))
+	}
+	sets[7] = nil
+	res, errs := make([]featurefetch.Result, len(sets)), make([]error, len(sets))
+	vf.FetchAll(sets, time.Now().Add(5*time.Second), res, errs)
+	for i, s := range sets {
+		if s == nil {
+			continue
+		}
+		if errs[i] != nil || res[i].Lookup != "store_hit" || number(t, s, "tenure_months") != float64(i) {
+			t.Fatalf("row %d: %+v, %v", i, res[i], errs[i])
+		}
+	}
+	st := f.Stats()
+	t.Logf("99 rows in %d round trips", st.Reads)
+	if st.Keys != 99 || st.Reads > 3 {
+		t.Fatalf("99 rows read as %d keys in %d round trips; want 99 in at most 3", st.Keys, st.Reads)
+	}
+}
+
+// TestCachedFetchDoesNotAllocate: a lookup answered by the cache, merged
+// into a reused feature set, allocates nothing.
+func TestCachedFetchDoesNotAllocate(t *testing.T) {
+	f := embeddedFetcher(t, statsView(), featurefetch.SnapshotRow{Key: "C1", EventTime: time.Now(), Values: []any{24, 89.99, "month-to-month"}})
+	vf := f.View("customer_stats")
+	s := &features.Set{}
+	key, name := []byte("C1"), []byte("customer_id")
+	fetch := func() featurefetch.Result {
+		s.Reset()
+		s.AddString(name, key)
+		res, err := vf.Fetch(s, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	waitUntil(t, "a cache hit", func() bool { return fetch().Lookup == "cache_hit" })
+	if n := testing.AllocsPerRun(1000, func() { fetch() }); n != 0 {
+		t.Fatalf("a cached fetch allocates %v times", n)
+	}
 }

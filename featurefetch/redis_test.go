@@ -12,7 +12,7 @@ import (
 )
 
 // customerStats is the worked example's view.
-func customerStats(t *testing.T) *featurefetch.View {
+func customerStats(t testing.TB) *featurefetch.View {
 	t.Helper()
 	v, err := featurefetch.NewView("customer_stats", "customer_id", featurefetch.TypeString, []featurefetch.Feature{
 		{Name: "tenure_months", Type: featurefetch.TypeInt64},

@@ -114,11 +114,64 @@ type Result struct {
 // for the store at most until half of what is left to deadline (and the
 // store's timeout). A feature the store cannot give gets its policy: a
 // default (or nothing), Result.Fallback, or an error (*FeatureError) that
-// fails the request. The values added refer to the fetcher's immutable
-// rows: set must not be retained past the request's end only as long as
-// the rows, which the garbage collector keeps.
+// fails the request. The values added refer to the fetcher's rows, which
+// never change.
 func (vf *ViewFetcher) Fetch(set *features.Set, deadline time.Time) (Result, error) {
-	var res Result
+	key, need := vf.needs(set)
+	switch {
+	case !need:
+		return vf.apply(set, key, pending{result: resultSkipped})
+	case key == nil:
+		return vf.apply(set, key, pending{result: resultNoKey})
+	}
+	now := time.Now()
+	p := vf.start(key, now, vf.f.waitFor(now, deadline))
+	if p.l != nil {
+		t, fired := acquireTimer(vf.f.waitFor(now, deadline)), false
+		p.await(t, &fired)
+		releaseTimer(t)
+	}
+	return vf.apply(set, key, p)
+}
+
+// FetchAll is Fetch for the rows of one request: every lookup is queued
+// before any is awaited, so that they share round trips. A nil set is
+// skipped; res[i] and errs[i] are sets[i]'s.
+func (vf *ViewFetcher) FetchAll(sets []*features.Set, deadline time.Time, res []Result, errs []error) {
+	now := time.Now()
+	wait := vf.f.waitFor(now, deadline)
+	ps := make([]pending, len(sets))
+	keys := make([]*features.Feature, len(sets))
+	for i, set := range sets {
+		if set == nil {
+			continue
+		}
+		var need bool
+		keys[i], need = vf.needs(set)
+		switch {
+		case !need:
+			ps[i] = pending{result: resultSkipped}
+		case keys[i] == nil:
+			ps[i] = pending{result: resultNoKey}
+		default:
+			ps[i] = vf.start(keys[i], now, wait)
+		}
+	}
+	t, fired := acquireTimer(wait), false
+	for i := range ps {
+		ps[i].await(t, &fired)
+	}
+	releaseTimer(t)
+	for i, set := range sets {
+		if set != nil {
+			res[i], errs[i] = vf.apply(set, keys[i], ps[i])
+		}
+	}
+}
+
+// needs reports whether set lacks a feature of the view, and its entity
+// key (nil without one usable).
+func (vf *ViewFetcher) needs(set *features.Set) (*features.Feature, bool) {
 	need := false
 	for i := range vf.features {
 		if set.Get(vf.features[i].nameStr) == nil {
@@ -126,22 +179,24 @@ func (vf *ViewFetcher) Fetch(set *features.Set, deadline time.Time) (Result, err
 			break
 		}
 	}
-	if !need {
-		res.Lookup = resultSkipped
-		vf.lookups[resultSkipped].Inc()
+	key := set.Get(vf.joinKey)
+	if key != nil && key.Kind != features.String && key.Kind != features.Number {
+		key = nil
+	}
+	return key, need
+}
+
+// apply adds the row's values (or the policies' answers) for the features
+// set lacks.
+func (vf *ViewFetcher) apply(set *features.Set, key *features.Feature, p pending) (Result, error) {
+	var res Result
+	row, err := p.row, p.err
+	res.Lookup = p.result
+	vf.lookups[res.Lookup].Inc()
+	if res.Lookup == resultSkipped {
 		vf.outcomes[statusRequest].Add(len(vf.features))
 		return res, nil
 	}
-	key := set.Get(vf.joinKey)
-	var row Row
-	var err error
-	switch {
-	case key == nil || (key.Kind != features.String && key.Kind != features.Number):
-		res.Lookup = resultNoKey
-	default:
-		row, res.Lookup, err = vf.lookupRow(key, deadline)
-	}
-	vf.lookups[res.Lookup].Inc()
 	stale := row.Found && vf.maxAge > 0 && !row.EventTime.IsZero() && time.Since(row.EventTime) > vf.maxAge
 	for i := range vf.features {
 		fp := &vf.features[i]
