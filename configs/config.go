@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/infergate/infergate/drift/feedback"
+	"github.com/infergate/infergate/featurefetch"
 	"github.com/infergate/infergate/gateway"
 	"github.com/infergate/infergate/gateway/auth"
 	"github.com/infergate/infergate/internal/defaults"
@@ -33,7 +34,11 @@ type Config struct {
 	// Feedback logs predictions so that POST /v1/feedback can join ground
 	// truth to them. Default on.
 	Feedback feedback.Config `yaml:"feedback"`
-	Log      LogConfig       `yaml:"log"`
+	// Features is the online feature store and its views; a route fetches
+	// one view (routes[].features.view). Default: an embedded store, no
+	// views.
+	Features featurefetch.Config `yaml:"features"`
+	Log      LogConfig           `yaml:"log"`
 }
 
 // RouteSpec is one entry of routes: the router's route and the gateway's
@@ -42,6 +47,9 @@ type RouteSpec struct {
 	router.RouteConfig `yaml:",inline"`
 	// Cache is the route's response cache. Default off.
 	Cache gateway.CacheConfig `yaml:"cache"`
+	// Features names the feature view whose values fill what the route's
+	// requests lack. Default none.
+	Features gateway.RouteFeaturesConfig `yaml:"features"`
 }
 
 // RouterRoutes returns the routes as package router takes them.
@@ -59,9 +67,14 @@ func (c *Config) GatewayConfig() gateway.Config {
 	g := c.Server
 	g.Auth = c.Auth
 	g.Feedback = c.Feedback
+	g.Features = c.Features
+	g.RouteFeatures = make(map[string]gateway.RouteFeaturesConfig, len(c.Routes))
 	g.Caches = make(map[string]gateway.CacheConfig, len(c.Routes))
 	for i := range c.Routes {
 		g.Caches[c.Routes[i].Name] = c.Routes[i].Cache
+		if c.Routes[i].Features.View != "" {
+			g.RouteFeatures[c.Routes[i].Name] = c.Routes[i].Features
+		}
 	}
 	return g
 }
@@ -177,6 +190,7 @@ func (c *Config) ApplyDefaults() {
 	c.Registry.ApplyDefaults()
 	c.Auth.ApplyDefaults()
 	c.Feedback.ApplyDefaults()
+	c.Features.ApplyDefaults()
 	for i := range c.Routes {
 		c.Routes[i].ApplyDefaults()
 		c.Routes[i].Cache.ApplyDefaults()
@@ -198,11 +212,18 @@ func (c *Config) Validate() error {
 	for i := range c.Routes {
 		names = append(names, c.Routes[i].Name)
 	}
-	errs = append(errs, c.Auth.Validate(names), c.Feedback.Validate())
+	errs = append(errs, c.Auth.Validate(names), c.Feedback.Validate(), c.Features.Validate())
+	views := make(map[string]bool, len(c.Features.Views))
+	for _, v := range c.Features.Views {
+		views[v.Name] = true
+	}
 	for i := range c.Routes {
 		r := &c.Routes[i]
 		if r.Cache.Enabled {
 			errs = append(errs, r.Cache.Validate(fieldpath.Item("routes", r.Name, i)+".cache"))
+		}
+		if v := r.Features.View; v != "" && !views[v] {
+			errs = append(errs, fmt.Errorf("%s.features.view: no view %q in features.views", fieldpath.Item("routes", r.Name, i), v))
 		}
 	}
 	if _, err := c.Log.SlogLevel(); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/infergate/infergate/configs"
 	"github.com/infergate/infergate/drift"
 	"github.com/infergate/infergate/drift/feedback"
+	"github.com/infergate/infergate/featurefetch"
 	"github.com/infergate/infergate/gateway"
 	"github.com/infergate/infergate/gateway/auth"
 	"github.com/infergate/infergate/internal/golden"
@@ -144,7 +145,14 @@ func TestMinimalConfigGetsEveryDefault(t *testing.T) {
 		}},
 		Auth:     auth.Config{Mode: auth.ModeOff, Admin: auth.AdminConfig{Mode: auth.ModeOff, AuditLog: auth.DefaultAuditLog}},
 		Feedback: feedback.Config{Capacity: feedback.DefaultCapacity, TTL: feedback.DefaultTTL, Threshold: feedback.DefaultThreshold},
-		Log:      configs.LogConfig{Level: configs.DefaultLogLevel, Format: configs.DefaultLogFormat},
+		Features: featurefetch.Config{Store: featurefetch.StoreConfig{
+			Kind: featurefetch.StoreEmbedded, Snapshot: featurefetch.DefaultSnapshot, ReloadInterval: featurefetch.DefaultReloadInterval,
+			Redis:   featurefetch.RedisConfig{KeyVersion: featurefetch.DefaultKeyVersion, DialTimeout: featurefetch.DefaultRedisDialTimeout},
+			Timeout: featurefetch.DefaultTimeout, Readers: featurefetch.DefaultReaders, MaxBatch: featurefetch.DefaultMaxBatch,
+			Breaker: featurefetch.BreakerConfig{FailureRatio: featurefetch.DefaultFailureRatio, MinRequests: featurefetch.DefaultMinRequests,
+				Window: featurefetch.DefaultBreakerWindow, Cooldown: featurefetch.DefaultCooldown, Probes: featurefetch.DefaultProbes},
+		}},
+		Log: configs.LogConfig{Level: configs.DefaultLogLevel, Format: configs.DefaultLogFormat},
 	}
 	gotJSON, _ := json.Marshal(cfg)
 	wantJSON, _ := json.Marshal(&want)

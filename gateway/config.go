@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/infergate/infergate/drift/feedback"
+	"github.com/infergate/infergate/featurefetch"
 	"github.com/infergate/infergate/gateway/auth"
 	"net"
 	"strings"
@@ -114,6 +115,10 @@ type Config struct {
 	// Feedback logs predictions for POST /v1/feedback; package configs
 	// fills it from the file's feedback block. Default on.
 	Feedback feedback.Config `yaml:"-" json:"-"`
+	// Features is the feature store and its views (the file's features
+	// block); RouteFeatures names each route's view (routes[].features).
+	Features      featurefetch.Config            `yaml:"-" json:"-"`
+	RouteFeatures map[string]RouteFeaturesConfig `yaml:"-" json:",omitempty"`
 }
 
 // TLSConfig names a listener's certificate and key files (PEM); both or

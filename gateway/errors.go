@@ -76,6 +76,9 @@ type apiError struct {
 // predictError maps an error of the serving path (Prepare or Serve) to its
 // answer: the request's features at fault (400), or the route's state.
 func predictError(model string, err error) apiError {
+	if e, ok := featureError(err); ok {
+		return e
+	}
 	var ie *router.InputError
 	switch {
 	case errors.As(err, &ie):

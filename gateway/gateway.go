@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/infergate/infergate/drift/feedback"
+	"github.com/infergate/infergate/featurefetch"
 	"github.com/infergate/infergate/gateway/auth"
 	"github.com/infergate/infergate/gateway/oip"
 	"log/slog"
@@ -57,6 +58,9 @@ type Gateway struct {
 	// feedback logs predictions for the labels POST /v1/feedback joins to
 	// them; it outlives routing tables, so statistics survive a swap.
 	feedback *feedback.Store
+	// features looks up the online features of routes that name a view;
+	// nil when none does.
+	features *featurefetch.Fetcher
 }
 
 // serving is one immutable routing snapshot with the per-route metrics and
@@ -78,6 +82,8 @@ type routeState struct {
 	// trackers are the feedback statistics of each target's answers; nil
 	// when feedback is off.
 	trackers map[*router.Target]*feedback.Tracker
+	// features is the route's feature view; nil without one.
+	features *routeFeatures
 }
 
 // acquire returns the current snapshot, counted as in use until release. A
@@ -155,9 +161,11 @@ func newGateway(cfg Config, table *router.Table, cacheHash keyHasher) (*Gateway,
 	}
 	g.admit = auth.NewLimiter(cfg.MaxConcurrency, cfg.MaxQueueWait)
 	if g.publicTLS, err = cfg.TLS.load("server.tls"); err != nil {
+		_ = g.adminAuth.Close()
 		return nil, err
 	}
 	if g.adminTLS, err = cfg.AdminTLS.load("server.admin_tls"); err != nil {
+		_ = g.adminAuth.Close()
 		return nil, err
 	}
 	g.feedback.RegisterMetrics(g.metrics)
@@ -167,10 +175,15 @@ func newGateway(cfg Config, table *router.Table, cacheHash keyHasher) (*Gateway,
 	g.metrics.NewGauge("infergate_inflight_requests", func() float64 { return float64(g.admit.InFlight()) })
 	g.metrics.NewGauge("infergate_admission_limit_reached_total", func() float64 { return float64(g.admit.LimitReached()) })
 	g.metrics.NewGauge("infergate_admission_timeouts_total", func() float64 { return float64(g.admit.Timeouts()) })
+	if g.features, err = newFeatures(&g.cfg); err != nil {
+		_ = g.adminAuth.Close()
+		return nil, err
+	}
 	metrics.RegisterSet(g.metrics)
 	if _, err := g.SetTable(table); err != nil {
 		metrics.UnregisterSet(g.metrics, true)
 		_ = g.adminAuth.Close()
+		g.closeFeatures()
 		return nil, err
 	}
 	g.public = g.newServer("infergate", g.recovering(g.servePublic))
@@ -200,7 +213,7 @@ func (g *Gateway) newServer(name string, h fasthttp.RequestHandler) *fasthttp.Se
 func (g *Gateway) SetTable(t *router.Table) (*router.Table, error) {
 	s := &serving{table: t, routes: make(map[*router.Route]*routeState, len(t.Routes()))}
 	for _, r := range t.Routes() {
-		rs := &routeState{stats: newRouteStats(g.metrics, r.Name()), schema: oip.NewSchema(&r.Target().Meta().Signature), trackers: g.trackers(r)}
+		rs := &routeState{stats: newRouteStats(g.metrics, r.Name()), schema: oip.NewSchema(&r.Target().Meta().Signature), trackers: g.trackers(r), features: g.routeFeaturesOf(r.Name())}
 		if cc, ok := g.cfg.Caches[r.Name()]; ok && cc.Enabled {
 			c, err := newRouteCache(g.metrics, r.Name(), cc, r.Target().Encoder(), g.cacheHash)
 			if err != nil {
@@ -308,6 +321,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		if cerr := g.adminAuth.Close(); cerr != nil {
 			err = errors.Join(err, cerr)
 		}
+		g.closeFeatures()
 	})
 	return err
 }

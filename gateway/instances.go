@@ -5,7 +5,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/infergate/infergate/featurefetch"
 	"github.com/infergate/infergate/gateway/auth"
+	"github.com/infergate/infergate/internal/features"
 	"github.com/infergate/infergate/internal/jsonenc"
 	"github.com/infergate/infergate/router"
 	"github.com/valyala/fasthttp"
@@ -21,6 +23,10 @@ type batchState struct {
 	errs   []error
 	cached []bool
 	keys   [][]byte // cache keys; nil when not cacheable
+	// The rows' online features: what FetchAll reads and answers.
+	sets      []*features.Set
+	fetched   []featurefetch.Result
+	fetchErrs []error
 }
 
 var batchStatePool = sync.Pool{New: func() any { return new(batchState) }}
@@ -32,6 +38,34 @@ func (b *batchState) reset(n int) {
 	b.errs = resize(b.errs, n)
 	b.cached = resize(b.cached, n)
 	b.keys = resize(b.keys, n)
+	b.sets = resize(b.sets, n)
+	b.fetched = resize(b.fetched, n)
+	b.fetchErrs = resize(b.fetchErrs, n)
+}
+
+// fetchFeatures looks the rows' online features up together (one round
+// trip to the store for the whole request where it can), before the rows
+// are prepared: a row whose lookup fails gets its error, a row whose policy
+// says fall back skips the route's models.
+func (b *batchState) fetchFeatures(rf *routeFeatures, deadline time.Time) {
+	if rf == nil {
+		return
+	}
+	for i, req := range b.reqs {
+		if req != nil && b.errs[i] == nil {
+			b.sets[i] = &req.Features
+		}
+	}
+	rf.vf.FetchAll(b.sets, deadline, b.fetched, b.fetchErrs)
+	for i, req := range b.reqs {
+		switch {
+		case b.sets[i] == nil:
+		case b.fetchErrs[i] != nil:
+			b.errs[i] = b.fetchErrs[i]
+		case b.fetched[i].Fallback:
+			req.SkipModels()
+		}
+	}
 }
 
 // resize returns s with length n and zero values, reusing its memory.
@@ -93,6 +127,12 @@ func (g *Gateway) serveInstances(ctx *fasthttp.RequestCtx, st *predictState, rou
 		req := router.AcquireRequest()
 		b.reqs[i] = req
 		st.fill(ctx, req, route, cache, obj, deadline)
+	}
+	b.fetchFeatures(rs.features, deadline)
+	for i, req := range b.reqs {
+		if req == nil || b.errs[i] != nil {
+			continue
+		}
 		req.Pin(pinned)
 		input, err := route.Prepare(req)
 		if err != nil {
@@ -135,6 +175,7 @@ func (g *Gateway) serveInstances(ctx *fasthttp.RequestCtx, st *predictState, rou
 		}
 		out = append(out, '{')
 		out = appendAnswerFields(out, res, b.cached[i])
+		out = rs.features.appendDefaulted(out, b.fetched[i].Defaulted)
 		out = append(out, '}')
 		st.logKey = g.logPrediction(st.logKey, rs, key, requestID, i, res, start)
 		route.Mirror(b.reqs[i], res, time.Since(start))

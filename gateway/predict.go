@@ -38,6 +38,7 @@ type predictState struct {
 	body      []byte   // the 200 answer, built here then copied into the response
 	keys      [][]byte // the response cache's keys of this request's rows
 	logKey    []byte   // a logged prediction's key in the feedback store
+	defaulted uint64   // the features the store could not give (featurefetch.Result)
 	res       router.Result
 	// features is where visit adds the features object's members.
 	features *features.Set
@@ -164,6 +165,19 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 	req := router.AcquireRequest()
 	defer router.ReleaseRequest(req)
 	st.fill(ctx, req, route, cache, obj, deadline)
+	st.defaulted = 0
+	if rf := rs.features; rf != nil {
+		fr, err := rf.vf.Fetch(&req.Features, deadline)
+		if err != nil {
+			writePredictError(ctx, route.Name(), err)
+			stats.countError(ctx, start)
+			return
+		}
+		if fr.Fallback {
+			req.SkipModels()
+		}
+		st.defaulted = fr.Defaulted
+	}
 	req.Pin(pinned)
 	input, err := route.Prepare(req)
 	if err != nil {
@@ -174,7 +188,7 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 	key, hit := st.lookup(cache, req, input, 0)
 	if hit {
 		ctx.Response.Header.Set(headerCache, "hit")
-		st.writePrediction(ctx, route, &st.res, requestID, start, true)
+		st.writePrediction(ctx, route, rs, &st.res, requestID, start, true)
 		st.logKey = g.logPrediction(st.logKey, rs, apiKey, requestID, -1, &st.res, start)
 		stats.countOK(start)
 		route.Mirror(req, &st.res, time.Since(start))
@@ -191,7 +205,7 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 	if key != nil && !st.res.Fallback {
 		cache.put(key, float32(st.res.Probability))
 	}
-	st.writePrediction(ctx, route, &st.res, requestID, start, false)
+	st.writePrediction(ctx, route, rs, &st.res, requestID, start, false)
 	st.logKey = g.logPrediction(st.logKey, rs, apiKey, requestID, -1, &st.res, start)
 	stats.countOK(start)
 	route.Mirror(req, &st.res, time.Since(start))
@@ -239,8 +253,11 @@ func (st *predictState) fill(ctx *fasthttp.RequestCtx, req *router.Request, rout
 // not nil, is the cache key (in st's key buffer slot): a miss's answer goes
 // there.
 func (st *predictState) lookup(cache *routeCache, req *router.Request, input []float32, slot int) (key []byte, hit bool) {
+	if cache == nil || req.Picked() == nil {
+		return nil, false
+	}
 	picked := req.Picked().Model()
-	if cache == nil || picked == nil {
+	if picked == nil {
 		return nil, false
 	}
 	for len(st.keys) <= slot {
@@ -342,7 +359,7 @@ func (g *Gateway) timeout(ctx *fasthttp.RequestCtx) (time.Duration, string) {
 // into the response's pooled one: building in place with
 // ctx.Response.Body()[:0] would allocate on every request where fasthttp does
 // not keep body buffers (Server.ReduceMemoryUsage, a RequestCtx from Init).
-func (st *predictState) writePrediction(ctx *fasthttp.RequestCtx, route *router.Route, res *router.Result, requestID []byte, start time.Time, cached bool) {
+func (st *predictState) writePrediction(ctx *fasthttp.RequestCtx, route *router.Route, rs *routeState, res *router.Result, requestID []byte, start time.Time, cached bool) {
 	ctx.SetContentTypeBytes(contentTypeJSON)
 	ctx.Response.Header.Set(headerRoute, route.Name())
 	ctx.Response.Header.Set(headerTarget, res.Target.Name())
@@ -356,6 +373,7 @@ func (st *predictState) writePrediction(ctx *fasthttp.RequestCtx, route *router.
 	b = jsonenc.AppendString(b, route.Name())
 	b = append(b, ',')
 	b = appendAnswerFields(b, res, cached)
+	b = rs.features.appendDefaulted(b, st.defaulted)
 	b = append(b, `,"latency_ms":`...)
 	b = strconv.AppendFloat(b, float64(time.Since(start).Microseconds())/1000, 'f', -1, 64)
 	b = append(b, `,"request_id":"`...)

@@ -286,7 +286,8 @@ func (r *Route) ahead(picked *Target, pos int) (waiting int, instantAfter bool) 
 // res answered the client; latency is how long the answer took. It never
 // blocks: when the shadow queue is full the request is dropped and counted.
 func (r *Route) Mirror(req *Request, res *Result, latency time.Duration) {
-	if r.shadow != nil {
+	// A request that skipped the models lacks what a shadow model needs.
+	if r.shadow != nil && !req.skipModels {
 		r.shadow.offer(req, res, latency)
 	}
 }
