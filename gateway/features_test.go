@@ -127,8 +127,8 @@ func TestFeaturePolicies(t *testing.T) {
 			}
 		}
 	}
-	s := featureServer(t, "churn-defaults", view, true)
-	r := s.predict(t, unknown("churn-defaults"))
+	s := featureServer(t, "churn-feat-defaults", view, true)
+	r := s.predict(t, unknown("churn-feat-defaults"))
 	var p struct {
 		Probability *float64
 		Defaulted   []string `json:"defaulted_features"`
@@ -138,21 +138,21 @@ func TestFeaturePolicies(t *testing.T) {
 	}
 
 	// No defaults: a required feature is missing → 400 from the model.
-	s = featureServer(t, "churn-nodefaults", demoView(), false)
-	wantError(t, s.predict(t, unknown("churn-nodefaults")), 400, "missing_feature", "features.tenure_months")
+	s = featureServer(t, "churn-feat-nodefaults", demoView(), false)
+	wantError(t, s.predict(t, unknown("churn-feat-nodefaults")), 400, "missing_feature", "features.tenure_months")
 
 	failing := demoView()
 	failing.Features[3].OnMissing = featurefetch.PolicyFail
-	s = featureServer(t, "churn-fail", failing, false)
-	e := wantError(t, s.predict(t, unknown("churn-fail")), 400, "missing_feature", "features.contract")
+	s = featureServer(t, "churn-feat-fail", failing, false)
+	e := wantError(t, s.predict(t, unknown("churn-feat-fail")), 400, "missing_feature", "features.contract")
 	if !strings.Contains(e.Error.Message, "on_missing: fail") {
 		t.Errorf("message %q does not name the policy", e.Error.Message)
 	}
 
 	fallback := demoView()
 	fallback.OnMissing = featurefetch.PolicyFallback
-	s = featureServer(t, "churn-fallback", fallback, false)
-	r = s.predict(t, unknown("churn-fallback"))
+	s = featureServer(t, "churn-feat-fallback", fallback, false)
+	r = s.predict(t, unknown("churn-feat-fallback"))
 	if r.status != 200 || r.get("X-Infergate-Target") != "static" || r.get("X-Infergate-Fallback") != "features_unavailable" {
 		t.Fatalf("fallback: %d %s target %q fallback %q", r.status, r.body, r.get("X-Infergate-Target"), r.get("X-Infergate-Fallback"))
 	}
