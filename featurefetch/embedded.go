@@ -98,6 +98,23 @@ func WriteSnapshot(w io.Writer, s *Snapshot) error {
 	return err
 }
 
+// ReadSnapshot reads the snapshot file at path (os.ErrNotExist when there
+// is none).
+func ReadSnapshot(path string) (*Snapshot, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var s Snapshot
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("not a feature snapshot: %w", err)
+	}
+	if s.Format != SnapshotFormat {
+		return nil, fmt.Errorf("format %q, want %q", s.Format, SnapshotFormat)
+	}
+	return &s, nil
+}
+
 // snapshotRows is one view's rows by entity key, as loaded.
 type snapshotRows struct {
 	features map[string]int // feature name → index in the file's rows

@@ -21,6 +21,7 @@ Usage:
   infergate validate [--config FILE]
   infergate keys     new [--id ID] [--tenant T] | hash
   infergate registry list | show MODEL[@ALIAS|:VERSION] | alias | promote | rollback | delete | tag | gc  (infergate registry help)
+  infergate features materialize --from TABLE.csv|.parquet [--view NAME] [--to embedded|redis] [--timestamp-column C | --event-time T] [--as-of T]
   infergate bench    --scenario FILE | --url URL (--rate R | --concurrency N) [...]
   infergate score    --model NAME[@ALIAS|:VERSION] --in ROWS.csv --out PREDICTIONS.csv [--id-column COLUMN]
   infergate version
@@ -50,6 +51,8 @@ func main() {
 		err = runKeys(args, os.Stdout)
 	case "registry":
 		err = runRegistry(args, os.Stdout)
+	case "features":
+		err = runFeatures(args, os.Stdout)
 	case "version":
 		err = runVersion(os.Stdout)
 	case "-h", "--help", "help":
