@@ -38,8 +38,7 @@ func runFeatures(args []string, stdout io.Writer) error {
 			_, err := fmt.Fprint(stdout, featuresUsage)
 			return err
 		}
-		fmt.Fprint(os.Stderr, featuresUsage)
-		return usageError{errors.New("a subcommand is required: materialize")}
+		return featuresUsageError(errors.New("a subcommand is required: materialize"))
 	}
 	fs := flag.NewFlagSet("features materialize", flag.ContinueOnError)
 	configPath := fs.String("config", defaultConfig, "configuration file (features.store and features.views)")
@@ -59,7 +58,7 @@ func runFeatures(args []string, stdout io.Writer) error {
 		return err
 	}
 	if *from == "" {
-		return usageError{errors.New("--from is required: the offline table (CSV or Parquet)")}
+		return featuresUsageError(errors.New("--from is required: the offline table (CSV or Parquet)"))
 	}
 	cfg, err := loadConfig(*configPath, nil)
 	if err != nil {
@@ -79,7 +78,7 @@ func runFeatures(args []string, stdout io.Writer) error {
 	}
 	if *tsColumn == "" {
 		if *eventTime == "" {
-			return usageError{errors.New("give --timestamp-column (the rows' event times) or --event-time (one for all rows)")}
+			return featuresUsageError(errors.New("give --timestamp-column (the rows' event times) or --event-time (one for all rows)"))
 		}
 		if opts.EventTime, err = parseTime("--event-time", *eventTime, now); err != nil {
 			return err
@@ -131,7 +130,7 @@ func runFeatures(args []string, stdout io.Writer) error {
 		}
 		where = "redis " + rc.Addr + " (project " + rc.Project + ")"
 	default:
-		return usageError{fmt.Errorf("--to %q: want embedded or redis", kind)}
+		return featuresUsageError(fmt.Errorf("--to %q: want embedded or redis", kind))
 	}
 	_, err = fmt.Fprintf(stdout, "materialized view %s from %s into %s: %d rows read, %d entities, %d written; %d rows after --as-of and %d older rows left out (%s)\n",
 		m.View.Name, *from, where, m.Read, m.Kept, written, m.Future, m.Older, time.Since(start).Round(time.Millisecond))
@@ -164,7 +163,7 @@ func parseTime(flagName, s string, now time.Time) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return time.Time{}, usageError{fmt.Errorf("%s %q: want RFC 3339 (2026-11-01T00:00:00Z) or now", flagName, s)}
+		return time.Time{}, featuresUsageError(fmt.Errorf("%s %q: want RFC 3339 (2026-11-01T00:00:00Z) or now", flagName, s))
 	}
 	return t, nil
 }
@@ -207,4 +206,11 @@ func writeSnapshotView(path string, m *featurefetch.Materialized) (int, error) {
 		return 0, err
 	}
 	return len(sv.Rows), os.Rename(tmp.Name(), path)
+}
+
+// featuresUsageError says what is wrong with the command line, then the
+// usage, on stderr; the command exits 2.
+func featuresUsageError(err error) error {
+	fmt.Fprintf(os.Stderr, "infergate features: %v\n\n%s", err, featuresUsage)
+	return usageError{err}
 }
