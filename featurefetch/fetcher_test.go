@@ -400,3 +400,37 @@ func TestCachedFetchDoesNotAllocate(t *testing.T) {
 		t.Fatalf("a cached fetch allocates %v times", n)
 	}
 }
+
+// TestFetchRedisStale: a row Redis holds with an event time older than the
+// view's max_age is stale: its policy applies (here: fail, 400-worthy).
+func TestFetchRedisStale(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	store, err := featurefetch.NewRedisStore(featurefetch.RedisConfig{Addr: srv.Addr(), Project: "churn", KeyVersion: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	row := func(age time.Duration) featurefetch.Row {
+		return featurefetch.Row{Found: true, EventTime: time.Now().Add(-age), Values: []featurefetch.Value{
+			{Kind: featurefetch.Number, Num: 24}, {Kind: featurefetch.Number, Num: 50}, {Kind: featurefetch.String, Str: []byte("one-year")}}}
+	}
+	if _, err := store.WriteRows(context.Background(), customerStats(t), []featurefetch.EntityKey{str("old"), str("fresh")},
+		[]featurefetch.Row{row(48 * time.Hour), row(time.Minute)}, 0); err != nil {
+		t.Fatal(err)
+	}
+	view := statsView()
+	view.MaxAge = 24 * time.Hour
+	view.OnStale = featurefetch.PolicyFail
+	f := redisFetcher(t, srv.Addr(), view, featurefetch.StoreConfig{Timeout: time.Second})
+	vf := f.View("customer_stats")
+	_, err = vf.Fetch(request("customer_id", "old"), time.Now().Add(time.Second))
+	if !errors.Is(err, featurefetch.ErrFeatureStale) {
+		t.Fatalf("a 48h-old row with max_age 24h: %v, want ErrFeatureStale", err)
+	}
+	t.Log(err)
+	s := request("customer_id", "fresh")
+	if _, err := vf.Fetch(s, time.Now().Add(time.Second)); err != nil || number(t, s, "monthly_charges") != 50 {
+		t.Fatalf("fresh: %v, %+v", err, s)
+	}
+}

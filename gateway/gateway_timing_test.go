@@ -3,12 +3,14 @@ package gateway_test
 import (
 	"context"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/infergate/infergate/batcher"
 	"github.com/infergate/infergate/drift"
 	"github.com/infergate/infergate/drift/feedback"
+	"github.com/infergate/infergate/featurefetch"
 	"github.com/infergate/infergate/gateway"
 	"github.com/infergate/infergate/internal/servingtest"
 	"github.com/infergate/infergate/router"
@@ -158,4 +160,39 @@ func BenchmarkPredictMonitoring(b *testing.B) {
 			benchHandler(b, g.Handler(), fasthttp.MethodPost, "/v1/predictions", validBody)
 		})
 	}
+}
+
+// BenchmarkPredictFeatures is the request path of a route with a feature
+// view: a request that carries every feature (no lookup), and one that
+// carries only customer_id, whose row the local cache holds. The
+// difference is what a warm lookup adds to a request.
+func BenchmarkPredictFeatures(b *testing.B) {
+	const route = "churn-bench-features"
+	_, d := servingtest.Demo(b)
+	table := servingtest.LoadTable(b, router.RouteConfig{Name: route}, batcher.ONNXOpener{Env: servingtest.Env(b)})
+	g, err := newTestGateway(gateway.Config{
+		Features:      featurefetch.Config{Store: featurefetch.StoreConfig{Snapshot: demoSnapshot(b, d)}, Views: []featurefetch.ViewConfig{demoView()}},
+		RouteFeatures: map[string]gateway.RouteFeaturesConfig{route: {View: "customer_stats"}},
+	}, table)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = g.Shutdown(ctx)
+	})
+	h := g.Handler()
+	id := d.Column("customer_id").Strings[0]
+	byKey := `{"model_id":"` + route + `","features":{"customer_id":"` + id + `"}}`
+	// Warm the cache: ristretto applies a new entry asynchronously, within
+	// microseconds.
+	h(directRequest(fasthttp.MethodPost, "/v1/predictions", byKey))
+	time.Sleep(50 * time.Millisecond)
+	b.Run("all-features", func(b *testing.B) {
+		benchHandler(b, h, fasthttp.MethodPost, "/v1/predictions", strings.Replace(requestBody(b, d, 0), `"customer-churn"`, `"`+route+`"`, 1))
+	})
+	b.Run("customer_id-only", func(b *testing.B) {
+		benchHandler(b, h, fasthttp.MethodPost, "/v1/predictions", byKey)
+	})
 }
