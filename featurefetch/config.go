@@ -242,7 +242,7 @@ func (c *Config) Validate() error {
 			t, err := ParseValueType(f.Type)
 			if err != nil {
 				bad("%s.type: %w", fpath, err)
-			} else if _, err := defaultValue(f.Default, t); err != nil {
+			} else if _, err := valueOf(f.Default, t); err != nil {
 				bad("%s.default: %w", fpath, err)
 			}
 			for _, p := range []struct{ key, v string }{{"on_missing", f.OnMissing}, {"on_stale", f.OnStale}, {"on_error", f.OnError}} {
@@ -255,13 +255,14 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// defaultValue converts a config default to a Value of type t.
-func defaultValue(x any, t ValueType) (Value, error) {
+// valueOf converts a value decoded from YAML (a feature's default) or JSON
+// (a snapshot's cell) to a Value of type t; nil is Missing.
+func valueOf(x any, t ValueType) (Value, error) {
 	switch x := x.(type) {
 	case nil:
 		return Value{}, nil
 	case int:
-		return defaultValue(float64(x), t)
+		return valueOf(float64(x), t)
 	case float64:
 		if t == TypeString || t == TypeBytes {
 			return Value{}, fmt.Errorf("a number for a %s feature; quote it", t)

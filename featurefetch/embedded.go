@@ -151,7 +151,7 @@ func loadSnapshot(data []byte) (map[string]*snapshotRows, error) {
 			}
 			row := &Row{Found: true, EventTime: r.EventTime, Values: make([]Value, len(r.Values))}
 			for j, x := range r.Values {
-				val, err := jsonValue(x, sr.types[j])
+				val, err := valueOf(x, sr.types[j])
 				if err != nil {
 					return nil, fmt.Errorf("view %q, row %d (key %q), feature %q: %w", v.Name, i+1, r.Key, v.Features[j].Name, err)
 				}
@@ -162,33 +162,6 @@ func loadSnapshot(data []byte) (map[string]*snapshotRows, error) {
 		out[v.Name] = sr
 	}
 	return out, nil
-}
-
-// jsonValue converts a decoded JSON value to a Value of type t.
-func jsonValue(x any, t ValueType) (Value, error) {
-	switch x := x.(type) {
-	case nil:
-		return Value{}, nil
-	case string:
-		if t != TypeString && t != TypeBytes {
-			return Value{}, fmt.Errorf("a string for a %s feature", t)
-		}
-		return Value{Kind: String, Str: []byte(x)}, nil
-	case float64:
-		if t == TypeString || t == TypeBytes {
-			return Value{}, fmt.Errorf("a number for a %s feature", t)
-		}
-		return Value{Kind: Number, Num: x}, nil
-	case bool:
-		if t != TypeBool {
-			return Value{}, fmt.Errorf("a boolean for a %s feature", t)
-		}
-		if x {
-			return Value{Kind: Number, Num: 1}, nil
-		}
-		return Value{Kind: Number}, nil
-	}
-	return Value{}, fmt.Errorf("%T is not a feature value", x)
 }
 
 // EmbeddedStore serves feature rows from a snapshot file held in memory,

@@ -52,7 +52,7 @@ func newViewFetcher(f *Fetcher, cfg *ViewConfig) (*ViewFetcher, error) {
 	for i, fc := range cfg.Features {
 		t, _ := ParseValueType(fc.Type)
 		feats[i] = Feature{Name: fc.Name, Type: t}
-		def, _ := defaultValue(fc.Default, t)
+		def, _ := valueOf(fc.Default, t)
 		vf.features = append(vf.features, featurePolicy{name: []byte(fc.Name), nameStr: fc.Name, def: def, onMissing: fc.OnMissing, onStale: fc.OnStale, onError: fc.OnError})
 	}
 	v, err := NewView(cfg.Name, cfg.JoinKey, keyType, feats)

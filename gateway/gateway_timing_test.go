@@ -22,7 +22,14 @@ import (
 // the default batching.
 func benchGateway(b *testing.B) *gateway.Gateway {
 	b.Helper()
-	g, err := newTestGateway(gateway.Config{}, servingtest.Table(b, batcher.Config{}))
+	return benchGatewayWith(b, gateway.Config{}, servingtest.Table(b, batcher.Config{}))
+}
+
+// benchGatewayWith is a gateway of cfg over table, shut down when the
+// benchmark ends.
+func benchGatewayWith(b *testing.B, cfg gateway.Config, table *router.Table) *gateway.Gateway {
+	b.Helper()
+	g, err := newTestGateway(cfg, table)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -71,15 +78,7 @@ func BenchmarkPredict(b *testing.B) {
 // BenchmarkBareFastHTTP is what a hit costs over a bare handler.
 func BenchmarkPredictCacheHit(b *testing.B) {
 	cfg := gateway.Config{Caches: map[string]gateway.CacheConfig{servingtest.Route: {Enabled: true}}}
-	g, err := newTestGateway(cfg, servingtest.Table(b, batcher.Config{}))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = g.Shutdown(ctx)
-	})
+	g := benchGatewayWith(b, cfg, servingtest.Table(b, batcher.Config{}))
 	h := g.Handler()
 	warm := directRequest(fasthttp.MethodPost, "/v1/predictions", validBody)
 	for deadline := time.Now().Add(10 * time.Second); string(warm.Response.Header.Peek("X-Infergate-Cache")) != "hit"; {
@@ -148,15 +147,7 @@ func BenchmarkPredictMonitoring(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			table := servingtest.LoadTable(b, router.RouteConfig{Name: servingtest.Route, Drift: bc.drift}, batcher.ONNXOpener{Env: servingtest.Env(b)})
-			g, err := newTestGateway(gateway.Config{Feedback: bc.feedback}, table)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				_ = g.Shutdown(ctx)
-			})
+			g := benchGatewayWith(b, gateway.Config{Feedback: bc.feedback}, table)
 			benchHandler(b, g.Handler(), fasthttp.MethodPost, "/v1/predictions", validBody)
 		})
 	}
@@ -170,18 +161,10 @@ func BenchmarkPredictFeatures(b *testing.B) {
 	const route = "churn-bench-features"
 	_, d := servingtest.Demo(b)
 	table := servingtest.LoadTable(b, router.RouteConfig{Name: route}, batcher.ONNXOpener{Env: servingtest.Env(b)})
-	g, err := newTestGateway(gateway.Config{
+	g := benchGatewayWith(b, gateway.Config{
 		Features:      featurefetch.Config{Store: featurefetch.StoreConfig{Snapshot: demoSnapshot(b, d)}, Views: []featurefetch.ViewConfig{demoView()}},
 		RouteFeatures: map[string]gateway.RouteFeaturesConfig{route: {View: "customer_stats"}},
 	}, table)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = g.Shutdown(ctx)
-	})
 	h := g.Handler()
 	id := d.Column("customer_id").Strings[0]
 	byKey := `{"model_id":"` + route + `","features":{"customer_id":"` + id + `"}}`

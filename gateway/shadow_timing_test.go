@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"context"
 	"runtime"
 	"slices"
 	"sync/atomic"
@@ -29,15 +28,7 @@ func BenchmarkShadowIsolation(b *testing.B) {
 		b.Run(mode, func(b *testing.B) {
 			const route = "churn-shadow-bench"
 			table := shadowTable(b, route, mode, 256)
-			g, err := newTestGateway(shadowGatewayConfig(), table)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				_ = g.Shutdown(ctx)
-			})
+			g := benchGatewayWith(b, shadowGatewayConfig(), table)
 			h := g.Handler()
 			body := bodyFor(route)
 
