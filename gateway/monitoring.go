@@ -81,15 +81,15 @@ func writeDriftText(w io.Writer, route string, versions []router.VersionDrift) {
 	for i, v := range versions {
 		r := &v.Report
 		if i > 0 {
-			fmt.Fprintln(tw)
+			_, _ = fmt.Fprintln(tw)
 		}
 		drifted := "none"
 		if len(r.Drifted) > 0 {
 			drifted = strings.Join(r.Drifted, ", ")
 		}
-		fmt.Fprintf(tw, "route %s, version %s: %s (drifted: %s); %d samples from %s to %s\n",
+		_, _ = fmt.Fprintf(tw, "route %s, version %s: %s (drifted: %s); %d samples from %s to %s\n",
 			route, v.Version, r.Verdict, drifted, r.Samples, r.From.Format(time.TimeOnly), r.Time.Format(time.TimeOnly))
-		fmt.Fprintln(tw, "FEATURE\tTYPE\tSAMPLES\tMISSING\tPSI\tTEST\tP-VALUE\tVERDICT")
+		_, _ = fmt.Fprintln(tw, "FEATURE\tTYPE\tSAMPLES\tMISSING\tPSI\tTEST\tP-VALUE\tVERDICT")
 		for _, f := range append(r.Features, r.Score) {
 			test, p := "-", "-"
 			switch {
@@ -98,7 +98,7 @@ func writeDriftText(w io.Writer, route string, versions []router.VersionDrift) {
 			case f.ChiSquare != nil:
 				test, p = fmt.Sprintf("chi2 %.1f", f.ChiSquare.Statistic), fmt.Sprintf("%.3g", f.ChiSquare.PValue)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f%%\t%.3f\t%s\t%s\t%s\n",
+			_, _ = fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f%%\t%.3f\t%s\t%s\t%s\n",
 				f.Name, f.Type, f.Samples, f.MissingShare*100, f.PSI, test, p, f.Verdict)
 		}
 	}

@@ -167,7 +167,7 @@ func readParquet(data []byte, maxCells int64) (d *Dataset, err error) {
 // exactly want rows, to col.
 func readParquetChunk(chunk parquet.ColumnChunk, want int64, c *parquetColumn, col *Column, buf []parquet.Value) error {
 	pages := chunk.Pages()
-	defer pages.Close()
+	defer func() { _ = pages.Close() }()
 	start := int64(col.Len())
 	got := int64(0)
 	for {
