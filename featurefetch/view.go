@@ -22,6 +22,8 @@ type ViewFetcher struct {
 
 	lookups  map[string]*metrics.Counter // by result
 	outcomes [numStatuses]*metrics.Counter
+	// wait is how long lookups that went to the store waited for it.
+	wait *metrics.Histogram
 }
 
 // featurePolicy is one feature: its name as requests carry it, and what
@@ -74,6 +76,7 @@ func newViewFetcher(f *Fetcher, cfg *ViewConfig) (*ViewFetcher, error) {
 	for _, r := range results {
 		vf.lookups[r] = f.set.NewCounter(`infergate_features_lookups_total{` + lbl + `,result="` + r + `"}`)
 	}
+	vf.wait = f.set.NewHistogram(`infergate_features_lookup_duration_seconds{` + lbl + `}`)
 	for s := range numStatuses {
 		vf.outcomes[s] = f.set.NewCounter(`infergate_features_values_total{` + lbl + `,status="` + statusNames[s] + `"}`)
 	}
@@ -130,6 +133,7 @@ func (vf *ViewFetcher) Fetch(set *features.Set, deadline time.Time) (Result, err
 		t, fired := acquireTimer(vf.f.waitFor(now, deadline)), false
 		p.await(t, &fired)
 		releaseTimer(t)
+		vf.wait.UpdateDuration(now)
 	}
 	return vf.apply(set, key, p)
 }
@@ -158,10 +162,15 @@ func (vf *ViewFetcher) FetchAll(sets []*features.Set, deadline time.Time, res []
 		}
 	}
 	t, fired := acquireTimer(wait), false
+	waited := false
 	for i := range ps {
+		waited = waited || ps[i].l != nil
 		ps[i].await(t, &fired)
 	}
 	releaseTimer(t)
+	if waited {
+		vf.wait.UpdateDuration(now)
+	}
 	for i, set := range sets {
 		if set != nil {
 			res[i], errs[i] = vf.apply(set, keys[i], ps[i])
