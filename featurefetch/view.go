@@ -89,6 +89,9 @@ func (vf *ViewFetcher) Name() string { return vf.view.Name }
 // JoinKey is the request feature that carries the entity key.
 func (vf *ViewFetcher) JoinKey() string { return vf.joinKey }
 
+// KeyIsString reports whether the entity key is a string (else an int64).
+func (vf *ViewFetcher) KeyIsString() bool { return vf.view.KeyType == TypeString }
+
 // Features are the view's feature names, in order; Result.Defaulted
 // indexes them.
 func (vf *ViewFetcher) Features() []string {

@@ -170,3 +170,49 @@ func TestFeatureConfigErrors(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+// TestFeaturesV2: an Open Inference Protocol client sends the entity key as
+// an input of its own (the model metadata lists it): each row's features
+// are looked up, and the answer equals the /v1 answer of the same rows.
+func TestFeaturesV2(t *testing.T) {
+	t.Parallel()
+	const route = "churn-feat-v2"
+	s := featureServer(t, route, demoView(), false)
+	_, d := servingtest.Demo(t)
+	ids := d.Column("customer_id").Strings[:3]
+	var meta struct {
+		Inputs []struct{ Name, Datatype string }
+	}
+	if err := json.Unmarshal(do(t, s.public, fasthttp.MethodGet, "/v2/models/"+route, "").body, &meta); err != nil {
+		t.Fatal(err)
+	}
+	if last := meta.Inputs[len(meta.Inputs)-1]; last.Name != "customer_id" || last.Datatype != "BYTES" {
+		t.Fatalf("metadata inputs %+v, want customer_id (BYTES) among them", meta.Inputs)
+	}
+	r := do(t, s.public, fasthttp.MethodPost, "/v2/models/"+route+"/infer",
+		`{"inputs":[{"name":"customer_id","shape":[3],"datatype":"BYTES","data":["`+strings.Join(ids, `","`)+`"]}],"outputs":[{"name":"probability"}]}`)
+	var out struct {
+		Outputs []struct {
+			Name string
+			Data []float64
+		}
+	}
+	if err := json.Unmarshal(r.body, &out); err != nil {
+		t.Fatalf("%s: %v", r.body, err)
+	}
+	if r.status != 200 || len(out.Outputs) != 1 || len(out.Outputs[0].Data) != 3 {
+		t.Fatalf("v2 infer: %d %s", r.status, r.body)
+	}
+	for i, id := range ids {
+		var p prediction
+		decode(t, s.predict(t, `{"model_id":"`+route+`","features":{"customer_id":"`+id+`"}}`), &p)
+		if float32(*p.Probability) != float32(out.Outputs[0].Data[i]) {
+			t.Errorf("row %d (%s): v2 %v, /v1 %v", i, id, out.Outputs[0].Data[i], *p.Probability)
+		}
+	}
+	// An unknown customer whose required features cannot be found: 400.
+	r = do(t, s.public, fasthttp.MethodPost, "/v2/models/"+route+"/infer", `{"inputs":[{"name":"customer_id","shape":[1],"datatype":"BYTES","data":["nobody"]}]}`)
+	if r.status != 400 || !strings.Contains(string(r.body), "tenure_months") {
+		t.Fatalf("unknown customer over v2: %d %s", r.status, r.body)
+	}
+}

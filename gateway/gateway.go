@@ -214,6 +214,10 @@ func (g *Gateway) SetTable(t *router.Table) (*router.Table, error) {
 	s := &serving{table: t, routes: make(map[*router.Route]*routeState, len(t.Routes()))}
 	for _, r := range t.Routes() {
 		rs := &routeState{stats: newRouteStats(g.metrics, r.Name()), schema: oip.NewSchema(&r.Target().Meta().Signature), trackers: g.trackers(r), features: g.routeFeaturesOf(r.Name())}
+		if rf := rs.features; rf != nil {
+			// v2 clients may send the entity key as an input of its own.
+			rs.schema = rs.schema.WithInput(rf.vf.JoinKey(), rf.vf.KeyIsString())
+		}
 		if cc, ok := g.cfg.Caches[r.Name()]; ok && cc.Enabled {
 			c, err := newRouteCache(g.metrics, r.Name(), cc, r.Target().Encoder(), g.cacheHash)
 			if err != nil {

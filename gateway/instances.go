@@ -47,7 +47,7 @@ func (b *batchState) reset(n int) {
 // trip to the store for the whole request where it can), before the rows
 // are prepared: a row whose lookup fails gets its error, a row whose policy
 // says fall back skips the route's models.
-func (b *batchState) fetchFeatures(rf *routeFeatures, deadline time.Time) {
+func (b *batchState) fetchFeatures(rf *routeFeatures, cache *routeCache, deadline time.Time) {
 	if rf == nil {
 		return
 	}
@@ -64,6 +64,10 @@ func (b *batchState) fetchFeatures(rf *routeFeatures, deadline time.Time) {
 			b.errs[i] = b.fetchErrs[i]
 		case b.fetched[i].Fallback:
 			req.SkipModels()
+		}
+		if b.sets[i] != nil && cache != nil {
+			// The similarity mode rounds the fetched values too.
+			cache.roundFeatures(&req.Features)
 		}
 	}
 }
@@ -128,7 +132,7 @@ func (g *Gateway) serveInstances(ctx *fasthttp.RequestCtx, st *predictState, rou
 		b.reqs[i] = req
 		st.fill(ctx, req, route, cache, obj, deadline)
 	}
-	b.fetchFeatures(rs.features, deadline)
+	b.fetchFeatures(rs.features, cache, deadline)
 	for i, req := range b.reqs {
 		if req == nil || b.errs[i] != nil {
 			continue

@@ -177,6 +177,10 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 			req.SkipModels()
 		}
 		st.defaulted = fr.Defaulted
+		if cache != nil {
+			// The similarity mode rounds the fetched values too.
+			cache.roundFeatures(&req.Features)
+		}
 	}
 	req.Pin(pinned)
 	input, err := route.Prepare(req)

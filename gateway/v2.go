@@ -183,6 +183,12 @@ func (g *Gateway) serveV2Infer(ctx *fasthttp.RequestCtx, key *auth.Key, route *r
 			req.StickyKey = ctx.Request.Header.Peek(h)
 		}
 		req.Deadline = deadline
+	}
+	b.fetchFeatures(rs.features, cache, deadline)
+	for i, req := range b.reqs {
+		if err := b.errs[i]; err != nil {
+			break
+		}
 		if pinned != nil {
 			req.Pin(pinned)
 		}

@@ -41,6 +41,24 @@ func NewSchema(sig *registry.Signature) *Schema {
 	return s
 }
 
+// WithInput returns a copy of s that also takes an input named name (a
+// categorical one, BYTES, or a numeric one): the entity key of a route's
+// feature view, which is no model feature but lets the gateway look the
+// features up. s itself is returned when it has the input already.
+func (s *Schema) WithInput(name string, categorical bool) *Schema {
+	if _, ok := s.index[name]; ok {
+		return s
+	}
+	c := &Schema{features: append(s.features[:len(s.features):len(s.features)], schemaFeature{
+		name: name, nameBytes: []byte(name), categorical: categorical,
+	}), index: make(map[string]int, len(s.index)+1)}
+	for k, v := range s.index {
+		c.index[k] = v
+	}
+	c.index[name] = len(c.features) - 1
+	return c
+}
+
 // lookup returns the index of the feature named name. Converting name in the
 // map index does not allocate.
 func (s *Schema) lookup(name []byte) (int, bool) {
