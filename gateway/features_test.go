@@ -2,16 +2,20 @@ package gateway_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/infergate/infergate/batcher"
 	"github.com/infergate/infergate/featurefetch"
 	"github.com/infergate/infergate/gateway"
+	"github.com/infergate/infergate/internal/redistest"
 	"github.com/infergate/infergate/internal/servingtest"
 	"github.com/infergate/infergate/router"
 	"github.com/infergate/infergate/trainer"
@@ -214,5 +218,108 @@ func TestFeaturesV2(t *testing.T) {
 	r = do(t, s.public, fasthttp.MethodPost, "/v2/models/"+route+"/infer", `{"inputs":[{"name":"customer_id","shape":[1],"datatype":"BYTES","data":["nobody"]}]}`)
 	if r.status != 400 || !strings.Contains(string(r.body), "tenure_months") {
 		t.Fatalf("unknown customer over v2: %d %s", r.status, r.body)
+	}
+}
+
+// TestFeaturesRedisKilledUnderLoad: clients keep asking by customer_id
+// while the Redis the features come from is killed and restarted. Every
+// request is answered 200 — by the model while Redis answers, by the
+// static fallback (on_error: fallback) while it is down — none waits much
+// past the lookup timeout, and the model answers again once Redis is back.
+func TestFeaturesRedisKilledUnderLoad(t *testing.T) {
+	t.Parallel()
+	const route = "churn-feat-redis"
+	srv := redistest.Start(t)
+	_, d := servingtest.Demo(t)
+	view := demoView()
+	view.NoCache = true
+	// Down, or back but still empty: the static fallback answers.
+	view.OnError, view.OnMissing = featurefetch.PolicyFallback, featurefetch.PolicyFallback
+	materialize := func() {
+		t.Helper()
+		cols := make([]featurefetch.Column, 0, len(d.Columns))
+		for _, c := range d.Columns {
+			cols = append(cols, featurefetch.Column{Name: c.Name, Numbers: c.Numbers, Strings: c.Strings})
+		}
+		m, err := featurefetch.Materialize(cols, view, featurefetch.MaterializeOptions{EventTime: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		store, err := featurefetch.NewRedisStore(featurefetch.RedisConfig{Addr: srv.Addr(), Project: "demo", KeyVersion: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer store.Close()
+		if _, err := m.WriteRedis(context.Background(), store, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	materialize()
+	gates := servingtest.NewGates(t)
+	table := loadTable(t, servingtest.Store(t), gates, router.RouteConfig{
+		Name: route, Model: servingtest.Route,
+		Targets:   []router.TargetConfig{{Name: "static", Static: &router.StaticConfig{Probability: ptr(0.5)}}},
+		Fallbacks: []string{"static"},
+	})
+	releaseGates(t, gates)
+	const timeout = 25 * time.Millisecond
+	store := featurefetch.StoreConfig{Kind: featurefetch.StoreRedis, Timeout: timeout, Breaker: featurefetch.BreakerConfig{MinRequests: 10, Cooldown: 200 * time.Millisecond}}
+	store.Redis.Addr, store.Redis.Project = srv.Addr(), "demo"
+	s := serveTable(t, table, gateway.Config{
+		Features:      featurefetch.Config{Store: store, Views: []featurefetch.ViewConfig{view}},
+		RouteFeatures: map[string]gateway.RouteFeaturesConfig{route: {View: view.Name}},
+	})
+	ids := d.Column("customer_id").Strings
+
+	var mu sync.Mutex
+	targets := map[string]int{}
+	var slowest time.Duration
+	var failed atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := w; ; i += 8 {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				start := time.Now()
+				r, err := send(s.public, "POST", "/v1/predictions", `{"model_id":"`+route+`","features":{"customer_id":"`+ids[i%len(ids)]+`"}}`)
+				took := time.Since(start)
+				if err != nil || r.status != 200 {
+					if failed.Add(1) == 1 {
+						t.Logf("first failure: %v %d %s", err, r.status, r.body)
+					}
+					continue
+				}
+				mu.Lock()
+				targets[r.get("X-Infergate-Target")]++
+				slowest = max(slowest, took)
+				mu.Unlock()
+			}
+		})
+	}
+	seen := func(target string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return targets[target]
+	}
+	waitFor(t, "answers from the model", func() bool { return seen("primary") > 50 })
+	srv.Kill()
+	waitFor(t, "answers from the static fallback", func() bool { return seen("static") > 200 })
+	srv.Restart()
+	materialize()
+	before := seen("primary")
+	waitFor(t, "the model to answer again", func() bool { return seen("primary") > before+50 })
+	close(stop)
+	wg.Wait()
+	t.Logf("answers by target %v, %d failed, slowest %s (lookup timeout %s)", targets, failed.Load(), slowest, timeout)
+	if failed.Load() != 0 {
+		t.Fatalf("%d requests failed", failed.Load())
+	}
+	if slowest > time.Second {
+		t.Fatalf("a request took %s with the lookup timeout at %s", slowest, timeout)
 	}
 }
