@@ -30,6 +30,9 @@ type Batcher struct {
 	mu     sync.RWMutex
 	closed bool
 	queue  chan *request
+	// closing is closed when Close begins: a worker waiting for its
+	// instance's device to recover stops waiting and drains.
+	closing chan struct{}
 
 	pool sync.Pool // of *request
 
@@ -61,9 +64,12 @@ func New(model, version string, cfg Config, inWidth, outWidth int, instances []I
 		return nil, fmt.Errorf("batcher: model %q version %q: row widths must be at least 1, got input %d and output %d",
 			model, version, inWidth, outWidth)
 	}
-	if len(instances) != cfg.Instances {
+	if len(cfg.InstanceGroups) == 0 && len(instances) != cfg.Instances {
 		return nil, fmt.Errorf("batcher: model %q version %q: got %d instances, but batching.instances is %d",
 			model, version, len(instances), cfg.Instances)
+	}
+	if len(instances) == 0 {
+		return nil, fmt.Errorf("batcher: model %q version %q: no instances", model, version)
 	}
 	for i, inst := range instances {
 		if inst == nil {
@@ -87,6 +93,7 @@ func New(model, version string, cfg Config, inWidth, outWidth int, instances []I
 		preferred:  preferred,
 		gatherUpTo: gatherUpTo,
 		queue:      make(chan *request, cfg.MaxQueueSize),
+		closing:    make(chan struct{}),
 	}
 	b.pool.New = func() any { return &request{done: make(chan struct{}, 1)} }
 	b.metrics = newBatcherMetrics(b, model, version)
@@ -182,6 +189,7 @@ func (b *Batcher) Close() error {
 		b.mu.Lock()
 		b.closed = true
 		b.mu.Unlock()
+		close(b.closing)
 		// No Do holds the read lock now, and none will send again.
 		close(b.queue)
 		b.running.Wait()

@@ -46,8 +46,16 @@ type Config struct {
 	// that finds the queue full is rejected at once. Default 1024.
 	MaxQueueSize int `yaml:"max_queue_size"`
 	// Instances is the number of model instances, each served by one worker
-	// goroutine. Default 1.
+	// goroutine, on the CPU. Default 1. InstanceGroups replaces it.
 	Instances int `yaml:"instances"`
+	// InstanceGroups place the instances, as Triton's instance_group:
+	// [{kind: gpu, devices: [0, 1], count: 2}, {kind: cpu, count: 2}].
+	// Default none: Instances CPU instances.
+	InstanceGroups []InstanceGroup `yaml:"instance_groups"`
+	// GPUPolicy says what a GPU instance that cannot be placed does:
+	// prefer_gpu (default) runs it on the CPU, with a warning; require_gpu
+	// fails the load.
+	GPUPolicy string `yaml:"gpu_policy"`
 }
 
 // ApplyDefaults sets the fields left at their zero value to their defaults.
@@ -57,6 +65,12 @@ func (c *Config) ApplyDefaults() {
 	defaults.Set(&c.MaxQueueDelay, DefaultMaxQueueDelay)
 	defaults.Set(&c.MaxQueueSize, DefaultMaxQueueSize)
 	defaults.Set(&c.Instances, DefaultInstances)
+	defaults.Set(&c.GPUPolicy, PreferGPU)
+	for i := range c.InstanceGroups {
+		g := &c.InstanceGroups[i]
+		defaults.Set(&g.Kind, KindCPU)
+		defaults.Set(&g.Count, 1)
+	}
 }
 
 // Validate reports every invalid field, one error per line, each prefixed
@@ -98,5 +112,9 @@ func (c *Config) Validate() error {
 	if c.Instances < 1 {
 		fail("instances", "must be at least 1, got %d", c.Instances)
 	}
+	if len(c.InstanceGroups) > 0 && c.Instances != DefaultInstances {
+		fail("instances", "set instances or instance_groups, not both (a cpu group of count %d says the same)", c.Instances)
+	}
+	c.validateGroups(fail)
 	return errors.Join(errs...)
 }

@@ -14,6 +14,16 @@ type Instance interface {
 	Close() error
 }
 
+// HealthReporter is an optional capability of an Instance. Its worker asks
+// Healthy before it takes the requests of a batch; while it reports false
+// (the instance's GPU is unhealthy) the worker takes none, so the shared
+// queue's requests go to the other instances (or, when none is healthy, wait
+// and meet their deadlines, which the router's breaker sees), and it asks
+// again every healthPoll. Healthy must be cheap: an atomic load.
+type HealthReporter interface {
+	Healthy() bool
+}
+
 // ThreadPinner is an optional capability of an Instance. When PinOSThread
 // reports true, the instance's worker goroutine locks itself to its OS
 // thread (runtime.LockOSThread) before the first Input and keeps it until it

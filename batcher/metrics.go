@@ -3,6 +3,7 @@ package batcher
 import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/infergate/infergate/internal/promtext"
+	"sync/atomic"
 )
 
 // batcherMetrics are the metrics of one Batcher, held in a Set of their own
@@ -19,6 +20,8 @@ type batcherMetrics struct {
 	rejectedDeadline *metrics.Counter
 	rejectedClosed   *metrics.Counter
 	failed           *metrics.Counter
+	// unhealthy counts the instances whose worker waits for its device.
+	unhealthy atomic.Int64
 }
 
 // newBatcherMetrics creates the metrics of b labelled with model and version.
@@ -42,6 +45,7 @@ func newBatcherMetrics(b *Batcher, model, version string) *batcherMetrics {
 		failed:           s.NewCounter(name("failed_total")),
 	}
 	s.NewGauge(name("queue_depth"), func() float64 { return float64(b.QueueDepth()) })
+	s.NewGauge(name("unhealthy_instances"), func() float64 { return float64(m.unhealthy.Load()) })
 	return m
 }
 

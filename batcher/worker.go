@@ -43,9 +43,13 @@ func (w *worker) loop() {
 		// The goroutine exits locked: its thread ends with it, as a thread
 		// that held a device context should.
 	}
+	health, _ := w.inst.(HealthReporter)
 	open := true
 	for {
 		if len(w.pending) == 0 {
+			if health != nil {
+				w.awaitHealthy(health)
+			}
 			r, ok := <-w.b.queue
 			if !ok {
 				return
@@ -57,6 +61,29 @@ func (w *worker) loop() {
 		w.dispatch(n)
 		if !open && len(w.pending) == 0 {
 			return
+		}
+	}
+}
+
+// healthPoll is how often a worker whose instance is unhealthy asks again.
+const healthPoll = 100 * time.Millisecond
+
+// awaitHealthy returns once the instance is healthy, or the batcher closes
+// (then the worker drains the queue as every worker does: a request should
+// get an answer, even an error, rather than be left behind).
+func (w *worker) awaitHealthy(h HealthReporter) {
+	if h.Healthy() {
+		return
+	}
+	w.b.metrics.unhealthy.Add(1)
+	defer w.b.metrics.unhealthy.Add(-1)
+	for !h.Healthy() {
+		w.timer.Reset(healthPoll)
+		select {
+		case <-w.b.closing:
+			w.timer.Stop()
+			return
+		case <-w.timer.C:
 		}
 	}
 }
