@@ -126,6 +126,7 @@ func TestMinimalConfigGetsEveryDefault(t *testing.T) {
 					MaxQueueDelay: batcher.DefaultMaxQueueDelay,
 					MaxQueueSize:  batcher.DefaultMaxQueueSize,
 					Instances:     batcher.DefaultInstances,
+					GPUPolicy:     batcher.PreferGPU,
 				},
 				Breaker: router.BreakerConfig{
 					FailureRatio: router.DefaultBreakerFailureRatio,
