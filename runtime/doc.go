@@ -2,8 +2,10 @@
 // github.com/yalue/onnxruntime_go): it finds and loads the shared library,
 // owns the process's one ONNX Runtime environment, loads models into
 // sessions, and keeps each session's tensors ready so that serving a batch
-// costs one call into ONNX Runtime and no Go allocation. It knows nothing of
-// batching, routing or HTTP; package batcher drives it. (The name shadows the
+// costs one call into ONNX Runtime and no Go allocation. It places sessions
+// on the CPU or on a GPU through ONNX Runtime's CUDA provider, and lists and
+// watches the machine's GPUs through NVML. It knows nothing of batching,
+// routing or HTTP; package batcher drives it. (The name shadows the
 // standard library's runtime; import that one as goruntime where both are
 // needed.)
 //
@@ -49,22 +51,64 @@
 // # Concurrency model
 //
 // Open, Environment.Close and every Environment method are safe for
-// concurrent use. A Session is not: exactly one goroutine (the batcher worker
-// that owns the model instance) may call Input, Run, Output and Close, and
-// the slices Input and Output return are that goroutine's until its next Run.
+// concurrent use, as are NVML, StaticInventory and Telemetry. A Session is
+// not: exactly one goroutine (the batcher worker that owns the model
+// instance) may call Input, Run, Output and Close, and the slices Input and
+// Output return are that goroutine's until its next Run.
 // Parallelism comes from running several sessions (instances) of a model,
 // each with its own worker, not from sharing one; this is also why the
 // default ONNX Runtime thread pools are one thread per session. Sessions on
-// the CPU need no OS-thread locking.
+// the CPU need no OS-thread locking; the worker driving a GPU session locks
+// itself to its OS thread. NVML's XID watcher and Telemetry's sampler are
+// the package's only goroutines, each stopped and waited for by its Close.
 //
-// # Execution providers and the CUDA seam
+// # Devices
 //
-// Today every session runs on ONNX Runtime's CPU execution provider.
-// Environment.Providers reports what the loaded library offers. GPU support
-// arrives in a later issue and touches two places only: SessionOptions gains
-// the device an instance is pinned to, and configureProvider (provider.go)
-// appends the CUDA execution provider for that device id, failing clearly on
-// a CPU-only library. The batcher, not this package, locks a GPU worker to
-// its OS thread. The IoBinding used for every Run is the hook through which
-// a GPU session can later keep its tensors in device memory.
+// SessionOptions.Device places a session: the zero Device is the CPU, and
+// Device{Kind: "gpu", ID: n} is CUDA device n, through ONNX Runtime's CUDA
+// execution provider (configureProvider in provider.go, the one place that
+// appends it), tuned by Device.CUDA (arena limit and growth, cuDNN
+// convolution search, copy stream; ONNX Runtime's defaults where unset).
+// ONNX Runtime still runs the operators CUDA lacks on the CPU. A session
+// reports where it runs with Session.Device. Inputs and outputs stay in the
+// session's Go buffers, so a GPU session copies them to and from the device
+// on every Run; Run allocates nothing either way.
+//
+// The library installed by `make setup` is a CPU-only build. Whether the
+// loaded one can use CUDA is Environment.HasCUDA: a CUDA build ships
+// libonnxruntime_providers_cuda.so beside libonnxruntime.so, and the first
+// time HasCUDA, Providers or a GPU session asks, the package appends the CUDA
+// provider to throw-away session options, which loads it and the CUDA and
+// cuDNN libraries it needs (no device is touched). Without it, NewSession on
+// a GPU fails with ErrNoCUDA before reading the model, naming the library and
+// what to do: point runtime.library_path or INFERGATE_ORT_LIB at a
+// CUDA-enabled build, or install the CUDA libraries it was built for. The
+// package never falls back to the CPU by itself; the batcher decides that,
+// by policy and loudly. It also locks each GPU worker to its OS thread.
+// onnxruntime_go warns that loading CUDA may replace Go's signal handlers
+// (yalue/onnxruntime_go#140).
+//
+// The GPUs themselves are NVML's business. OpenNVML loads libnvidia-ml at run
+// time, so the gateway builds and runs on machines without it, where
+// OpenNVML returns ErrNoNVML. go-nvml achieves this by linking with its NVML
+// symbols left undefined and resolved lazily: a binary linked with
+// -Wl,-z,now (BIND_NOW, "full RELRO") resolves them at start and will not
+// start without the library, so do not add that flag. NVML.Devices reads each
+// device's name, UUID, memory, utilization, temperature, power and
+// uncorrected ECC count into a DeviceInfo, and judges its health: a query that
+// should work and fails, less than 1% of memory free, or a critical XID error
+// since OpenNVML (counted by a goroutine that waits on NVML's event set;
+// application XIDs such as 13 and 31 are counted but not held against the
+// device) make it unhealthy, with the reason in Problem. Fields a device does
+// not report are 0. Devices are numbered as NVML numbers them (PCI bus
+// order), which is CUDA's ordinal only with CUDA_DEVICE_ORDER=PCI_BUS_ID.
+//
+// Inventory is what NVML, StaticInventory (tests, machines without GPUs) and
+// any other source of DeviceInfo implement. Telemetry samples an Inventory
+// every few seconds on its own goroutine and publishes each sample with one
+// atomic store: Healthy(index), one atomic load with no allocation, is what a
+// batcher worker asks before each batch, Latest is the sample itself, and
+// RegisterMetrics exports it as infergate_gpu_* series. A failed sample keeps
+// the previous one and is counted (infergate_gpu_telemetry_errors_total);
+// each distinct failure and each change of a device's health is logged once.
 package runtime

@@ -21,6 +21,7 @@ var global struct {
 	canonical string // library with symlinks resolved, to compare Opens
 	version   string
 	providers []string
+	cuda      cudaSupport // probed on first use: see probeCUDA
 }
 
 // Environment is a handle to the process's ONNX Runtime environment. Its
@@ -106,6 +107,7 @@ func release() error {
 		return nil
 	}
 	global.library, global.canonical, global.version, global.providers = "", "", "", nil
+	global.cuda = cudaSupport{}
 	if err := ort.DestroyEnvironment(); err != nil {
 		return fmt.Errorf("runtime: cannot shut down ONNX Runtime: %w", err)
 	}
@@ -140,17 +142,27 @@ func (e *Environment) Version() string { return e.version }
 func (e *Environment) LibraryPath() string { return e.library }
 
 // Providers lists the execution providers the loaded library offers, e.g.
-// ["CPUExecutionProvider"]. The returned slice is a copy.
-func (e *Environment) Providers() []string { return slices.Clone(e.providers) }
+// ["CPUExecutionProvider"], or ["CUDAExecutionProvider",
+// "CPUExecutionProvider"] when HasCUDA, in ONNX Runtime's order of
+// preference. Like HasCUDA, it probes the CUDA provider on first use. The
+// returned slice is a copy.
+func (e *Environment) Providers() []string {
+	p := e.baseProviders()
+	if e.HasCUDA() && !slices.Contains(p, CUDAExecutionProvider) {
+		p = slices.Insert(p, 0, CUDAExecutionProvider)
+	}
+	return p
+}
 
 // listProviders asks ONNX Runtime which execution providers it can place work
 // on. onnxruntime_go does not wrap OrtApi::GetAvailableProviders; its nearest
 // equivalent is GetEpDevices (ORT >= 1.22), which lists (provider, device)
 // pairs registered with the environment. A CPU build reports the CPU provider
-// there; a provider compiled in but not surfaced as a device would be missed,
-// which is why the CUDA seam probes CUDA by appending it to session options
-// rather than trusting this list. If the call fails or returns nothing, the
-// CPU provider is reported alone because ONNX Runtime always has it.
+// there; a provider compiled in but not surfaced as a device, like a CUDA
+// build's, is missed, which is why probeCUDA finds CUDA by appending it to
+// session options rather than trusting this list. If the call fails or
+// returns nothing, the CPU provider is reported alone because ONNX Runtime
+// always has it.
 func listProviders() []string {
 	devices, err := ort.GetEpDevices()
 	var names []string

@@ -33,6 +33,19 @@ var (
 	// against the model's health.
 	ErrBatchSize = errors.New("batch size out of range")
 
-	// ErrClosed means the Environment handle or Session was already closed.
+	// ErrClosed means the Environment handle, Session, NVML or Telemetry was
+	// already closed.
 	ErrClosed = errors.New("already closed")
+
+	// ErrNoCUDA means a session was asked to run on a GPU but the loaded ONNX
+	// Runtime library cannot use CUDA: it is a CPU-only build, or its CUDA
+	// provider's libraries (CUDA, cuDNN) do not load. The message says which,
+	// and how to fix it.
+	ErrNoCUDA = errors.New("CUDA execution provider not available")
+
+	// ErrNoNVML means NVML, the NVIDIA driver's management library, cannot be
+	// used: libnvidia-ml is not installed (a machine without an NVIDIA GPU),
+	// or it is but the driver is not loaded or does not match it. GPUs can
+	// then be neither listed nor watched.
+	ErrNoNVML = errors.New("NVML not available")
 )

@@ -29,6 +29,13 @@ type SessionOptions struct {
 	// this session; 0 keeps the Environment's value.
 	IntraOpThreads, InterOpThreads int
 
+	// Device is where the session runs: the CPU (the zero value) or a GPU by
+	// CUDA ordinal, through ONNX Runtime's CUDA execution provider. A GPU
+	// needs a CUDA-enabled library (Environment.HasCUDA), else NewSession
+	// fails with ErrNoCUDA. The caller (the batcher) locks the goroutine that
+	// drives a GPU session to its OS thread.
+	Device Device
+
 	// MaxBatch is the largest number of rows Run accepts; required, >= 1. The
 	// session's buffers are sized for it once, at load.
 	MaxBatch int
@@ -53,6 +60,7 @@ type Session struct {
 	inData   [][]float32 // one MaxBatch-row backing slice per input
 	outData  [][]float32
 	maxBatch int
+	device   Device
 	// fixedBatch is the batch size the model was exported with when that is
 	// fixed (then it equals maxBatch); 0 when the batch dimension is dynamic.
 	fixedBatch int
@@ -74,12 +82,13 @@ type binding struct {
 	tensors []*ort.Tensor[float32]
 }
 
-// NewSession loads the ONNX model at modelPath on the CPU execution provider,
-// checks that a Session can drive it, preallocates its buffers and warms it
-// up. Every input and output must be a float32 tensor whose first dimension
-// is the batch (dynamic, or fixed at MaxBatch) and whose other dimensions are
-// fixed. Errors match ErrModelLoad (also fs.ErrNotExist for a missing file)
-// or ErrUnsupportedModel, and name the offending tensor.
+// NewSession loads the ONNX model at modelPath on opts.Device (the CPU by
+// default), checks that a Session can drive it, preallocates its buffers and
+// warms it up. Every input and output must be a float32 tensor whose first
+// dimension is the batch (dynamic, or fixed at MaxBatch) and whose other
+// dimensions are fixed. Errors match ErrModelLoad (also fs.ErrNotExist for a
+// missing file) or ErrUnsupportedModel, and name the offending tensor; a GPU
+// device on a library without CUDA is ErrNoCUDA, before the model is read.
 //
 // The session holds a reference to the ONNX Runtime environment until it is
 // closed, even if e is closed first.
@@ -91,7 +100,13 @@ func (e *Environment) NewSession(modelPath string, opts SessionOptions) (*Sessio
 	if err := e.retain(); err != nil {
 		return nil, fmt.Errorf("runtime: cannot load model %q: environment %w", modelPath, err)
 	}
-	s := &Session{path: modelPath, maxBatch: opts.MaxBatch, holdsEnv: true}
+	s := &Session{path: modelPath, maxBatch: opts.MaxBatch, device: opts.Device.placed(), holdsEnv: true}
+	if s.device.IsGPU() {
+		if err := e.requireCUDA(); err != nil {
+			_ = s.Close()
+			return nil, fmt.Errorf("runtime: cannot place model %q on %s: %w", modelPath, s.device, err)
+		}
+	}
 	if err := s.load(opts); err != nil {
 		// Close frees whatever load got to, and the environment reference.
 		_ = s.Close()
@@ -120,6 +135,9 @@ func (e *Environment) sessionOptions(opts SessionOptions) (SessionOptions, error
 	}
 	if opts.InterOpThreads < 1 {
 		errs = append(errs, fmt.Errorf("InterOpThreads: must be >= 0, got %d", opts.InterOpThreads))
+	}
+	if err := opts.Device.Validate(); err != nil {
+		errs = append(errs, prefixErrors("Device.", err))
 	}
 	return opts, errors.Join(errs...)
 }
@@ -283,6 +301,10 @@ func (s *Session) Inputs() []TensorInfo { return cloneInfos(s.inputs) }
 // Outputs describes the model's outputs in the order Output indexes them.
 // The result is a copy.
 func (s *Session) Outputs() []TensorInfo { return cloneInfos(s.outputs) }
+
+// Device is where the session runs: Kind "cpu" (with no ID or CUDA options)
+// or "gpu" with the CUDA ordinal and options it was created with.
+func (s *Session) Device() Device { return s.device }
 
 // MaxBatch is the largest row count Run accepts.
 func (s *Session) MaxBatch() int { return s.maxBatch }
