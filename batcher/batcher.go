@@ -37,6 +37,7 @@ type Batcher struct {
 	pool sync.Pool // of *request
 
 	workers   []*worker
+	placement []string // where each instance runs ("cpu", "gpu 0")
 	running   sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
@@ -101,6 +102,11 @@ func New(model, version string, cfg Config, inWidth, outWidth int, instances []I
 	b.workers = make([]*worker, len(instances))
 	for i, inst := range instances {
 		b.workers[i] = newWorker(b, i, inst)
+		where := "cpu"
+		if w, ok := inst.(interface{ Where() string }); ok {
+			where = w.Where()
+		}
+		b.placement = append(b.placement, where)
 	}
 	b.running.Add(len(b.workers))
 	for _, w := range b.workers {
@@ -109,6 +115,9 @@ func New(model, version string, cfg Config, inWidth, outWidth int, instances []I
 	metrics.RegisterSet(b.metrics.set)
 	return b, nil
 }
+
+// Placement says where each instance runs: "cpu", or "gpu N".
+func (b *Batcher) Placement() []string { return slices.Clone(b.placement) }
 
 // Do submits one row and blocks until it is computed or rejected.
 //

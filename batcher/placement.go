@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/infergate/infergate/runtime"
 )
 
 // Instance kinds and GPU policies.
@@ -36,6 +38,10 @@ type InstanceGroup struct {
 	// a gpu group needs at placement: a device with less takes no more of
 	// them. Default 0: no check.
 	MinFreeMemory int64 `yaml:"min_free_memory"`
+	// CUDA are the CUDA execution provider's options of a gpu group's
+	// sessions (arena limit, cuDNN convolution search). Default ONNX
+	// Runtime's.
+	CUDA runtime.CUDAOptions `yaml:"cuda"`
 }
 
 // GPU is one device as placement sees it (from NVML).
@@ -52,6 +58,7 @@ type GPU struct {
 type Slot struct {
 	Kind   string
 	Device int
+	CUDA   runtime.CUDAOptions
 }
 
 func (s Slot) String() string {
@@ -124,7 +131,7 @@ func Place(cfg Config, dev Devices) (slots []Slot, warnings []string, err error)
 				why := gpuProblem(d, byIndex, free, dev, g.MinFreeMemory)
 				if why == "" {
 					free[d] -= uint64(g.MinFreeMemory)
-					slots = append(slots, Slot{Kind: KindGPU, Device: d})
+					slots = append(slots, Slot{Kind: KindGPU, Device: d, CUDA: g.CUDA})
 					continue
 				}
 				problems = append(problems, fmt.Sprintf("instance_groups[%d]: gpu %d: %s", gi, d, why))
@@ -200,6 +207,15 @@ func (c *Config) validateGroups(fail func(field, format string, args ...any)) {
 		}
 		if g.Count < 1 {
 			fail(path+".count", "must be at least 1, got %d", g.Count)
+		}
+		if g.Kind == KindGPU {
+			if err := g.CUDA.Validate(); err != nil {
+				// One problem a line, each "key: message".
+				for _, line := range strings.Split(err.Error(), "\n") {
+					key, msg, _ := strings.Cut(line, ": ")
+					fail(path+".cuda."+key, "%s", msg)
+				}
+			}
 		}
 		if g.MinFreeMemory < 0 {
 			fail(path+".min_free_memory", "must not be negative, got %d", g.MinFreeMemory)

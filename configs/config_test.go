@@ -112,8 +112,9 @@ func TestMinimalConfigGetsEveryDefault(t *testing.T) {
 			MaxQueueWait:    gateway.DefaultMaxQueueWait,
 		},
 		Runtime: runtime.Config{
-			IntraOpThreads: runtime.DefaultIntraOpThreads,
-			InterOpThreads: runtime.DefaultInterOpThreads,
+			IntraOpThreads:       runtime.DefaultIntraOpThreads,
+			InterOpThreads:       runtime.DefaultInterOpThreads,
+			GPUTelemetryInterval: runtime.DefaultTelemetryInterval,
 		},
 		Registry: registry.Config{Root: registry.DefaultRoot, WatchInterval: ptr(registry.DefaultWatchInterval)},
 		Routes: []configs.RouteSpec{{

@@ -79,6 +79,8 @@ func (g *Gateway) serveAdmin(ctx *fasthttp.RequestCtx) {
 		g.serveModels(ctx)
 	case routesPath:
 		g.serveRoutes(ctx)
+	case devicesPath:
+		g.serveDevices(ctx)
 	case "/healthz":
 		serveLive(ctx)
 	case "/readyz":
@@ -113,7 +115,7 @@ func adminNotFound(ctx *fasthttp.RequestCtx) {
 	writeError(ctx, fasthttp.StatusNotFound, codeNotFound, "",
 		"no such endpoint "+string(ctx.Path())+" on the admin listener; it serves GET /metrics, GET /v1/models, "+
 			"GET /v1/models/{name}/drift, GET /v1/models/{name}/feedback, GET /v1/routes, GET /v1/routes/{name}, POST /v1/routes/{name}/canary, GET /v1/routes/{name}/shadow, "+
-			"the registry under "+registryPath+", GET /healthz, GET /readyz (predictions are on the public listener, server.listen)")
+			"the registry under "+registryPath+", GET /v1/devices, GET /healthz, GET /readyz (predictions are on the public listener, server.listen)")
 }
 
 func methodNotAllowed(ctx *fasthttp.RequestCtx, allow string) {
@@ -135,6 +137,8 @@ type modelStatus struct {
 	Features   []registry.Feature `json:"features"`
 	Output     registry.Output    `json:"output"`
 	Metrics    map[string]float64 `json:"metrics"`
+	// Instances says where each instance runs: "cpu", "gpu 0".
+	Instances []string `json:"instances"`
 }
 
 func (g *Gateway) serveModels(ctx *fasthttp.RequestCtx) {
@@ -149,6 +153,7 @@ func (g *Gateway) serveModels(ctx *fasthttp.RequestCtx) {
 			Route: r.Name(), Model: m.Name(), Version: m.Version(), Ref: r.Ref(), Aliases: r.Aliases(),
 			State: "ready", QueueDepth: m.QueueDepth(), CreatedAt: meta.CreatedAt,
 			Features: meta.Signature.Features, Output: meta.Signature.Output, Metrics: meta.Metrics,
+			Instances: m.Placement(),
 		})
 	}
 	writeJSON(ctx, out, "the model list")
@@ -163,4 +168,21 @@ func writeJSON(ctx *fasthttp.RequestCtx, v any, what string) {
 	if err := enc.Encode(v); err != nil {
 		writeError(ctx, fasthttp.StatusInternalServerError, codeInternal, "", "cannot encode "+what+": "+err.Error())
 	}
+}
+
+// devicesPath is the admin API's view of the machine: the ONNX Runtime
+// library, its execution providers, and the GPUs with their telemetry.
+const devicesPath = "/v1/devices"
+
+// SetDeviceReport sets what GET /v1/devices answers (the command knows the
+// runtime and the GPUs; the gateway does not import them).
+func (g *Gateway) SetDeviceReport(report func() any) { g.deviceReport.Store(&report) }
+
+func (g *Gateway) serveDevices(ctx *fasthttp.RequestCtx) {
+	report := g.deviceReport.Load()
+	if report == nil {
+		writeError(ctx, fasthttp.StatusNotFound, codeNotConfigured, "", "this gateway reports no devices")
+		return
+	}
+	writeJSON(ctx, (*report)(), "the device report")
 }

@@ -61,6 +61,8 @@ type Gateway struct {
 	// features looks up the online features of routes that name a view;
 	// nil when none does.
 	features *featurefetch.Fetcher
+	// deviceReport answers GET /v1/devices (SetDeviceReport).
+	deviceReport atomic.Pointer[func() any]
 }
 
 // serving is one immutable routing snapshot with the per-route metrics and

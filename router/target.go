@@ -46,6 +46,9 @@ func (m *Model) Predict(row, out []float32, deadline time.Time) error {
 // QueueDepth is the number of requests waiting in the model's batcher.
 func (m *Model) QueueDepth() int { return m.batcher.QueueDepth() }
 
+// Placement says where each of the model's instances runs ("cpu", "gpu 0").
+func (m *Model) Placement() []string { return m.batcher.Placement() }
+
 // Target is one way a route can answer: a model version, a remote endpoint,
 // rules or a static answer, with its own breaker, timeout, retries and
 // metrics. A Target is safe for concurrent use.

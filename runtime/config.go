@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/infergate/infergate/internal/defaults"
 )
@@ -51,6 +52,11 @@ type Config struct {
 	// InterOpThreads is the number of threads one session uses to run
 	// independent operators in parallel (default 1).
 	InterOpThreads int `yaml:"inter_op_threads"`
+
+	// GPUTelemetryInterval is how often serve samples the GPUs through
+	// NVML (memory, utilization, temperature, power, health), when NVML is
+	// there. Default 5s.
+	GPUTelemetryInterval time.Duration `yaml:"gpu_telemetry_interval"`
 }
 
 // ApplyDefaults fills the zero fields with their documented defaults.
@@ -59,6 +65,7 @@ type Config struct {
 func (c *Config) ApplyDefaults() {
 	defaults.Set(&c.IntraOpThreads, DefaultIntraOpThreads)
 	defaults.Set(&c.InterOpThreads, DefaultInterOpThreads)
+	defaults.Set(&c.GPUTelemetryInterval, DefaultTelemetryInterval)
 }
 
 // Validate reports every invalid field at once, each prefixed with its path in
@@ -70,6 +77,9 @@ func (c *Config) Validate() error {
 	}
 	if c.InterOpThreads < 1 {
 		errs = append(errs, fmt.Errorf("runtime.inter_op_threads: must be >= 1, got %d", c.InterOpThreads))
+	}
+	if c.GPUTelemetryInterval < 0 {
+		errs = append(errs, fmt.Errorf("runtime.gpu_telemetry_interval: must be positive, got %s", c.GPUTelemetryInterval))
 	}
 	if strings.ContainsRune(c.LibraryPath, 0) {
 		errs = append(errs, errors.New("runtime.library_path: must not contain a NUL byte"))

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/infergate/infergate/batcher"
 	"github.com/infergate/infergate/configs"
 	"github.com/infergate/infergate/gateway"
@@ -80,17 +81,24 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	defer func() { _ = env.Close() }()
 	log.Info("onnx runtime loaded", "version", env.Version(), "library", env.LibraryPath(), "providers", env.Providers())
 
+	opener, closeDevices := openDevices(env, cfg.Runtime, log)
+	defer closeDevices()
+
 	store, err := registry.Open(cfg.Registry.Root)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	table, err := router.Load(cfg.RouterRoutes(), store, batcher.ONNXOpener{Env: env})
-	if err != nil {
+	table, err := router.Load(cfg.RouterRoutes(), store, opener)
+	if errors.Is(err, registry.ErrNotFound) {
 		return fmt.Errorf("%w (train the demo model with `make run` or `infergate train --demo`)", err)
 	}
+	if err != nil {
+		return err
+	}
 	for _, r := range table.Routes() {
-		log.Info("route ready", "route", r.Name(), "model", r.Target().Name(), "version", r.Target().Version(), "ref", r.Ref())
+		log.Info("route ready", "route", r.Name(), "model", r.Target().Name(), "version", r.Target().Version(), "ref", r.Ref(),
+			"instances", r.Target().Placement())
 	}
 	log.Info("models loaded and warmed", "routes", len(table.Routes()), "took", time.Since(start).Round(time.Millisecond))
 
@@ -102,6 +110,7 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 		return err
 	}
 	g.LogSecurity(slog.Default())
+	g.SetDeviceReport(func() any { return deviceReport(env, opener) })
 	publicLn, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		_ = table.Close()
@@ -127,7 +136,7 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 		if err != nil {
 			fp = "" // the first successful look swaps, which is harmless
 		}
-		reloader := gateway.NewReloader(g, cfg.RouterRoutes(), store, batcher.ONNXOpener{Env: env}, fp, log)
+		reloader := gateway.NewReloader(g, cfg.RouterRoutes(), store, opener, fp, log)
 		go func() { defer close(watched); reloader.Run(watchCtx, every) }()
 		log.Info("watching the registry for new versions", "every", every)
 	} else {
@@ -180,4 +189,64 @@ func runVersion(stdout io.Writer) error {
 	defer func() { _ = env.Close() }()
 	_, err = fmt.Fprintf(stdout, "onnxruntime %s\nlibrary %s\nproviders %s\n", env.Version(), env.LibraryPath(), strings.Join(env.Providers(), ", "))
 	return err
+}
+
+// openDevices starts the GPU telemetry when NVML is there (a GPU machine)
+// and returns the opener that places models with it, and what closes it.
+// Without NVML every instance runs on the CPU, as gpu_policy allows.
+func openDevices(env *runtime.Environment, cfg runtime.Config, log *slog.Logger) (batcher.ONNXOpener, func()) {
+	opener := batcher.ONNXOpener{Env: env, Log: log}
+	// CUDA numbers devices fastest first unless told otherwise; NVML, and
+	// so the instance groups' device numbers, by PCI bus.
+	if os.Getenv("CUDA_DEVICE_ORDER") == "" {
+		_ = os.Setenv("CUDA_DEVICE_ORDER", "PCI_BUS_ID")
+	}
+	nv, err := runtime.OpenNVML()
+	if err != nil {
+		opener.NoGPU = err
+		log.Info("no GPU telemetry; GPU instances will run on the CPU (gpu_policy: prefer_gpu) or refuse to load (require_gpu)", "why", err)
+		return opener, func() {}
+	}
+	tel := runtime.NewTelemetry(nv, cfg.GPUTelemetryInterval, log)
+	tel.Start()
+	set := metrics.NewSet()
+	tel.RegisterMetrics(set)
+	metrics.RegisterSet(set)
+	for _, d := range tel.Latest() {
+		log.Info("GPU found", "device", d.Index, "name", d.Name, "uuid", d.UUID, "memory_total", d.MemoryTotal, "memory_free", d.MemoryFree, "healthy", d.Healthy)
+	}
+	if !env.HasCUDA() {
+		log.Warn("GPUs are present but the ONNX Runtime library has no CUDA execution provider: GPU instances run on the CPU (prefer_gpu); set runtime.library_path or INFERGATE_ORT_LIB to a CUDA-enabled build", "library", env.LibraryPath())
+	}
+	opener.Telemetry = tel
+	return opener, func() {
+		metrics.UnregisterSet(set, true)
+		_ = tel.Close()
+		_ = nv.Close()
+	}
+}
+
+// deviceReport is the answer of GET /v1/devices on the admin API.
+func deviceReport(env *runtime.Environment, opener batcher.ONNXOpener) any {
+	type library struct {
+		Path      string   `json:"path"`
+		Version   string   `json:"version"`
+		Providers []string `json:"providers"`
+		CUDA      bool     `json:"cuda"`
+	}
+	r := struct {
+		Library   library              `json:"library"`
+		Telemetry string               `json:"gpu_telemetry"`
+		Devices   []runtime.DeviceInfo `json:"devices"`
+	}{
+		Library:   library{env.LibraryPath(), env.Version(), env.Providers(), env.HasCUDA()},
+		Telemetry: "nvml",
+		Devices:   []runtime.DeviceInfo{},
+	}
+	if opener.Telemetry == nil {
+		r.Telemetry = "unavailable: " + opener.NoGPU.Error()
+	} else {
+		r.Devices = append(r.Devices, opener.Telemetry.Latest()...)
+	}
+	return r
 }
