@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestConfigApplyDefaults(t *testing.T) {
@@ -18,9 +19,11 @@ func TestConfigApplyDefaults(t *testing.T) {
 			t.Errorf("ApplyDefaults: got %+v, want %+v", in, want)
 		}
 	}
-	f(Config{}, Config{IntraOpThreads: DefaultIntraOpThreads, InterOpThreads: DefaultInterOpThreads})
-	f(Config{IntraOpThreads: 4}, Config{IntraOpThreads: 4, InterOpThreads: DefaultInterOpThreads})
-	f(Config{LibraryPath: "/x.so", InterOpThreads: 2}, Config{LibraryPath: "/x.so", IntraOpThreads: DefaultIntraOpThreads, InterOpThreads: 2})
+	const every = DefaultTelemetryInterval
+	f(Config{}, Config{IntraOpThreads: DefaultIntraOpThreads, InterOpThreads: DefaultInterOpThreads, GPUTelemetryInterval: every})
+	f(Config{IntraOpThreads: 4}, Config{IntraOpThreads: 4, InterOpThreads: DefaultInterOpThreads, GPUTelemetryInterval: every})
+	f(Config{LibraryPath: "/x.so", InterOpThreads: 2, GPUTelemetryInterval: time.Second},
+		Config{LibraryPath: "/x.so", IntraOpThreads: DefaultIntraOpThreads, InterOpThreads: 2, GPUTelemetryInterval: time.Second})
 }
 
 func TestConfigValidate(t *testing.T) {
