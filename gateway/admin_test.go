@@ -84,10 +84,11 @@ func TestAdminModels(t *testing.T) {
 			Features   []map[string]any   `json:"features"`
 			Output     map[string]any     `json:"output"`
 			Metrics    map[string]float64 `json:"metrics"`
+			Instances  []string           `json:"instances"`
 		} `json:"models"`
 	}
 	decode(t, r, &list)
-	if len(list.Models) != 1 {
+	if len(list.Models) != 1 || len(list.Models[0].Instances) != 1 || list.Models[0].Instances[0] != "cpu" {
 		t.Fatalf("%d models, want 1: %s", len(list.Models), r.body)
 	}
 	m := list.Models[0]
