@@ -8,7 +8,7 @@ BIN      := bin/infergate
 CONFIG   ?= configs/infergate.yaml
 GOLANGCI_LINT_VERSION := v2.7.2
 
-.PHONY: help setup build run test lint fuzz bench bench-shadow microbench lifecycle clean
+.PHONY: help setup build run test lint fuzz bench bench-shadow microbench lifecycle gpu-check-build clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ microbench: setup ## Go benchmarks of the request path (ns/op, allocs/op)
 
 lifecycle: build ## the model lifecycle end to end: train, serve, drift, retrain, shadow, canary, promote (scripts/lifecycle.sh)
 	./scripts/lifecycle.sh
+
+gpu-check-build: build ## the binaries scripts/gpu-check.sh runs on a GPU machine without Go
+	$(GO) build -o bin/heavymodel ./bench/heavymodel
 
 clean: ## remove build outputs and the local registry
 	rm -rf bin var
