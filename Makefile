@@ -58,8 +58,9 @@ microbench: setup ## Go benchmarks of the request path (ns/op, allocs/op)
 lifecycle: build ## the model lifecycle end to end: train, serve, drift, retrain, shadow, canary, promote (scripts/lifecycle.sh)
 	./scripts/lifecycle.sh
 
-gpu-check-build: build ## the binaries scripts/gpu-check.sh runs on a GPU machine without Go
-	$(GO) build -o bin/heavymodel ./bench/heavymodel
+gpu-check-build: setup ## the binaries scripts/gpu-check.sh runs on a GPU machine without Go (stripped: they travel)
+	$(GO) build -ldflags '-s -w' -o $(BIN) ./cmd/infergate
+	$(GO) build -ldflags '-s -w' -o bin/heavymodel ./bench/heavymodel
 
 clean: ## remove build outputs and the local registry
 	rm -rf bin var
