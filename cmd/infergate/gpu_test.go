@@ -74,7 +74,9 @@ func TestServeGPUPlacement(t *testing.T) {
 	if devices.Library.CUDA || len(devices.Library.Providers) == 0 || devices.Telemetry == "" {
 		t.Errorf("/v1/devices: %+v", devices)
 	}
-	var models struct{ Models []struct{ Instances []string } }
+	var models struct {
+		Models []struct{ Instances []string }
+	}
 	get("/v1/models", &models)
 	if len(models.Models) != 1 || strings.Join(models.Models[0].Instances, ",") != "cpu,cpu" {
 		t.Errorf("/v1/models instances: %+v", models.Models)
