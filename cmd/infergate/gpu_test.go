@@ -59,7 +59,7 @@ func TestServeGPUPlacement(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(resp.Body)
-		if err := json.Unmarshal(body, v); err != nil || resp.StatusCode != 200 {
+		if err := json.Unmarshal(body, v); err != nil || resp.StatusCode != http.StatusOK {
 			t.Fatalf("GET %s: %d %s (%v)", path, resp.StatusCode, body, err)
 		}
 	}
