@@ -6,6 +6,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/infergate/infergate/internal/breaker"
 	"github.com/infergate/infergate/internal/defaults"
 	"github.com/infergate/infergate/internal/fieldpath"
 )
@@ -80,15 +81,9 @@ type StoreConfig struct {
 	Breaker BreakerConfig `yaml:"breaker"`
 }
 
-// BreakerConfig configures the store's circuit breaker.
-type BreakerConfig struct {
-	Disabled     bool          `yaml:"disabled"`
-	FailureRatio float64       `yaml:"failure_ratio"`
-	MinRequests  int           `yaml:"min_requests"`
-	Window       time.Duration `yaml:"window"`
-	Cooldown     time.Duration `yaml:"cooldown"`
-	Probes       int           `yaml:"probes"`
-}
+// BreakerConfig configures the store's circuit breaker (fields as the
+// router's targets have them; defaults DefaultFailureRatio …).
+type BreakerConfig = breaker.Config
 
 // ViewConfig is a feature view: the features of one entity, keyed by its
 // join key.

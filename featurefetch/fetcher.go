@@ -7,13 +7,14 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/infergate/infergate/internal/breaker"
 	"github.com/infergate/infergate/internal/features"
-	"github.com/sony/gobreaker/v2"
 )
 
 // Errors of a lookup, wrapped in a *FeatureError when a policy fails the
@@ -53,18 +54,17 @@ func (e *FeatureError) Unwrap() error { return e.Err }
 // (its deadline passed) is returned to the pool by the reader instead. The
 // cache is filled by the readers.
 type Fetcher struct {
-	cfg     StoreConfig
-	store   Store
-	breaker *gobreaker.CircuitBreaker[struct{}] // nil when disabled
-	// openUntil is when the open breaker's cool-down ends (Unix ns), 0
-	// when it is not open: until then lookups are refused without being
-	// queued; after it, they go to the breaker, which lets its probes by.
-	openUntil atomic.Int64
-	views     map[string]*ViewFetcher
-	queue     chan *lookup
-	stop      chan struct{}
-	readers   sync.WaitGroup
-	log       *slog.Logger
+	cfg   StoreConfig
+	store Store
+	// breaker guards the store: while it is open, lookups are refused
+	// without being queued; after its cool-down they go to it, and it lets
+	// its probes by.
+	breaker *breaker.Breaker
+	views   map[string]*ViewFetcher
+	queue   chan *lookup
+	stop    chan struct{}
+	readers sync.WaitGroup
+	log     *slog.Logger
 
 	reads, readKeys atomic.Uint64 // round trips to the store, and the keys they read
 
@@ -119,26 +119,11 @@ func NewWithStore(cfg Config, store Store, log *slog.Logger) (*Fetcher, error) {
 	f.set.NewGauge(`infergate_features_store_reads_total`, func() float64 { return float64(f.reads.Load()) })
 	f.readTime = f.set.NewHistogram(`infergate_features_read_duration_seconds`)
 	f.readErrors = f.set.NewCounter(`infergate_features_store_errors_total`)
-	if b := cfg.Store.Breaker; !b.Disabled {
-		f.breaker = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
-			Name:         "feature store",
-			MaxRequests:  uint32(b.Probes),
-			Interval:     b.Window,
-			BucketPeriod: max(b.Window/10, 1),
-			Timeout:      b.Cooldown,
-			ReadyToTrip: func(c gobreaker.Counts) bool {
-				return c.Requests >= uint32(b.MinRequests) && float64(c.TotalFailures) >= b.FailureRatio*float64(c.Requests)
-			},
-			OnStateChange: func(_ string, from, to gobreaker.State) {
-				if to == gobreaker.StateOpen {
-					f.openUntil.Store(time.Now().Add(b.Cooldown).UnixNano())
-				} else {
-					f.openUntil.Store(0)
-				}
-				log.Warn("feature store breaker", "from", from.String(), "to", to.String())
-			},
-		})
-		f.set.NewGauge(`infergate_features_breaker_state`, func() float64 { return float64(f.breaker.State()) })
+	f.breaker = breaker.New("feature store", cfg.Store.Breaker, nil, func(from, to string) {
+		log.Warn("feature store breaker", "from", from, "to", to)
+	})
+	if f.breaker.Enabled() {
+		f.set.NewGauge(`infergate_features_breaker_state`, f.breaker.StateValue)
 	}
 	for i := range cfg.Views {
 		vf, err := newViewFetcher(f, &cfg.Views[i])
@@ -230,7 +215,10 @@ func (f *Fetcher) read() {
 					keys = append(keys, l.entity())
 				}
 			}
-			rows = append(rows, make([]Row, len(keys))...)
+			// The rows' values go into the cache and to the waiters: a
+			// Read fills fresh Row values, so reusing the slice is safe.
+			rows = slices.Grow(rows, len(keys))[:len(keys)]
+			clear(rows)
 			err := f.readStore(vf.view, keys, rows)
 			rest := batch[:0]
 			for _, l := range batch {
@@ -256,17 +244,11 @@ func (f *Fetcher) readStore(v *View, keys []EntityKey, rows []Row) error {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), f.cfg.Timeout)
 	defer cancel()
-	do := func() (struct{}, error) { return struct{}{}, f.store.Read(ctx, v, keys, rows) }
-	var err error
-	if f.breaker != nil {
-		_, err = f.breaker.Execute(do)
-	} else {
-		_, err = do()
-	}
+	err := f.breaker.Do(func() (struct{}, error) { return struct{}{}, f.store.Read(ctx, v, keys, rows) })
 	f.readTime.UpdateDuration(start)
 	if err != nil {
 		f.readErrors.Inc()
-		if !errors.Is(err, gobreaker.ErrOpenState) && !errors.Is(err, gobreaker.ErrTooManyRequests) {
+		if !errors.Is(err, breaker.ErrOpen) {
 			f.log.Debug("feature store read failed", "view", v.Name, "keys", len(keys), "err", err)
 		}
 		return fmt.Errorf("%w: %w", ErrStoreUnavailable, err)
@@ -354,7 +336,7 @@ func (vf *ViewFetcher) start(key *features.Feature, now time.Time, wait time.Dur
 		return pending{row: row, result: resultCacheHit}
 	}
 	f := vf.f
-	if until := f.openUntil.Load(); until != 0 && now.UnixNano() < until {
+	if f.breaker.Open() {
 		return pending{result: resultBreakerOpen, err: ErrStoreUnavailable}
 	}
 	if wait <= 0 {

@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/infergate/infergate/batcher"
+	"github.com/infergate/infergate/internal/breaker"
 	"github.com/infergate/infergate/internal/defaults"
 	"github.com/infergate/infergate/internal/fieldpath"
 	"github.com/infergate/infergate/registry"
@@ -126,23 +127,11 @@ type StaticConfig struct {
 }
 
 // BreakerConfig configures a target's circuit breaker: it opens when, over
-// the last Window, at least MinRequests were made and FailureRatio of them
-// failed; an open breaker fails calls at once for Cooldown, then lets Probes
-// requests through (half-open) and closes when they all succeed.
-type BreakerConfig struct {
-	// Disabled turns the breaker off. Default false.
-	Disabled bool `yaml:"disabled"`
-	// FailureRatio in (0, 1]. Default 0.5.
-	FailureRatio float64 `yaml:"failure_ratio"`
-	// MinRequests before the ratio counts. Default 20.
-	MinRequests uint32 `yaml:"min_requests"`
-	// Window is the rolling window the counts cover. Default 10s.
-	Window time.Duration `yaml:"window"`
-	// Cooldown is how long the breaker stays open. Default 5s.
-	Cooldown time.Duration `yaml:"cooldown"`
-	// Probes is how many requests a half-open breaker lets through. Default 3.
-	Probes uint32 `yaml:"probes"`
-}
+// the last Window (default 10s), at least MinRequests (default 20) were made
+// and FailureRatio (default 0.5) of them failed; an open breaker fails calls
+// at once for Cooldown (default 5s), then lets Probes (default 3) requests
+// through (half-open) and closes when they all succeed.
+type BreakerConfig = breaker.Config
 
 // RetryConfig retries a failed call (not a timeout, not a rejected input)
 // after an exponential backoff with full jitter, only while the target's
@@ -228,7 +217,7 @@ func (c *RouteConfig) ApplyDefaults() {
 	defaults.Set(&c.Model, c.Name)
 	defaults.Set(&c.Version, DefaultVersion)
 	c.Batching.ApplyDefaults()
-	c.Breaker.applyDefaults()
+	applyBreakerDefaults(&c.Breaker)
 	c.Retry.applyDefaults()
 	c.Drift.ApplyDefaults()
 	for i := range c.Targets {
@@ -241,7 +230,7 @@ func (c *RouteConfig) ApplyDefaults() {
 			defaults.Set(&t.Remote.Model, c.Name)
 			t.Remote.ApplyDefaults()
 		}
-		t.Breaker.applyDefaults()
+		applyBreakerDefaults(&t.Breaker)
 		t.Retry.applyDefaults()
 	}
 	if a := c.Canary.analysis(); a != nil {
@@ -275,7 +264,7 @@ func (c *CanaryConfig) analysis() *AnalysisConfig {
 	return c.Analysis
 }
 
-func (b *BreakerConfig) applyDefaults() {
+func applyBreakerDefaults(b *BreakerConfig) {
 	defaults.Set(&b.FailureRatio, DefaultBreakerFailureRatio)
 	defaults.Set(&b.MinRequests, DefaultBreakerMinRequests)
 	defaults.Set(&b.Window, DefaultBreakerWindow)

@@ -115,8 +115,8 @@ func (l *loader) route(rc *RouteConfig) (*Route, error) {
 	}
 	for _, t := range r.targets {
 		t.metrics = newTargetMetrics(l.table.metrics, rc.Name, t.name)
-		if t.breaker.cb != nil {
-			l.table.metrics.NewGauge(fmt.Sprintf(`infergate_breaker_state{route=%q,target=%q}`, rc.Name, t.name), t.breaker.stateValue)
+		if t.breaker.Enabled() {
+			l.table.metrics.NewGauge(fmt.Sprintf(`infergate_breaker_state{route=%q,target=%q}`, rc.Name, t.name), t.breaker.StateValue)
 		}
 		lbl := fmt.Sprintf(`route=%s,target=%s`, strconv.Quote(rc.Name), strconv.Quote(t.name))
 		r.served[t] = l.table.metrics.NewCounter(`infergate_route_served_total{` + lbl + `}`)

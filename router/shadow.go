@@ -147,7 +147,7 @@ func (s *shadow) offer(req *Request, res *Result, latency time.Duration) {
 // mirrored request would only be refused by each.
 func (s *shadow) allOpen() bool {
 	for _, t := range s.targets {
-		if !t.breaker.open() {
+		if !t.breaker.Open() {
 			return false
 		}
 	}

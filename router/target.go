@@ -11,6 +11,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/infergate/infergate/batcher"
 	"github.com/infergate/infergate/drift"
+	"github.com/infergate/infergate/internal/breaker"
 	"github.com/infergate/infergate/registry"
 	"github.com/infergate/infergate/router/remote"
 	"github.com/infergate/infergate/router/rules"
@@ -57,7 +58,7 @@ type Target struct {
 	kind    Kind
 	timeout time.Duration
 	retry   RetryConfig
-	breaker *breaker
+	breaker *breaker.Breaker
 	metrics targetMetrics
 
 	model  *Model           // KindModel
@@ -88,7 +89,7 @@ func (t *Target) Kind() Kind { return t.kind }
 func (t *Target) Model() *Model { return t.model }
 
 // Breaker is the state of the target's circuit breaker.
-func (t *Target) Breaker() BreakerState { return t.breaker.state() }
+func (t *Target) Breaker() BreakerState { return t.breaker.State() }
 
 // waits reports whether a call to t takes time worth a share of the
 // deadline: model and remote targets do; rules and static answer at once.
@@ -184,7 +185,7 @@ func (t *Target) invoke(req *Request, res *Result, deadline time.Time) (reason, 
 	var err error
 	for attempt := 0; ; attempt++ {
 		callStart := time.Now()
-		err = t.breaker.do(c)
+		err = t.breaker.Do(c.run)
 		r := classify(err)
 		if r == reasonOK || attempt >= t.retry.Attempts || !retryable(r) {
 			break
