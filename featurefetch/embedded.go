@@ -262,6 +262,7 @@ func (s *EmbeddedStore) Read(_ context.Context, v *View, keys []EntityKey, rows 
 	if sr == nil {
 		return fmt.Errorf("view %q: %w", v.Name, errNoView)
 	}
+	order := sr.order(v)
 	var buf [24]byte
 	for i, k := range keys {
 		var row *Row
@@ -277,29 +278,39 @@ func (s *EmbeddedStore) Read(_ context.Context, v *View, keys []EntityKey, rows 
 			rows[i] = Row{}
 			continue
 		}
-		rows[i] = sr.project(v, row)
+		rows[i] = project(row, order)
 	}
 	return nil
 }
 
-// project returns row with its values in v's feature order. The snapshot's
-// order usually is v's, and then row is returned as it is.
-func (sr *snapshotRows) project(v *View, row *Row) Row {
+// order maps v's features to the snapshot's columns: nil when they are the
+// same, in the same order (the usual case: rows are then used as they are),
+// else the snapshot's index of each of v's features, -1 where it has none.
+func (sr *snapshotRows) order(v *View) []int {
 	same := len(sr.types) == len(v.Features)
+	idx := make([]int, len(v.Features))
 	for i, f := range v.Features {
-		if !same {
-			break
+		j, ok := sr.features[f.Name]
+		if !ok {
+			j = -1
 		}
-		if j, ok := sr.features[f.Name]; !ok || j != i {
-			same = false
-		}
+		idx[i] = j
+		same = same && j == i
 	}
 	if same {
+		return nil
+	}
+	return idx
+}
+
+// project returns row with its values in the order order gives.
+func project(row *Row, order []int) Row {
+	if order == nil {
 		return *row
 	}
-	out := Row{Found: true, EventTime: row.EventTime, Values: make([]Value, len(v.Features))}
-	for i, f := range v.Features {
-		if j, ok := sr.features[f.Name]; ok {
+	out := Row{Found: true, EventTime: row.EventTime, Values: make([]Value, len(order))}
+	for i, j := range order {
+		if j >= 0 {
 			out.Values[i] = row.Values[j]
 		}
 	}
