@@ -17,7 +17,9 @@
 //	batching.max_queue_delay       dynamic_batching.max_queue_delay_microseconds
 //	batching.preferred_batch_sizes dynamic_batching.preferred_batch_size
 //	batching.max_queue_size        dynamic_batching.default_queue_policy.max_queue_size
-//	batching.instances             instance_group count
+//	batching.instances             instance_group count (kind CPU)
+//	batching.instance_groups       instance_group: kind, count (per device), gpus
+//	batching.gpu_policy            (prefer_gpu falls back to the CPU; require_gpu refuses)
 //	Do's deadline                  a per-request timeout with timeout_action REJECT
 //
 // Batch formation, per worker, when its instance is free:
@@ -61,6 +63,11 @@
 //
 // A caller with a deadline waits on its request's done channel and on a timer
 // that belongs to the pooled request object, reused by later requests. An
+// instance that implements HealthReporter is asked before each batch whether
+// its device is healthy; while it is not, its worker takes no requests (the
+// other workers take them) and asks again every 100ms, until Close, when it
+// drains with the others. Placement (placement.go) decides which instances
+// go on which GPU from a device snapshot; ONNXOpener opens them there. An
 // instance that implements ThreadPinner can ask for its worker to be locked
 // to one OS thread (a CUDA session bound to a device).
 //

@@ -7,6 +7,9 @@
 //	                      or {"model_id": ROUTE, "instances": [{...}, ...]}: rows
 //	                      served together, answered in order, errors per row
 //	GET  /healthz         live
+//	POST /v1/feedback     {"request_id": ID, "label": 0|1}: the ground truth of a
+//	                      logged prediction (feedback.go, package drift/feedback);
+//	                      row i of a request of several is "ID/i"
 //	GET  /readyz          ready: every configured model loaded and warmed
 //	/v2/...               the Open Inference Protocol v2 (v2.go, package oip):
 //	                      GET /v2, /v2/health/{live,ready},
@@ -50,12 +53,21 @@
 //	                                   canary's new status
 //	GET  /v1/routes/{name}/shadow      the shadow comparison since start, or over
 //	     [?window=5m]                  the last window (per minute, up to 1h)
+//	GET  /v1/models/{name}/drift       each served version's drift against its
+//	     [?format=text]                training data (monitoring.go)
+//	GET  /v1/models/{name}/feedback    live accuracy, AUC, log loss, Brier per version
+//	/v1/registry/models/...            the registry's actions (registryapi.go):
+//	                                   list, show, alias, gated promote,
+//	                                   rollback, tags, delete
+//	GET  /v1/devices                   the ONNX Runtime library and the GPUs
+//	                                   (what the command reports, SetDeviceReport)
 //	GET  /debug/pprof/...              Go's profiles
 //	GET  /healthz, GET /readyz         as on the public listener
 //
 // Everything on the admin listener but the probes wants the admin token
 // (Authorization: Bearer TOKEN) unless auth.admin.mode is off; every POST is
-// written to the audit log (auth.admin.audit_log) with its answer.
+// written to the audit log (auth.admin.audit_log) with its answer, as is
+// every change asked of the registry API.
 //
 // Errors are JSON, {"error": {"code", "message", "field"}}, with the status
 // attached here and only here: 400 for malformed input (naming the field),
@@ -72,7 +84,11 @@
 // admission slot; then it refuses bodies nested deeper than
 // server.max_json_depth before parsing its body with a pooled fastjson parser, looks its route up in the current
 // routing snapshot (one atomic load) and copies its features into a pooled
-// router.Request. The route picks the target (its canary candidate for the
+// router.Request. A route with a feature view (features.go, package
+// featurefetch) fills what the request lacks from the online store by its
+// entity key, within half the time left; a feature the store cannot give
+// gets its policy (a default, 400/503, or the route's non-model fallbacks:
+// Request.SkipModels). The route picks the target (its canary candidate for the
 // candidate's share, else the primary) and encodes the features for it with
 // the model's signature encoder (Route.Prepare). The encoded row is looked up
 // in the route's response cache when it has one (cache.go: keyed by the
@@ -83,7 +99,9 @@
 // server.max_timeout. Only an answer of the picked model is cached. The
 // response is written into fasthttp's reused buffer; then Route.Mirror offers
 // the request to the route's shadow targets, which never blocks (a full
-// shadow queue drops the copy and counts it). In steady state nothing on this
+// shadow queue drops the copy and counts it), and the answer is logged for a
+// later label (the feedback store: a lock per set of its table, no
+// allocation). In steady state nothing on this
 // path allocates for a route of one model (alloc_test.go guards it;
 // gateway_timing_test.go measures it).
 //

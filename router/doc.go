@@ -14,7 +14,9 @@
 //     candidate; with analysis, the weight steps up while the candidate's
 //     error rate, p99 latency and (when it is also shadowed) label agreement
 //     stay within bounds of the primary's over the same window, and the
-//     registry alias moves to it after the last step, or it rolls back to 0%;
+//     registry alias moves to it after the last step (recorded in the alias
+//     log by "canary"), or it rolls back to 0%; a candidate that serves the
+//     primary's own version is idle (no traffic, no analysis);
 //   - shadows: a sample of requests is mirrored, after the client's answer,
 //     to candidate targets whose answers are compared with the client's
 //     (agreement, probability difference, latency, errors) and never returned;
@@ -27,7 +29,10 @@
 // # Request lifecycle
 //
 //  1. The caller fills a pooled Request (AcquireRequest) with the request's
-//     raw features, the sticky header's value and the deadline.
+//     raw features, the sticky header's value and the deadline; it calls
+//     SkipModels when features only the feature store could give are
+//     missing and their policy says fall back: Serve then answers from the
+//     first rules, static or remote fallback.
 //  2. Prepare picks the target (canary or primary) and, for a model, encodes
 //     the features with its signature; the encoded row keys the response
 //     cache, which the gateway consults before Serve.
@@ -39,7 +44,8 @@
 //     retries, when configured, only while a call as long as the last still
 //     fits its share. An input error of the picked model ends the request
 //     (the client must fix it); any other failure moves on, counted per
-//     target and reason (infergate_fallbacks_total).
+//     target and reason (infergate_fallbacks_total). The answering model
+//     version's drift monitor counts the answer.
 //  4. Mirror offers the request to the shadow queue; the caller then
 //     releases the Request (ReleaseRequest).
 //
@@ -53,7 +59,9 @@
 // canary weight and the analysis window are atomics written by the request
 // path and read by one analysis goroutine per analysed canary (which also
 // takes a mutex for its step moves and status); breakers are gobreaker's
-// (a mutex per target); shadow requests are copied into pooled jobs, offered
+// (a mutex per target, internal/breaker); drift monitors (drift.go: one per
+// served model version with a reference profile) count answers with atomic
+// adds and no lock; shadow requests are copied into pooled jobs, offered
 // to a bounded channel without blocking, and served by the route's shadow
 // workers, which alone write the comparison figures (under a mutex). Each
 // Model's batcher owns its own goroutines (see package batcher); targets of a
@@ -77,4 +85,5 @@
 //	infergate_shadow_agreement_ratio{route,target}         label agreement since start
 //	infergate_shadow_probability_diff{route,target}        |shadow - primary| histogram
 //	infergate_shadow_duration_seconds{route,target}        shadow call latency histogram
+//	infergate_drift_*{route,version,...}, infergate_schema_*  the drift monitors (package drift)
 package router

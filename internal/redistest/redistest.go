@@ -1,6 +1,3 @@
-// Package redistest runs a real redis-server for tests, on a free loopback
-// port in a temporary folder, and can kill and restart it to test what the
-// code under test does when its store goes away.
 package redistest
 
 import (
