@@ -1,6 +1,10 @@
 // Package configs decodes infergate's YAML configuration and composes each
 // package's own Config: server (gateway), runtime, registry, routes (router,
-// with each route's batching block from batcher) and log.
+// with each route's batching block from batcher, its drift block, and the
+// gateway's cache and features blocks), auth (gateway/auth), feedback
+// (drift/feedback), features (featurefetch) and log. A YAML panic of the
+// decoder (a merge key beside a complex key) is an error with its line,
+// never a crash.
 //
 // Decoding is strict: an unknown key is an error, so a typo never silently
 // falls back to a default. Decoding errors name the line and the field path
