@@ -24,6 +24,16 @@ type Batcher struct {
 	preferred  []int // sorted ascending, no repeats
 	gatherUpTo int   // rows gathered before deciding: the largest preferred size, else maxBatch
 
+	// direct says whether a request that finds the queue empty and an
+	// instance idle may run on its caller's goroutine (see Do).
+	direct bool
+	// rowNanos estimates one single-row run, in nanoseconds: it follows
+	// a slower run at once and a faster one slowly. 0 until the first.
+	rowNanos atomic.Int64
+	// singles counts the workers' batches of one row in a row, up to
+	// quietBatches; a larger batch resets it (see quietBatches).
+	singles atomic.Int32
+
 	// mu guards closed and the sends on queue: Do sends under a read lock,
 	// Close sets closed under the write lock and only then closes queue, so
 	// no send can meet a closed channel.
@@ -93,6 +103,7 @@ func New(model, version string, cfg Config, inWidth, outWidth int, instances []I
 		maxDelay:   cfg.MaxQueueDelay,
 		preferred:  preferred,
 		gatherUpTo: gatherUpTo,
+		direct:     !cfg.AlwaysQueue && cfg.MaxQueueDelay == 0,
 		queue:      make(chan *request, cfg.MaxQueueSize),
 		closing:    make(chan struct{}),
 	}
@@ -142,6 +153,14 @@ func (b *Batcher) Do(input, output []float32, deadline time.Time) error {
 		return ErrDeadlineExceeded
 	}
 
+	if b.direct && len(b.queue) == 0 && b.singles.Load() >= quietBatches && b.directFits(now, deadline) {
+		if w := b.idleWorker(); w != nil {
+			err := w.runDirect(input, output)
+			w.giveToken()
+			return err
+		}
+	}
+
 	r := b.acquire(input, output, now, deadline)
 	if err := b.enqueue(r); err != nil {
 		b.release(r)
@@ -158,6 +177,65 @@ func (b *Batcher) Do(input, output []float32, deadline time.Time) error {
 	err := r.err
 	b.release(r)
 	return err
+}
+
+// directHeadroom is how many estimated single-row runs must fit before a
+// request's deadline for it to run directly: a run that takes a few times
+// its usual time still ends before the caller would have given up.
+const directHeadroom = 4
+
+// directFits reports whether a request with deadline may run directly: once
+// a single-row run has been measured, when it has no deadline or its
+// deadline is directHeadroom estimated runs away or more.
+func (b *Batcher) directFits(now, deadline time.Time) bool {
+	est := time.Duration(b.rowNanos.Load())
+	if est == 0 {
+		return false
+	}
+	return deadline.IsZero() || deadline.Sub(now) >= directHeadroom*est
+}
+
+// idleWorker returns a worker whose instance is idle, healthy and may be run
+// by a caller, holding its token, or nil when there is none. The caller
+// must give the token back.
+func (b *Batcher) idleWorker() *worker {
+	for _, w := range b.workers {
+		if w.pinned || (w.health != nil && !w.health.Healthy()) {
+			continue
+		}
+		select {
+		case <-w.tok:
+			return w
+		default:
+		}
+	}
+	return nil
+}
+
+// quietBatches is how many batches of one row in a row the workers must run
+// before rows run directly again. A larger batch means requests arrive faster
+// than the instances run them; a direct run would then take an instance for
+// one row while others queue behind it, and batches would shrink.
+const quietBatches = 8
+
+// countSingles records the size of a batch a worker is about to run.
+func (b *Batcher) countSingles(rows int) {
+	switch n := b.singles.Load(); {
+	case rows > 1 && n != 0:
+		b.singles.Store(0)
+	case rows == 1 && n < quietBatches:
+		b.singles.Store(n + 1) // a lost race only delays direct runs
+	}
+}
+
+// observeRow folds the duration of a single-row run into rowNanos.
+func (b *Batcher) observeRow(d time.Duration) {
+	n, old := max(int64(d), 1), b.rowNanos.Load() // 1: measured, if too fast for the clock
+	if n < old {
+		n = old - (old-n)/8
+	}
+	// Concurrent updates may lose one another: it is an estimate.
+	b.rowNanos.Store(n)
 }
 
 // enqueue puts r on the queue without blocking.
@@ -202,6 +280,11 @@ func (b *Batcher) Close() error {
 		// No Do holds the read lock now, and none will send again.
 		close(b.queue)
 		b.running.Wait()
+		// A direct run in progress holds its instance's token: wait for
+		// it, and keep the tokens so that no run starts again.
+		for _, w := range b.workers {
+			<-w.tok
+		}
 
 		var errs []error
 		for i, w := range b.workers {

@@ -3,6 +3,7 @@ package batcher_test
 import (
 	"fmt"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -55,4 +56,13 @@ func benchmarkDo(b *testing.B, maxBatch, callers int, runCost time.Duration) {
 			}
 		}
 	})
+	// How the rows ran: directly on their callers' goroutines, or in
+	// batches of what mean size.
+	count := func(family string) float64 {
+		v, _ := strconv.ParseFloat(metricValue(b, family, b.Name()), 64)
+		return v
+	}
+	rows := count("infergate_batcher_batch_size_sum")
+	b.ReportMetric(count("infergate_batcher_direct_total")/rows, "direct/row")
+	b.ReportMetric(rows/count("infergate_batcher_batch_size_count"), "rows/batch")
 }

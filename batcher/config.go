@@ -42,6 +42,14 @@ type Config struct {
 	// can be formed, without waiting for MaxQueueDelay. Each is in
 	// [1, max_batch_size]. Default none: only max_batch_size ends the wait.
 	PreferredBatchSizes []int `yaml:"preferred_batch_sizes"`
+	// AlwaysQueue sends every request through the queue to a worker, even
+	// when the queue is empty and an instance is idle. Default false: then,
+	// with max_queue_delay 0, such a request runs on its caller's goroutine
+	// (a direct run), saving two goroutine hand-offs, when its deadline is
+	// at least four recent single-row runs away. Set it when a model's run
+	// time can jump (a model that may hang): a direct run cannot be left at
+	// the caller's deadline, a queued one can.
+	AlwaysQueue bool `yaml:"always_queue"`
 	// MaxQueueSize bounds the requests waiting for an instance; a request
 	// that finds the queue full is rejected at once. Default 1024.
 	MaxQueueSize int `yaml:"max_queue_size"`

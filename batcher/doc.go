@@ -3,10 +3,29 @@
 //
 // A Batcher is a bounded queue in front of N instances. Callers submit one
 // row each with Do and block until it is computed or rejected; every
-// instance is owned by one worker goroutine that takes requests from the
-// shared queue, forms a batch, copies its rows into the instance's input,
-// runs it and hands each caller its own output row. An instance is anything
-// that implements Instance; the gateway adapts ONNX Runtime sessions to it.
+// instance has one worker goroutine that takes requests from the shared
+// queue, forms a batch, copies its rows into the instance's input, runs it
+// and hands each caller its own output row. An instance is anything that
+// implements Instance; the gateway adapts ONNX Runtime sessions to it.
+//
+// # Direct runs
+//
+// With max_queue_delay 0 a worker that finds one request queued runs a batch
+// of one at once. When the queue is empty and an instance is idle, Do
+// therefore runs the row itself, on its caller's goroutine, and saves the two
+// goroutine hand-offs (and the thread wake-ups they cause), which cost more
+// than a small model's run (ADR 0014). Conditions: batching.always_queue is
+// false (the default), max_queue_delay is 0, the workers' last eight batches
+// held one row each (a larger batch means rows arrive faster than they run:
+// they should batch, not take an instance one at a time), the instance is
+// healthy and its worker is not locked to an OS thread (GPU instances never
+// run directly), and the caller's deadline is at least four estimated
+// single-row runs away (the estimate follows a slower run at once, a faster
+// one slowly). A version's first eight requests therefore go through a
+// worker. A direct run cannot be left at the deadline: if the
+// model hangs during one, that one caller waits for the run to end (every
+// other caller queues and leaves at its deadline); models that may hang set
+// always_queue.
 //
 // # Triton semantics
 //
@@ -54,10 +73,15 @@
 // for writing before it closes the channel, so no send can meet a closed
 // channel.
 //
-// Each instance has exactly one worker goroutine, the only one that calls its
-// Input and Run, and Close after the worker has stopped. Workers share the
-// queue; a worker only takes requests when its instance is free, so load goes
-// to idle instances. The requests a worker holds while a batch forms are its
+// Each instance has exactly one worker goroutine and a token, a channel of
+// capacity 1. Only the holder of the token calls Input and Run: the worker,
+// from before it forms a batch until the batch's outputs are copied out
+// (before any request leaves the queued state, and before it wakes the
+// callers), or a caller making a direct run. A worker waiting for the token
+// yields a few times before it parks. Close calls the
+// instance's Close after the worker has stopped and any direct run has
+// ended. Workers share the queue; a worker only takes requests when its
+// instance is free, so load goes to idle instances. The requests a worker holds while a batch forms are its
 // own (a slice no other goroutine touches). The max_queue_delay timer is one
 // per worker, reused for every batch.
 //
@@ -135,4 +159,6 @@
 //	infergate_batcher_requests_total              counter: Do calls with rows of the right size
 //	infergate_batcher_rejected_total{reason=...}  counter: queue_full, deadline, closed
 //	infergate_batcher_failed_total                counter: requests whose batch failed
+//	infergate_batcher_direct_total                counter: requests run on their caller's goroutine
+//	infergate_batcher_unhealthy_instances         gauge: instances whose worker waits for its device
 package batcher

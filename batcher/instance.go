@@ -1,8 +1,9 @@
 package batcher
 
-// Instance runs one batch at a time. Exactly one worker goroutine owns each
-// instance: Input and Run are never called concurrently, and Close is called
-// once, after the worker has stopped.
+// Instance runs one batch at a time. Input and Run are never called
+// concurrently, but not always from the same goroutine: its worker's, or a
+// caller's making a direct run (unless it is a ThreadPinner that pins).
+// Close is called once, after the worker has stopped.
 type Instance interface {
 	// Input returns the buffer for a batch of rows: rows*inWidth float32,
 	// written by the worker before Run.

@@ -20,6 +20,7 @@ type batcherMetrics struct {
 	rejectedDeadline *metrics.Counter
 	rejectedClosed   *metrics.Counter
 	failed           *metrics.Counter
+	direct           *metrics.Counter
 	// unhealthy counts the instances whose worker waits for its device.
 	unhealthy atomic.Int64
 }
@@ -43,6 +44,7 @@ func newBatcherMetrics(b *Batcher, model, version string) *batcherMetrics {
 		rejectedDeadline: s.NewCounter(rejected("deadline")),
 		rejectedClosed:   s.NewCounter(rejected("closed")),
 		failed:           s.NewCounter(name("failed_total")),
+		direct:           s.NewCounter(name("direct_total")),
 	}
 	s.NewGauge(name("queue_depth"), func() float64 { return float64(b.QueueDepth()) })
 	s.NewGauge(name("unhealthy_instances"), func() float64 { return float64(m.unhealthy.Load()) })

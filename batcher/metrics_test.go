@@ -78,7 +78,7 @@ func grepLines(s, substr string) string {
 
 // metricValue returns the value of the series of family whose labels hold
 // model and every label in more, or "" when there is none.
-func metricValue(t *testing.T, family, model string, more ...string) string {
+func metricValue(t testing.TB, family, model string, more ...string) string {
 	t.Helper()
 	var buf bytes.Buffer
 	metrics.WritePrometheus(&buf, false)

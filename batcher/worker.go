@@ -9,12 +9,20 @@ import (
 )
 
 // worker owns one instance: it forms batches from the shared queue, runs
-// them and completes their requests. All its fields but held are touched by
-// its own goroutine only.
+// them and completes their requests. The instance is used only by whoever
+// holds tok: the worker, while it forms and runs a batch, or a caller
+// running its row directly. pending, batch and timer are touched by the
+// worker's goroutine only; directReq and directBatch by the holder of tok.
 type worker struct {
-	b     *Batcher
-	index int
-	inst  Instance
+	b      *Batcher
+	index  int
+	inst   Instance
+	health HealthReporter // nil when inst is not one
+	pinned bool           // the worker's goroutine is locked to its OS thread: no direct runs
+
+	tok         chan struct{} // capacity 1: holds the token while the instance is idle
+	directReq   request
+	directBatch []*request // {&directReq}
 
 	pending []*request  // dequeued, not yet dispatched: the batch being formed, then any carry-over
 	batch   []*request  // the requests of the batch being run
@@ -25,30 +33,37 @@ type worker struct {
 func newWorker(b *Batcher, index int, inst Instance) *worker {
 	t := time.NewTimer(time.Hour)
 	t.Stop()
-	return &worker{
+	w := &worker{
 		b:       b,
 		index:   index,
 		inst:    inst,
+		tok:     make(chan struct{}, 1),
 		pending: make([]*request, 0, b.maxBatch),
 		batch:   make([]*request, 0, b.maxBatch),
 		timer:   t,
 	}
+	w.health, _ = inst.(HealthReporter)
+	if p, ok := inst.(ThreadPinner); ok && p.PinOSThread() {
+		w.pinned = true
+	}
+	w.tok <- struct{}{}
+	w.directBatch = []*request{&w.directReq}
+	return w
 }
 
 // loop forms and runs batches until the queue is closed and empty.
 func (w *worker) loop() {
 	defer w.b.running.Done()
-	if p, ok := w.inst.(ThreadPinner); ok && p.PinOSThread() {
+	if w.pinned {
 		runtime.LockOSThread()
 		// The goroutine exits locked: its thread ends with it, as a thread
 		// that held a device context should.
 	}
-	health, _ := w.inst.(HealthReporter)
 	open := true
 	for {
 		if len(w.pending) == 0 {
-			if health != nil {
-				w.awaitHealthy(health)
+			if w.health != nil {
+				w.awaitHealthy(w.health)
 			}
 			r, ok := <-w.b.queue
 			if !ok {
@@ -56,6 +71,9 @@ func (w *worker) loop() {
 			}
 			w.pending = append(w.pending, r)
 		}
+		// Take the instance before forming the batch: rows that queue
+		// while a direct run ends join it.
+		w.takeToken()
 		var n int
 		n, open = w.form(open)
 		w.dispatch(n)
@@ -168,7 +186,10 @@ func (b *Batcher) readySize(n int) int {
 }
 
 // dispatch runs the first n pending requests as one batch and completes each
-// of them; the rest stay pending for the next batch.
+// of them; the rest stay pending for the next batch. The worker holds the
+// instance's token, taken before any request moves to running (a caller
+// whose deadline passes leaves a queued request at once but waits for a
+// running one); dispatch gives it back once the outputs are copied.
 func (w *worker) dispatch(n int) {
 	b, m := w.b, w.b.metrics
 	now := time.Now()
@@ -193,16 +214,21 @@ func (w *worker) dispatch(n int) {
 	w.pending = w.pending[:rest]
 	w.held.Store(int64(rest))
 	if len(batch) == 0 {
+		w.giveToken()
 		return
 	}
 
 	m.batchSize.Update(float64(len(batch)))
+	b.countSingles(len(batch))
 	start := time.Now()
 	out, err := w.run(batch)
-	m.computeDuration.Update(time.Since(start).Seconds())
+	elapsed := time.Since(start)
+	m.computeDuration.Update(elapsed.Seconds())
 	if err != nil {
-		err = fmt.Errorf("%w: model %q version %q instance %d: %w", ErrModelFailed, b.model, b.version, w.index, err)
+		err = w.failed(err)
 		m.failed.Add(len(batch))
+	} else if len(batch) == 1 {
+		b.observeRow(elapsed)
 	}
 	for i, r := range batch {
 		// From running too: a batch that failed before its inputs were
@@ -211,15 +237,53 @@ func (w *worker) dispatch(n int) {
 		if !r.state.CompareAndSwap(stateComputing, stateDone) && !r.state.CompareAndSwap(stateRunning, stateDone) {
 			// Abandoned by its caller while the batch computed.
 			b.release(r)
+			batch[i] = nil
 			continue
 		}
 		if err == nil {
 			copy(r.out, out[i*b.outWidth:(i+1)*b.outWidth])
 		}
-		r.complete(err)
+	}
+	// The outputs are copied out of the instance: free it before any
+	// caller wakes, so that a caller's next request finds it idle.
+	w.giveToken()
+	for _, r := range batch {
+		if r != nil {
+			r.complete(err)
+		}
 	}
 	clear(batch)
 	w.batch = batch[:0]
+}
+
+// runDirect runs one row on the caller's goroutine, which holds w.tok: a
+// batch of one, as the worker would have dispatched it (the queue is empty
+// and max_queue_delay is 0), without the two goroutine hand-offs. The row
+// is computed before it returns, whatever the caller's deadline.
+func (w *worker) runDirect(input, output []float32) error {
+	b, m := w.b, w.b.metrics
+	m.direct.Inc()
+	m.queueDuration.Update(0)
+	m.batchSize.Update(1)
+	r := &w.directReq
+	r.in = input
+	start := time.Now()
+	out, err := w.run(w.directBatch)
+	elapsed := time.Since(start)
+	r.in = nil
+	m.computeDuration.Update(elapsed.Seconds())
+	if err != nil {
+		m.failed.Inc()
+		return w.failed(err)
+	}
+	b.observeRow(elapsed)
+	copy(output, out[:b.outWidth])
+	return nil
+}
+
+// failed wraps an error of the instance's Input or Run.
+func (w *worker) failed(err error) error {
+	return fmt.Errorf("%w: model %q version %q instance %d: %w", ErrModelFailed, w.b.model, w.b.version, w.index, err)
 }
 
 // errInstancePanicked wraps the value of a panic in Input or Run.
@@ -268,3 +332,24 @@ func (r *request) complete(err error) {
 	r.err = err
 	r.done <- struct{}{}
 }
+
+// tokenSpins bounds how often the worker yields, waiting for a direct run to
+// end, before it parks: a direct run is one row, usually shorter than a park
+// and the wake-up that ends it.
+const tokenSpins = 32
+
+// takeToken takes the instance's token, waiting for a direct run to end.
+func (w *worker) takeToken() {
+	for range tokenSpins {
+		select {
+		case <-w.tok:
+			return
+		default:
+			runtime.Gosched()
+		}
+	}
+	<-w.tok
+}
+
+// giveToken gives the instance's token back: the instance is idle.
+func (w *worker) giveToken() { w.tok <- struct{}{} }

@@ -17,7 +17,7 @@ func TestStandardScenario(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sc.Name != "standard" || len(sc.Targets) != 6 || len(sc.Comparisons) != 4 {
+	if sc.Name != "standard" || len(sc.Targets) != 8 || len(sc.Comparisons) != 6 {
 		t.Errorf("standard scenario: name %q, %d targets, %d comparisons", sc.Name, len(sc.Targets), len(sc.Comparisons))
 	}
 	// Every gateway config the scenario starts is itself valid.

@@ -185,11 +185,15 @@ func TestChainWithoutStatic(t *testing.T) {
 func TestDeadlineShares(t *testing.T) {
 	t.Parallel()
 	store, gates := twoVersions(t)
+	// Both models are held (hung) in turn after serving: always_queue, so
+	// that no caller is running its row directly when the hang begins (that
+	// one caller would wait for the hang to end; see batcher.Config).
+	queued := batcher.Config{AlwaysQueue: true}
 	chain := func(name string, timeout time.Duration) router.RouteConfig {
 		return router.RouteConfig{
-			Name: name, Timeout: timeout, Breaker: router.BreakerConfig{Disabled: true},
+			Name: name, Timeout: timeout, Breaker: router.BreakerConfig{Disabled: true}, Batching: queued,
 			Targets: []router.TargetConfig{
-				{Name: "backup", Version: "1.1.0", Breaker: router.BreakerConfig{Disabled: true}},
+				{Name: "backup", Version: "1.1.0", Breaker: router.BreakerConfig{Disabled: true}, Batching: queued},
 				{Name: "static", Static: &router.StaticConfig{Probability: probability(0.1)}},
 			},
 			Fallbacks: []string{"backup", "static"},
@@ -239,6 +243,8 @@ func TestRetries(t *testing.T) {
 	route := func(name string, attempts int) router.RouteConfig {
 		return router.RouteConfig{
 			Name: name, Breaker: router.BreakerConfig{Disabled: true},
+			// Held at the end after serving: see TestDeadlineShares.
+			Batching:  batcher.Config{AlwaysQueue: true},
 			Retry:     router.RetryConfig{Attempts: attempts, Backoff: time.Millisecond},
 			Targets:   []router.TargetConfig{{Name: "static", Static: &router.StaticConfig{Probability: probability(0.1)}}},
 			Fallbacks: []string{"static"},
