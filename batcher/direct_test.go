@@ -2,6 +2,7 @@ package batcher_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -13,6 +14,15 @@ import (
 func directRuns(t *testing.T) string {
 	t.Helper()
 	return metricValue(t, "infergate_batcher_direct_total", t.Name())
+}
+
+// wantDirectRuns fails the test unless infergate_batcher_direct_total is
+// want; why says what the test expected of the requests so far.
+func wantDirectRuns(t *testing.T, want, why string) {
+	t.Helper()
+	if got := directRuns(t); got != want {
+		t.Fatalf("direct_total = %s, want %s: %s", got, want, why)
+	}
 }
 
 // quiet sends the batches of one row that let the next rows run directly
@@ -43,9 +53,7 @@ func TestDirectRun(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if got := directRuns(t); got != wantDirect {
-				t.Errorf("direct_total = %s, want %s", got, wantDirect)
-			}
+			wantDirectRuns(t, wantDirect, "10 requests one after another")
 			if got := len(fake.Batches()); got != 10 {
 				t.Errorf("the instance ran %d batches, want 10", got)
 			}
@@ -73,9 +81,7 @@ func TestDirectRunNeedsHeadroom(t *testing.T) {
 	if err := do(t, b, 2, time.Now().Add(10*time.Millisecond)); err != nil && !errors.Is(err, batcher.ErrComputeTimeout) && !errors.Is(err, batcher.ErrDeadlineExceeded) {
 		t.Fatal(err)
 	}
-	if got := directRuns(t); got != "0" {
-		t.Fatalf("direct_total = %s after a request with too short a deadline, want 0", got)
-	}
+	wantDirectRuns(t, "0", "the deadline was under four runs away")
 	// The queued row may still hold the instance (a caller that left at
 	// its deadline does not stop the run): send until one runs directly.
 	waitUntil(t, "a request with a distant deadline to run directly", func() bool {
@@ -87,16 +93,13 @@ func TestDirectRunNeedsHeadroom(t *testing.T) {
 	if err := do(t, b, 4, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	if got := directRuns(t); got != "2" {
-		t.Fatalf("direct_total = %s, want 2: a request without a deadline runs directly", got)
-	}
+	wantDirectRuns(t, "2", "a request without a deadline runs directly")
 }
 
 // TestDirectRunHang shows what a direct run costs when the model hangs: the
 // caller running when the hang begins waits for it to end, past its
 // deadline; every other caller queues and leaves at its own deadline; the
-// worker takes the instance back when the run ends; and the hang makes the
-// estimate long, so the next requests queue again. Close waits for the
+// worker takes the instance back when the run ends. Close waits for the
 // direct run.
 func TestDirectRunHang(t *testing.T) {
 	t.Parallel()
@@ -115,9 +118,7 @@ func TestDirectRunHang(t *testing.T) {
 		t0 := time.Now()
 		held := goDo(t, b, 10, t0.Add(10*time.Millisecond))
 		synctest.Wait()
-		if got := directRuns(t); got != "2" {
-			t.Fatalf("direct_total = %s, want 2: the held request should run directly", got)
-		}
+		wantDirectRuns(t, "2", "the held request runs directly")
 		if err := do(t, b, 11, t0.Add(20*time.Millisecond)); !errors.Is(err, batcher.ErrDeadlineExceeded) {
 			t.Errorf("a request behind the hung direct run: %v, want ErrDeadlineExceeded at its deadline", err)
 		}
@@ -171,9 +172,7 @@ func TestDirectRunThenQueuesAfterAHang(t *testing.T) {
 			t.Errorf("a request with a deadline under four 50ms runs: %v, want ErrComputeTimeout (queued, left at its deadline)", err)
 		}
 		close(fake.gate)
-		if got := directRuns(t); got != "1" {
-			t.Errorf("direct_total = %s, want 1", got)
-		}
+		wantDirectRuns(t, "1", "the request after the hang queued")
 	})
 }
 
@@ -197,9 +196,7 @@ func TestDirectRunNeverOnAPinnedInstance(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := directRuns(t); got != "0" {
-		t.Errorf("direct_total = %s on a thread-pinned instance, want 0", got)
-	}
+	wantDirectRuns(t, "0", "a thread-pinned instance runs nothing directly")
 }
 
 // TestDirectRunStopsWhileBatchesForm: a batch of more than one row means
@@ -226,15 +223,11 @@ func TestDirectRunStopsWhileBatchesForm(t *testing.T) {
 			if err := do(t, b, 10+i, time.Time{}); err != nil {
 				t.Fatal(err)
 			}
-			if got := directRuns(t); got != "1" {
-				t.Fatalf("request %d after a batch of 2: direct_total = %s, want 1 (queued)", i, got)
-			}
+			wantDirectRuns(t, "1", fmt.Sprintf("request %d after a batch of 2 queues", i))
 		}
 		if err := do(t, b, 20, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
-		if got := directRuns(t); got != "2" {
-			t.Errorf("after eight batches of one: direct_total = %s, want 2", got)
-		}
+		wantDirectRuns(t, "2", "after eight batches of one, a row runs directly")
 	})
 }
