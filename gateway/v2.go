@@ -120,6 +120,7 @@ func (g *Gateway) serveV2(ctx *fasthttp.RequestCtx) {
 // the protocol has no per-row errors: the first failed row fails it.
 func (g *Gateway) serveV2Infer(ctx *fasthttp.RequestCtx, key *auth.Key, route *router.Route, rs *routeState, pinned *router.Target) {
 	start := requestTime(ctx)
+	skipHeaderNormalizing(ctx)
 	stats, cache := rs.stats, rs.cache
 	timeout, msg := g.timeout(ctx)
 	if msg != "" {
