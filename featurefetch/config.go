@@ -142,12 +142,13 @@ func (c *Config) ApplyDefaults() {
 	defaults.Set(&s.Timeout, DefaultTimeout)
 	defaults.Set(&s.Readers, DefaultReaders)
 	defaults.Set(&s.MaxBatch, DefaultMaxBatch)
-	b := &s.Breaker
-	defaults.Set(&b.FailureRatio, DefaultFailureRatio)
-	defaults.Set(&b.MinRequests, DefaultMinRequests)
-	defaults.Set(&b.Window, DefaultBreakerWindow)
-	defaults.Set(&b.Cooldown, DefaultCooldown)
-	defaults.Set(&b.Probes, DefaultProbes)
+	s.Breaker.ApplyDefaults(BreakerConfig{
+		FailureRatio: DefaultFailureRatio,
+		MinRequests:  DefaultMinRequests,
+		Window:       DefaultBreakerWindow,
+		Cooldown:     DefaultCooldown,
+		Probes:       DefaultProbes,
+	})
 	for i := range c.Views {
 		v := &c.Views[i]
 		defaults.Set(&v.KeyType, "string")
@@ -192,9 +193,7 @@ func (c *Config) Validate() error {
 	if s.Readers < 1 || s.MaxBatch < 1 {
 		bad("features.store: readers (%d) and max_batch (%d) must be at least 1", s.Readers, s.MaxBatch)
 	}
-	if b := &s.Breaker; !(b.FailureRatio > 0 && b.FailureRatio <= 1) || b.MinRequests < 1 || b.Probes < 1 || b.Window <= 0 || b.Cooldown <= 0 {
-		bad("features.store.breaker: failure_ratio must be in (0, 1], min_requests and probes at least 1, window and cooldown positive")
-	}
+	errs = append(errs, s.Breaker.Validate("features.store.breaker.")...)
 	seen := map[string]bool{}
 	for i := range c.Views {
 		v := &c.Views[i]

@@ -300,7 +300,7 @@ func TestFetchBatchesConcurrentLookups(t *testing.T) {
 func TestConfigValidate(t *testing.T) {
 	t.Parallel()
 	cfg := featurefetch.Config{
-		Store: featurefetch.StoreConfig{Kind: "memcached"},
+		Store: featurefetch.StoreConfig{Kind: "memcached", Breaker: featurefetch.BreakerConfig{FailureRatio: 1.5, Window: -time.Second}},
 		Views: []featurefetch.ViewConfig{
 			{Name: "a", KeyType: "double", Features: []featurefetch.FeatureConfig{{Name: "x", Type: "int64", Default: "zero", OnStale: "shrug"}}},
 			{Name: "a", JoinKey: "id"},
@@ -309,6 +309,8 @@ func TestConfigValidate(t *testing.T) {
 	cfg.ApplyDefaults()
 	want := []string{
 		`features.store.kind: "memcached" is not embedded or redis`,
+		`features.store.breaker.failure_ratio: must be in (0, 1], got 1.5`,
+		`features.store.breaker.window: must be positive, got -1s`,
 		`features.views[a].join_key: required`,
 		`features.views[a].key_type: "double" must be string or int64`,
 		`features.views[a].features[x].default: a string for a int64 feature`,

@@ -217,7 +217,7 @@ func (c *RouteConfig) ApplyDefaults() {
 	defaults.Set(&c.Model, c.Name)
 	defaults.Set(&c.Version, DefaultVersion)
 	c.Batching.ApplyDefaults()
-	applyBreakerDefaults(&c.Breaker)
+	c.Breaker.ApplyDefaults(breakerDefaults)
 	c.Retry.applyDefaults()
 	c.Drift.ApplyDefaults()
 	for i := range c.Targets {
@@ -230,7 +230,7 @@ func (c *RouteConfig) ApplyDefaults() {
 			defaults.Set(&t.Remote.Model, c.Name)
 			t.Remote.ApplyDefaults()
 		}
-		applyBreakerDefaults(&t.Breaker)
+		t.Breaker.ApplyDefaults(breakerDefaults)
 		t.Retry.applyDefaults()
 	}
 	if a := c.Canary.analysis(); a != nil {
@@ -264,12 +264,13 @@ func (c *CanaryConfig) analysis() *AnalysisConfig {
 	return c.Analysis
 }
 
-func applyBreakerDefaults(b *BreakerConfig) {
-	defaults.Set(&b.FailureRatio, DefaultBreakerFailureRatio)
-	defaults.Set(&b.MinRequests, DefaultBreakerMinRequests)
-	defaults.Set(&b.Window, DefaultBreakerWindow)
-	defaults.Set(&b.Cooldown, DefaultBreakerCooldown)
-	defaults.Set(&b.Probes, DefaultBreakerProbes)
+// breakerDefaults are the defaults of a route's and a target's breaker.
+var breakerDefaults = BreakerConfig{
+	FailureRatio: DefaultBreakerFailureRatio,
+	MinRequests:  DefaultBreakerMinRequests,
+	Window:       DefaultBreakerWindow,
+	Cooldown:     DefaultBreakerCooldown,
+	Probes:       DefaultBreakerProbes,
 }
 
 func (r *RetryConfig) applyDefaults() {
@@ -542,17 +543,7 @@ func validateCall(errs []error, path string, timeout time.Duration, b *BreakerCo
 	if timeout < 0 {
 		errs = append(errs, fmt.Errorf("%stimeout: must not be negative, got %s", path, timeout))
 	}
-	if !b.Disabled {
-		if !(b.FailureRatio > 0 && b.FailureRatio <= 1) {
-			errs = append(errs, fmt.Errorf("%sbreaker.failure_ratio: must be in (0, 1], got %g", path, b.FailureRatio))
-		}
-		if b.Window <= 0 {
-			errs = append(errs, fmt.Errorf("%sbreaker.window: must be positive, got %s", path, b.Window))
-		}
-		if b.Cooldown <= 0 {
-			errs = append(errs, fmt.Errorf("%sbreaker.cooldown: must be positive, got %s", path, b.Cooldown))
-		}
-	}
+	errs = append(errs, b.Validate(path+"breaker.")...)
 	if r.Attempts < 0 {
 		errs = append(errs, fmt.Errorf("%sretry.attempts: must not be negative, got %d", path, r.Attempts))
 	}

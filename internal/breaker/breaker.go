@@ -2,17 +2,20 @@ package breaker
 
 import (
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
+
+	"github.com/infergate/infergate/internal/defaults"
 )
 
 // Config configures a breaker: it opens when, over the last Window, at
 // least MinRequests calls were made and FailureRatio of them failed; an open
 // breaker refuses calls for Cooldown, then lets Probes calls through
 // (half-open) and closes when they all succeed. Each user applies its own
-// defaults.
+// defaults (ApplyDefaults).
 type Config struct {
 	// Disabled turns the breaker off.
 	Disabled bool `yaml:"disabled"`
@@ -26,6 +29,36 @@ type Config struct {
 	Cooldown time.Duration `yaml:"cooldown"`
 	// Probes is how many calls a half-open breaker lets through.
 	Probes uint32 `yaml:"probes"`
+}
+
+// ApplyDefaults sets the fields of c left at zero to those of d: each user
+// has defaults of its own.
+func (c *Config) ApplyDefaults(d Config) {
+	defaults.Set(&c.FailureRatio, d.FailureRatio)
+	defaults.Set(&c.MinRequests, d.MinRequests)
+	defaults.Set(&c.Window, d.Window)
+	defaults.Set(&c.Cooldown, d.Cooldown)
+	defaults.Set(&c.Probes, d.Probes)
+}
+
+// Validate returns an error per invalid field of an enabled breaker (after
+// ApplyDefaults), each prefixed with path, the block's field path and a
+// dot, e.g. "routes[churn].breaker.".
+func (c *Config) Validate(path string) []error {
+	if c.Disabled {
+		return nil
+	}
+	var errs []error
+	if !(c.FailureRatio > 0 && c.FailureRatio <= 1) {
+		errs = append(errs, fmt.Errorf("%sfailure_ratio: must be in (0, 1], got %g", path, c.FailureRatio))
+	}
+	if c.Window <= 0 {
+		errs = append(errs, fmt.Errorf("%swindow: must be positive, got %s", path, c.Window))
+	}
+	if c.Cooldown <= 0 {
+		errs = append(errs, fmt.Errorf("%scooldown: must be positive, got %s", path, c.Cooldown))
+	}
+	return errs
 }
 
 // ErrOpen is what a call returns when the breaker refused it: open, or
