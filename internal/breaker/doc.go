@@ -1,7 +1,9 @@
 // Package breaker is the circuit breaker the router puts around each target
 // and the feature fetcher around its store: sony/gobreaker behind "may I
 // call?" and the outcome, with the open state's cool-down readable without
-// gobreaker's mutex, so that a refused call costs one atomic load.
+// gobreaker's mutex, so that a refused call costs one atomic load. Its
+// Config is the breaker block both configs share: each applies its own
+// defaults with ApplyDefaults and reports bad fields with Validate.
 //
 // # Concurrency model
 //
