@@ -91,10 +91,11 @@
 // nothing. A slice moves to a new interval without a lock: each slice holds
 // its interval number (the epoch) in an atomic; the first goroutine to see
 // an older epoch wins a CAS that marks the slice busy, clears its counters
-// and publishes the new epoch. Goroutines that find it busy, or holding a
-// newer epoch than their clock's (a stale timestamp), drop their sample, so
-// a few samples at a slice boundary may be lost or counted in the next
-// slice: the statistics do not notice. Report and WriteMetrics only read
+// and publishes the new epoch. Goroutines that find it busy yield until the
+// clear is done (microseconds, once per slice interval, and usually done by
+// Report ahead of time); those that find a newer epoch than their clock's (a
+// stale timestamp) drop their sample, so a few samples at a slice boundary
+// may be lost or counted in the next slice: the statistics do not notice. Report and WriteMetrics only read
 // the counters (Report also clears the next slice, by the same CAS); a
 // slice cleared while a report read it is left out of that report. A
 // Watcher runs in its own goroutine and never touches the request path.

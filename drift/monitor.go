@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -254,8 +255,8 @@ func (m *Monitor) epochOf(now time.Time) int64 {
 
 // current returns the slice to count an observation at now into, clearing
 // it first when it still holds an older interval; or nil, dropping the
-// observation, when the slice is being cleared by another goroutine or
-// already holds a newer interval (a caller with a stale clock).
+// observation, when the slice already holds a newer interval (a caller with
+// a stale clock).
 func (m *Monitor) current(now time.Time) *slice {
 	k := m.epochOf(now)
 	if k < 0 {
@@ -269,22 +270,32 @@ func (m *Monitor) current(now time.Time) *slice {
 }
 
 // advance moves slice s to interval k when it holds an older one: the
-// goroutine whose CAS marks it busy clears it and publishes k; the others
-// see it busy or moved. It reports whether s holds k afterwards.
+// goroutine whose CAS marks it busy clears it and publishes k. The others
+// wait for the clear, yielding: it takes microseconds, once per slice
+// interval (Report usually does it ahead of time), and dropping their
+// observations instead lost most of them when the clearing goroutine was
+// descheduled (TestConcurrentObserveAndReport under -race on a loaded
+// machine). It reports whether s holds k afterwards: false when s holds a
+// newer interval.
 func (m *Monitor) advance(s *slice, k int64) bool {
-	e := s.epoch.Load()
-	if e == k<<1 {
-		return true
+	for {
+		e := s.epoch.Load()
+		switch {
+		case e == k<<1:
+			return true
+		case e>>1 > k:
+			return false
+		case e&1 != 0:
+			runtime.Gosched() // being cleared, for k or an older interval
+		case s.epoch.CompareAndSwap(e, k<<1|1):
+			s.n.Store(0)
+			for i := range s.counts {
+				s.counts[i].Store(0)
+			}
+			s.epoch.Store(k << 1)
+			return true
+		}
 	}
-	if e&1 != 0 || e>>1 > k || !s.epoch.CompareAndSwap(e, k<<1|1) {
-		return false
-	}
-	s.n.Store(0)
-	for i := range s.counts {
-		s.counts[i].Store(0)
-	}
-	s.epoch.Store(k << 1)
-	return true
 }
 
 // count counts f's schema problems, and when s is not nil its features and
