@@ -17,13 +17,26 @@ const (
 // ElemType is an ONNX TensorProto.DataType.
 type ElemType int32
 
-// The element types the project writes.
+// The element types of ONNX's TensorProto.DataType that tests and exports
+// write.
 const (
-	Float  ElemType = 1
-	Int32  ElemType = 6
-	Int64  ElemType = 7
-	Bool   ElemType = 9
-	Double ElemType = 11
+	Float     ElemType = 1
+	Uint8     ElemType = 2
+	Int8      ElemType = 3
+	Uint16    ElemType = 4
+	Int16     ElemType = 5
+	Int32     ElemType = 6
+	Int64     ElemType = 7
+	String    ElemType = 8
+	Bool      ElemType = 9
+	Float16   ElemType = 10
+	Double    ElemType = 11
+	Uint32    ElemType = 12
+	Uint64    ElemType = 13
+	Complex64 ElemType = 14
+	BFloat16  ElemType = 16
+	// Float8E4M3FN needs opset 19; infergate cannot exchange it.
+	Float8E4M3FN ElemType = 17
 )
 
 // Model is an ONNX ModelProto reduced to what the project needs.
@@ -90,11 +103,14 @@ func IntAttr(name string, v int64) Attr { return Attr{Name: name, Type: AttrInt,
 // FloatAttr returns a float attribute.
 func FloatAttr(name string, v float32) Attr { return Attr{Name: name, Type: AttrFloat, F: v} }
 
-// Tensor is a constant float32 tensor (an initializer).
+// Tensor is a constant tensor (an initializer): float32 Data, or int64
+// Int64s when Type is Int64.
 type Tensor struct {
-	Name string
-	Dims []int64
-	Data []float32
+	Name   string
+	Dims   []int64
+	Type   ElemType // 0 means Float
+	Data   []float32
+	Int64s []int64
 }
 
 // Dim is one dimension of a value's shape: a fixed size, or a symbolic name
@@ -209,6 +225,16 @@ func (t *Tensor) marshal() []byte {
 	for _, d := range t.Dims {
 		b = protowire.AppendTag(b, 1, protowire.VarintType)
 		b = protowire.AppendVarint(b, uint64(d))
+	}
+	if t.Type == Int64 {
+		b = appendVarint(b, 2, uint64(Int64))
+		b = appendString(b, 8, t.Name)
+		raw := make([]byte, 8*len(t.Int64s))
+		for i, v := range t.Int64s {
+			binary.LittleEndian.PutUint64(raw[8*i:], uint64(v))
+		}
+		b = protowire.AppendTag(b, 9, protowire.BytesType)
+		return protowire.AppendBytes(b, raw)
 	}
 	b = appendVarint(b, 2, uint64(Float))
 	b = appendString(b, 8, t.Name)
