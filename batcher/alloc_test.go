@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/infergate/infergate/batcher"
+	"github.com/infergate/infergate/internal/tensor"
 )
 
 // TestDoDoesNotAllocate guards the request path: in steady state Do takes
@@ -18,13 +19,13 @@ func TestDoDoesNotAllocate(t *testing.T) {
 		inst := newFake(testInWidth, testOutWidth, cfg.MaxBatchSize)
 		inst.noRecord = true
 		cfg.Instances = 1
-		b, err := batcher.New(name, "1", cfg, testInWidth, testOutWidth, []batcher.Instance{inst})
+		b, err := batcher.New(name, "1", cfg, floatSpec(testInWidth, testOutWidth), []batcher.Instance{inst})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer b.Close()
-		in := row(1)
-		out := make([]float32, testOutWidth)
+		in := []tensor.Tensor{{Name: "x", DType: tensor.Float32, Shape: []int64{1, testInWidth}, Data: tensor.BytesOf(row(1))}}
+		out := make([]tensor.Tensor, 1)
 		run := func() {
 			if err := b.Do(in, out, deadline()); err != nil {
 				t.Fatal(err)

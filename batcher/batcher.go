@@ -3,21 +3,23 @@ package batcher
 import (
 	"errors"
 	"fmt"
-	"runtime"
+	goruntime "runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/infergate/infergate/internal/tensor"
+	"github.com/infergate/infergate/runtime"
 )
 
 // Batcher is the dynamic batcher of one model version: a bounded queue in
 // front of its instances, each owned by one worker goroutine. Its methods are
 // safe for concurrent use.
 type Batcher struct {
-	model, version    string
-	inWidth, outWidth int
+	model, version string
+	spec           Spec
 
 	maxBatch   int
 	maxDelay   time.Duration
@@ -55,10 +57,29 @@ type Batcher struct {
 	metrics *batcherMetrics
 }
 
+// TensorInfo describes one model input or output: package runtime's, so
+// that the batcher's users need not import it.
+type TensorInfo = runtime.TensorInfo
+
+// ErrUnsupportedModel is package runtime's: a model whose tensors a
+// session, or its user, cannot drive.
+var ErrUnsupportedModel = runtime.ErrUnsupportedModel
+
+// Spec is what a batcher's instances take and give: the model's inputs and
+// outputs, in the order Instance indexes them, with -1 for a dynamic
+// dimension, and whether requests may be concatenated along their first
+// dimension (runtime.Batchable, unless a signature says otherwise).
+type Spec struct {
+	Inputs, Outputs []TensorInfo
+	// Batch: requests whose other dimensions agree run together, their rows
+	// one after another; without it every batch is one request.
+	Batch bool
+}
+
 // New returns a Batcher for one model version and starts one worker goroutine
 // per instance. model and version label its metrics. cfg is copied, with
 // defaults applied, and validated; len(instances) must equal its Instances.
-// Every row is inWidth floats in and outWidth floats out.
+// spec says what every request holds (see Do).
 //
 // On success the Batcher owns the instances and closes them in Close; on
 // error they stay the caller's.
@@ -66,14 +87,18 @@ type Batcher struct {
 // The metrics are registered for export (metrics.WritePrometheus) until
 // Close. Two running Batchers with the same model and version would export
 // the same series twice.
-func New(model, version string, cfg Config, inWidth, outWidth int, instances []Instance) (*Batcher, error) {
+func New(model, version string, cfg Config, spec Spec, instances []Instance) (*Batcher, error) {
 	cfg.ApplyDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("batcher: invalid config for model %q version %q: %w", model, version, err)
 	}
-	if inWidth < 1 || outWidth < 1 {
-		return nil, fmt.Errorf("batcher: model %q version %q: row widths must be at least 1, got input %d and output %d",
-			model, version, inWidth, outWidth)
+	if len(spec.Inputs) == 0 || len(spec.Outputs) == 0 {
+		return nil, fmt.Errorf("batcher: model %q version %q: a model needs inputs and outputs, got %d and %d",
+			model, version, len(spec.Inputs), len(spec.Outputs))
+	}
+	if spec.Batch && !runtime.Batchable(spec.Inputs, spec.Outputs) {
+		return nil, fmt.Errorf("batcher: model %q version %q: requests cannot be batched: some input or output has no dynamic first dimension",
+			model, version)
 	}
 	if len(cfg.InstanceGroups) == 0 && len(instances) != cfg.Instances {
 		return nil, fmt.Errorf("batcher: model %q version %q: got %d instances, but batching.instances is %d",
@@ -94,12 +119,17 @@ func New(model, version string, cfg Config, inWidth, outWidth int, instances []I
 	if len(preferred) > 0 {
 		gatherUpTo = preferred[len(preferred)-1]
 	}
+	maxBatch := cfg.MaxBatchSize
+	if !spec.Batch {
+		// One request per batch, as Triton's max_batch_size 0: preferred
+		// sizes and the delay have nothing to gather.
+		maxBatch, preferred, gatherUpTo, cfg.MaxQueueDelay = 1, nil, 1, 0
+	}
 	b := &Batcher{
 		model:      model,
 		version:    version,
-		inWidth:    inWidth,
-		outWidth:   outWidth,
-		maxBatch:   cfg.MaxBatchSize,
+		spec:       cloneSpec(spec),
+		maxBatch:   maxBatch,
 		maxDelay:   cfg.MaxQueueDelay,
 		preferred:  preferred,
 		gatherUpTo: gatherUpTo,
@@ -130,20 +160,28 @@ func New(model, version string, cfg Config, inWidth, outWidth int, instances []I
 // Placement says where each instance runs: "cpu", or "gpu N".
 func (b *Batcher) Placement() []string { return slices.Clone(b.placement) }
 
-// Do submits one row and blocks until it is computed or rejected.
+// Do runs one request and blocks until it is computed or rejected.
 //
-// input holds inWidth floats; output, outWidth floats, is filled on success
-// only. Neither slice is retained after Do returns, and they may be the same
-// slice. A zero deadline means none; otherwise a request still queued at its
+// in holds one tensor per model input, in the Spec's order, each of the
+// input's element type and rank, with every dimension the model fixes; for
+// a batched model their first dimensions are the request's rows and agree.
+// out must have one element per model output: on success each is set to
+// that output's rows for this request (its name, type, shape and data,
+// reusing the element's slices), and only then. Neither slice, nor what its
+// tensors point at, is retained after Do returns.
+//
+// A request of more rows than max_batch_size is split into batches of at
+// most that many rows, run on whichever instances are free, and answered as
+// one. A zero deadline means none; otherwise a request still queued at its
 // deadline returns ErrDeadlineExceeded and is never computed, while one whose
 // batch is already running is waited for.
 //
 // Errors: ErrQueueFull, ErrDeadlineExceeded and ErrClosed (all ErrRejected),
-// ErrModelFailed wrapping the instance's error, ErrRowSize.
-func (b *Batcher) Do(input, output []float32, deadline time.Time) error {
-	if len(input) != b.inWidth || len(output) != b.outWidth {
-		return fmt.Errorf("%w: model %q version %q takes %d input and %d output floats per row, got %d and %d",
-			ErrRowSize, b.model, b.version, b.inWidth, b.outWidth, len(input), len(output))
+// ErrModelFailed wrapping the instance's error, ErrComputeTimeout, ErrShape.
+func (b *Batcher) Do(in, out []tensor.Tensor, deadline time.Time) error {
+	rows, err := b.check(in, out)
+	if err != nil {
+		return err
 	}
 	m := b.metrics
 	m.requests.Inc()
@@ -152,31 +190,44 @@ func (b *Batcher) Do(input, output []float32, deadline time.Time) error {
 		m.rejectedDeadline.Inc()
 		return ErrDeadlineExceeded
 	}
+	if rows > b.maxBatch {
+		return b.doSplit(in, out, rows, now, deadline)
+	}
 
 	if b.direct && len(b.queue) == 0 && b.singles.Load() >= quietBatches && b.directFits(now, deadline) {
 		if w := b.idleWorker(); w != nil {
-			err := w.runDirect(input, output)
+			err := w.runDirect(in, out, rows)
 			w.giveToken()
 			return err
 		}
 	}
 
-	r := b.acquire(input, output, now, deadline)
+	r := b.acquire(in, out, rows, now, deadline)
 	if err := b.enqueue(r); err != nil {
 		b.release(r)
 		return err
 	}
-
-	if deadline.IsZero() {
-		<-r.done
-	} else if err := r.waitUntil(deadline); err != nil {
-		// r is abandoned: the worker that holds it puts it back in the pool.
-		m.rejectedDeadline.Inc()
+	if err := b.wait(r, deadline); err != nil {
 		return err
 	}
-	err := r.err
+	err = r.err
 	b.release(r)
 	return err
+}
+
+// wait waits for r until deadline. On a deadline error r is abandoned: the
+// worker that holds it puts it back in the pool. Otherwise r is the
+// caller's again, holding the result.
+func (b *Batcher) wait(r *request, deadline time.Time) error {
+	if deadline.IsZero() {
+		<-r.done
+		return nil
+	}
+	if err := r.waitUntil(deadline); err != nil {
+		b.metrics.rejectedDeadline.Inc()
+		return err
+	}
+	return nil
 }
 
 // directHeadroom is how many estimated single-row runs must fit before a
@@ -317,21 +368,29 @@ const (
 	stateAbandoned
 )
 
-// request is one row in flight. Requests are pooled per Batcher and must not
-// be retained after release.
+// request is one request (or one piece of a split one) in flight. Requests
+// are pooled per Batcher and must not be retained after release.
 type request struct {
-	in, out  []float32 // the caller's slices, read/written only in state running
+	in   []tensor.Tensor // the caller's, read only in state running
+	out  []tensor.Tensor // written only on the way to done
+	rows int             // the first dimension of in (1 when the model does not batch)
+
 	enqueued time.Time
 	deadline time.Time // zero = none
 	state    atomic.Uint32
 	err      error         // the result, written by the worker before done
 	done     chan struct{} // capacity 1; the worker sends once when it completes a running request
 	timer    *time.Timer   // the caller's deadline timer, created on first use, reused
+
+	// piece is the memory of one piece of a split request: views of the
+	// caller's inputs and the piece's own outputs, copied into the
+	// caller's when every piece is done.
+	piece piece
 }
 
-func (b *Batcher) acquire(in, out []float32, now, deadline time.Time) *request {
+func (b *Batcher) acquire(in, out []tensor.Tensor, rows int, now, deadline time.Time) *request {
 	r := b.pool.Get().(*request)
-	r.in, r.out = in, out
+	r.in, r.out, r.rows = in, out, rows
 	r.enqueued = now
 	r.deadline = deadline
 	r.state.Store(stateQueued)
@@ -343,6 +402,7 @@ func (b *Batcher) acquire(in, out []float32, now, deadline time.Time) *request {
 func (b *Batcher) release(r *request) {
 	r.in, r.out = nil, nil
 	r.err = nil
+	r.piece.trim()
 	b.pool.Put(r)
 }
 
@@ -376,7 +436,7 @@ func (r *request) waitUntil(deadline time.Time) error {
 			case stateRunning:
 				// The worker is copying the batch's inputs, ours
 				// included: microseconds, and then it computes.
-				runtime.Gosched()
+				goruntime.Gosched()
 			default: // done: the output is being written
 				<-r.done
 				return nil

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/infergate/infergate/batcher"
+	"github.com/infergate/infergate/internal/tensor"
 )
 
 const (
@@ -27,7 +29,7 @@ func start(t *testing.T, cfg batcher.Config, fakes ...*fakeInstance) *batcher.Ba
 	for i, f := range fakes {
 		instances[i] = f
 	}
-	b, err := batcher.New(t.Name(), "1", cfg, testInWidth, testOutWidth, instances)
+	b, err := batcher.New(t.Name(), "1", cfg, floatSpec(testInWidth, testOutWidth), instances)
 	if err != nil {
 		t.Fatalf("New: %s", err)
 	}
@@ -48,7 +50,7 @@ func row(id int) []float32 {
 func do(t *testing.T, b *batcher.Batcher, id int, deadline time.Time) error {
 	in := row(id)
 	out := make([]float32, testOutWidth)
-	err := b.Do(in, out, deadline)
+	err := rowDo(b, in, out, deadline)
 	if err == nil {
 		if want := wantOutput(in, testOutWidth); !slices.Equal(out, want) {
 			t.Errorf("request %d: output %v, want %v (another caller's result?)", id, out, want)
@@ -441,7 +443,7 @@ func TestCloseDrains(t *testing.T) {
 		f := newFake(testInWidth, testOutWidth, 4)
 		f.gate = make(chan struct{})
 		cfg := batcher.Config{MaxBatchSize: 4, MaxQueueDelay: time.Hour, Instances: 1}
-		b, err := batcher.New(t.Name(), "1", cfg, testInWidth, testOutWidth, []batcher.Instance{f})
+		b, err := batcher.New(t.Name(), "1", cfg, floatSpec(testInWidth, testOutWidth), []batcher.Instance{f})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -517,16 +519,14 @@ func TestInstanceFailure(t *testing.T) {
 }
 
 // panicInstance panics in Run.
-type panicInstance struct{ buf [testInWidth]float32 }
+type panicInstance struct{ fakeInstance }
 
-func (p *panicInstance) Input(int) []float32        { return p.buf[:] }
-func (p *panicInstance) Run(int) ([]float32, error) { panic(errBoom) }
-func (p *panicInstance) Close() error               { return nil }
+func (p *panicInstance) Run() error { panic(errBoom) }
 
 func TestInstancePanicIsAFailure(t *testing.T) {
 	t.Parallel()
-	b, err := batcher.New(t.Name(), "1", batcher.Config{MaxBatchSize: 1}, testInWidth, testOutWidth,
-		[]batcher.Instance{&panicInstance{}})
+	b, err := batcher.New(t.Name(), "1", batcher.Config{MaxBatchSize: 1}, floatSpec(testInWidth, testOutWidth),
+		[]batcher.Instance{&panicInstance{*newFake(testInWidth, testOutWidth, 1)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -538,21 +538,30 @@ func TestInstancePanicIsAFailure(t *testing.T) {
 	}
 }
 
-func TestRowSize(t *testing.T) {
+// TestShapeChecks: a request whose tensors do not fit the model is refused
+// with ErrShape, naming what is wrong, and never reaches an instance.
+func TestShapeChecks(t *testing.T) {
 	t.Parallel()
-	f := newFake(testInWidth, testOutWidth, 1)
-	b := start(t, batcher.Config{}, f)
-	check := func(in, out []float32) {
+	f := newFake(testInWidth, testOutWidth, 4)
+	b := start(t, batcher.Config{MaxBatchSize: 4}, f)
+	x := func(dt tensor.DType, shape []int64, data []byte) tensor.Tensor {
+		return tensor.Tensor{Name: "x", DType: dt, Shape: shape, Data: data}
+	}
+	good := tensor.BytesOf([]float32{1, 2, 3})
+	check := func(in []tensor.Tensor, outs int, want string) {
 		t.Helper()
-		err := b.Do(in, out, time.Time{})
-		if !errors.Is(err, batcher.ErrRowSize) || errors.Is(err, batcher.ErrRejected) {
-			t.Errorf("Do(%d floats in, %d out): %v, want ErrRowSize", len(in), len(out), err)
+		err := b.Do(in, make([]tensor.Tensor, outs), time.Time{})
+		if !errors.Is(err, batcher.ErrShape) || errors.Is(err, batcher.ErrRejected) || !strings.Contains(fmt.Sprint(err), want) {
+			t.Errorf("Do: %v, want ErrShape saying %q", err, want)
 		}
 	}
-	check(make([]float32, testInWidth-1), make([]float32, testOutWidth))
-	check(make([]float32, testInWidth+1), make([]float32, testOutWidth))
-	check(make([]float32, testInWidth), make([]float32, testOutWidth+1))
-	check(nil, nil)
+	check([]tensor.Tensor{x(tensor.Float32, []int64{1, 2}, good[:8])}, 1, `input "x": shape [1,2], want [-1,3]`)
+	check([]tensor.Tensor{x(tensor.Float32, []int64{3}, good)}, 1, `shape [3], want [-1,3]`)
+	check([]tensor.Tensor{x(tensor.Float64, []int64{1, 3}, make([]byte, 24))}, 1, "element type float64, want float32")
+	check([]tensor.Tensor{x(tensor.Float32, []int64{1, 3}, good[:8])}, 1, "shape [1,3] of float32 holds 12 bytes, got 8")
+	check([]tensor.Tensor{x(tensor.Float32, []int64{0, 3}, nil)}, 1, "shape [0,3], want [-1,3]")
+	check(nil, 1, "takes 1 inputs and gives 1 outputs, got 0 and room for 1")
+	check([]tensor.Tensor{x(tensor.Float32, []int64{1, 3}, good)}, 0, "got 1 and room for 0")
 	if len(f.Batches()) != 0 {
 		t.Error("the instance ran a batch")
 	}
@@ -561,9 +570,9 @@ func TestRowSize(t *testing.T) {
 func TestNewRejects(t *testing.T) {
 	t.Parallel()
 	fake := func() batcher.Instance { return newFake(testInWidth, testOutWidth, 1) }
-	f := func(cfg batcher.Config, inWidth, outWidth int, instances []batcher.Instance, want string) {
+	f := func(cfg batcher.Config, spec batcher.Spec, instances []batcher.Instance, want string) {
 		t.Helper()
-		b, err := batcher.New("churn", "3", cfg, inWidth, outWidth, instances)
+		b, err := batcher.New("churn", "3", cfg, spec, instances)
 		if err == nil {
 			_ = b.Close()
 			t.Fatalf("New succeeded, want error %q", want)
@@ -572,26 +581,32 @@ func TestNewRejects(t *testing.T) {
 			t.Errorf("New error:\n got %q\nwant %q", err, want)
 		}
 	}
-	f(batcher.Config{MaxQueueSize: -1}, 3, 2, []batcher.Instance{fake()},
+	spec := floatSpec(3, 2)
+	f(batcher.Config{MaxQueueSize: -1}, spec, []batcher.Instance{fake()},
 		"batcher: invalid config for model \"churn\" version \"3\": batching.max_queue_size: must be at least 1, got -1")
-	f(batcher.Config{Instances: 2}, 3, 2, []batcher.Instance{fake()},
+	f(batcher.Config{Instances: 2}, spec, []batcher.Instance{fake()},
 		`batcher: model "churn" version "3": got 1 instances, but batching.instances is 2`)
-	f(batcher.Config{}, 0, 2, []batcher.Instance{fake()},
-		`batcher: model "churn" version "3": row widths must be at least 1, got input 0 and output 2`)
-	f(batcher.Config{}, 3, 2, []batcher.Instance{nil},
+	f(batcher.Config{}, batcher.Spec{Inputs: spec.Inputs}, []batcher.Instance{fake()},
+		`batcher: model "churn" version "3": a model needs inputs and outputs, got 1 and 0`)
+	fixed := floatSpec(3, 2)
+	fixed.Inputs[0].Shape[0] = 1
+	f(batcher.Config{}, fixed, []batcher.Instance{fake()},
+		`batcher: model "churn" version "3": requests cannot be batched: some input or output has no dynamic first dimension`)
+	f(batcher.Config{}, spec, []batcher.Instance{nil},
 		`batcher: model "churn" version "3": instance 0 is nil`)
 }
 
 func ExampleBatcher_Do() {
 	inst := newFake(3, 2, 8)
-	b, err := batcher.New("churn", "3", batcher.Config{MaxBatchSize: 8, Instances: 1}, 3, 2, []batcher.Instance{inst})
+	b, err := batcher.New("churn", "3", batcher.Config{MaxBatchSize: 8, Instances: 1}, floatSpec(3, 2), []batcher.Instance{inst})
 	if err != nil {
 		panic(err)
 	}
 	defer b.Close()
 
-	out := make([]float32, 2)
-	err = b.Do([]float32{1, 2, 3}, out, time.Now().Add(time.Second))
-	fmt.Println(out, err)
-	// Output: [6 7] <nil>
+	in := []tensor.Tensor{{Name: "x", DType: tensor.Float32, Shape: []int64{2, 3}, Data: tensor.BytesOf([]float32{1, 2, 3, 0, 0, 1})}}
+	out := make([]tensor.Tensor, 1)
+	err = b.Do(in, out, time.Now().Add(time.Second))
+	fmt.Println(out[0].Name, out[0].Shape, tensor.Float32s(out[0].Data), err)
+	// Output: y [2 2] [6 7 1 2] <nil>
 }

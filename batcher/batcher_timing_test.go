@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/infergate/infergate/batcher"
+	"github.com/infergate/infergate/internal/tensor"
 )
 
 // BenchmarkDo measures Do against an instance that costs nothing, so it
@@ -39,7 +40,7 @@ func benchmarkDo(b *testing.B, maxBatch, callers int, runCost time.Duration) {
 	inst.noRecord = true
 	inst.runCost = runCost
 	cfg := batcher.Config{MaxBatchSize: maxBatch, Instances: 1}
-	bt, err := batcher.New(b.Name(), "1", cfg, testInWidth, testOutWidth, []batcher.Instance{inst})
+	bt, err := batcher.New(b.Name(), "1", cfg, floatSpec(testInWidth, testOutWidth), []batcher.Instance{inst})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -48,8 +49,8 @@ func benchmarkDo(b *testing.B, maxBatch, callers int, runCost time.Duration) {
 	b.SetParallelism((callers + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
-		in := row(1)
-		out := make([]float32, testOutWidth)
+		in := []tensor.Tensor{{Name: "x", DType: tensor.Float32, Shape: []int64{1, testInWidth}, Data: tensor.BytesOf(row(1))}}
+		out := make([]tensor.Tensor, 1)
 		for pb.Next() {
 			if err := bt.Do(in, out, time.Time{}); err != nil {
 				b.Error(err)

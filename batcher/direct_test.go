@@ -105,7 +105,7 @@ func TestDirectRunHang(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		fake := newFake(testInWidth, testOutWidth, 1)
-		b, err := batcher.New(t.Name(), "1", batcher.Config{}, testInWidth, testOutWidth, []batcher.Instance{fake})
+		b, err := batcher.New(t.Name(), "1", batcher.Config{}, floatSpec(testInWidth, testOutWidth), []batcher.Instance{fake})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -186,7 +186,7 @@ func TestDirectRunNeverOnAPinnedInstance(t *testing.T) {
 	t.Parallel()
 	fake := newFake(testInWidth, testOutWidth, 1)
 	b, err := batcher.New(t.Name(), "1", batcher.Config{InstanceGroups: []batcher.InstanceGroup{{Kind: batcher.KindGPU}}},
-		testInWidth, testOutWidth, []batcher.Instance{pinnedFake{fake}})
+		floatSpec(testInWidth, testOutWidth), []batcher.Instance{pinnedFake{fake}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,18 +1,37 @@
-// Package batcher groups single-row prediction requests into batches for the
-// instances of one model version (dynamic batching).
+// Package batcher groups prediction requests into batches for the instances
+// of one model version (dynamic batching).
 //
 // A Batcher is a bounded queue in front of N instances. Callers submit one
-// row each with Do and block until it is computed or rejected; every
+// request each with Do, as tensors (one per model input, package
+// internal/tensor), and block until it is computed or rejected; every
 // instance has one worker goroutine that takes requests from the shared
-// queue, forms a batch, copies its rows into the instance's input, runs it
-// and hands each caller its own output row. An instance is anything that
-// implements Instance; the gateway adapts ONNX Runtime sessions to it.
+// queue, forms a batch, copies the requests' rows one after another into the
+// instance's inputs, runs it and hands each caller its own rows of every
+// output. An instance is anything that implements Instance; ONNXOpener
+// adapts ONNX Runtime sessions to it.
+//
+// # Shapes
+//
+// A Spec says what the model takes: its inputs and outputs and whether
+// requests batch. They batch along the first dimension when every input and
+// output has it dynamic (runtime.Batchable) and the signature does not say
+// otherwise: a request then holds any number of rows, and only requests whose
+// inputs agree on every other dimension share a batch (a model that takes
+// images of any size batches the 48×192 ones together and the others apart).
+// Do checks every request against the Spec (ErrShape names the input). A
+// request of more rows than max_batch_size is split into pieces of at most
+// that many, queued together so free instances take them at once, and its
+// outputs are concatenated once every piece is done; a piece that misses the
+// deadline fails the request. A model that does not batch (a fixed first
+// dimension, a state tensor) runs one request per batch, as Triton's
+// max_batch_size 0: its max_batch_size, preferred sizes and delay do not
+// apply. Sizes below count rows, not requests.
 //
 // # Direct runs
 //
 // With max_queue_delay 0 a worker that finds one request queued runs a batch
-// of one at once. When the queue is empty and an instance is idle, Do
-// therefore runs the row itself, on its caller's goroutine, and saves the two
+// of it at once. When the queue is empty and an instance is idle, Do
+// therefore runs the request itself, on its caller's goroutine, and saves the two
 // goroutine hand-offs (and the thread wake-ups they cause), which cost more
 // than a small model's run (ADR 0014). Conditions: batching.always_queue is
 // false (the default), max_queue_delay is 0, the workers' last eight batches
@@ -44,18 +63,21 @@
 // Batch formation, per worker, when its instance is free:
 //
 //  1. Take the oldest queued request, waiting for one if the queue is empty.
-//  2. Take more without waiting, up to max_batch_size (up to the largest
-//     preferred size when preferred sizes are set).
-//  3. Dispatch at once when the batch holds max_batch_size requests, or the
-//     largest preferred size it can: with preferred sizes [4, 8] and 6
-//     requests at hand, 4 go now and 2 start the next batch.
+//  2. Take more without waiting, up to max_batch_size rows (up to the
+//     largest preferred size when preferred sizes are set).
+//  3. Dispatch at once when the requests at hand hold max_batch_size rows,
+//     or the largest preferred size they can: with preferred sizes [4, 8]
+//     and 6 rows at hand, 4 go now and 2 start the next batch.
 //  4. Otherwise, with max_queue_delay 0, dispatch what is at hand. With a
 //     delay, wait for more until the oldest request of the batch has waited
 //     max_queue_delay since it was queued, dispatching as soon as step 3
 //     applies; when the delay is over, take what is queued, up to
-//     max_batch_size, and dispatch it.
+//     max_batch_size rows, and dispatch it.
 //
-// A batch never exceeds max_batch_size. Differences from Triton: the default
+// A batch is the oldest live request, then, in queue order, every other
+// request whose shape agrees with it and whose rows still fit; the others
+// wait for the next batch (requests are never cut between batches). A batch
+// never exceeds max_batch_size rows. Differences from Triton: the default
 // max_queue_size is 1024 rather than unbounded, so overload is rejected at
 // once rather than queued without end; a full queue, an expired deadline and
 // shutdown are distinct errors (ErrQueueFull, ErrDeadlineExceeded,
@@ -66,8 +88,8 @@
 //
 // # Concurrency model
 //
-// Do may be called from any number of goroutines. It checks the row sizes,
-// takes a request object from the Batcher's pool, and sends it on the queue,
+// Do may be called from any number of goroutines. It checks the tensors
+// against the Spec, takes a request object from the Batcher's pool, and sends it on the queue,
 // a buffered channel of capacity max_queue_size, without blocking: a full
 // queue rejects at once. The send happens under a read lock that Close takes
 // for writing before it closes the channel, so no send can meet a closed
@@ -108,8 +130,8 @@
 //
 //   - Rejected before the queue (closed, queue full, deadline already
 //     passed): Do returns the error and puts the object back in the pool
-//     itself; no worker ever sees it. A row of the wrong size is rejected
-//     before any object is taken.
+//     itself; no worker ever sees it. Tensors that do not fit the model are
+//     rejected before any object is taken.
 //   - Queued: only the caller and the one worker that dequeues it may touch
 //     it. When the worker dispatches a batch it moves each request from
 //     queued to running with a compare-and-swap. If its caller's deadline
@@ -124,9 +146,12 @@
 //     caller's deadline passes, it moves the request to abandoned and
 //     returns ErrDeadlineExceeded: a hung or slow instance cannot hold a
 //     caller past its deadline (the router's fallback chain relies on it).
-//     Otherwise the worker, after Run, moves it to done, writes the caller's
-//     output row on success (an error wrapping ErrModelFailed on failure),
-//     and signals the done channel (capacity 1). The caller receives the
+//     Otherwise the worker, after Run, moves it to done, copies the
+//     caller's rows of every output into the caller's out tensors on success
+//     (an error wrapping ErrModelFailed on failure), and signals the done
+//     channel (capacity 1). String inputs are copied into the worker's own
+//     memory before computing, so the instance never reads a caller's after
+//     it may have left. The caller receives the
 //     signal, reads the error, and puts the object back in the pool.
 //   - Abandoned: the caller has returned and no longer owns its input and
 //     output slices. The worker, on finding its swap lost, never reads the
@@ -135,7 +160,10 @@
 //
 // So the object goes back to the pool exactly once: by the caller when the
 // request was rejected early or completed, by the worker when the caller
-// abandoned it. Neither the input nor the output slice is retained after Do
+// abandoned it. Neither the input nor the output tensors are retained after
+// Do returns. Each piece of a split request is a request object of its own,
+// with views of the caller's rows and outputs of its own; the caller waits
+// for every piece it queued (a running piece reads its inputs) before it
 // returns.
 //
 // # Drain
@@ -156,7 +184,7 @@
 //	infergate_batcher_queue_duration_seconds      histogram: enqueue to dispatch, per request run
 //	infergate_batcher_compute_duration_seconds    histogram: Input copy and Run, per batch
 //	infergate_batcher_batch_size                  histogram: rows per batch run
-//	infergate_batcher_requests_total              counter: Do calls with rows of the right size
+//	infergate_batcher_requests_total              counter: Do calls whose tensors fit the model
 //	infergate_batcher_rejected_total{reason=...}  counter: queue_full, deadline, closed
 //	infergate_batcher_failed_total                counter: requests whose batch failed
 //	infergate_batcher_direct_total                counter: requests run on their caller's goroutine

@@ -41,7 +41,8 @@ var ErrComputeTimeout = errors.New("batcher: deadline exceeded while the model c
 // gets an error that matches ErrModelFailed and wraps the instance's error.
 var ErrModelFailed = errors.New("batcher: model failed")
 
-// ErrRowSize: Do was given an input or output slice of the wrong length.
-// It is a bug of the caller, reported as an error; it is not in the
-// ErrRejected class because retrying the same row cannot succeed.
-var ErrRowSize = errors.New("batcher: wrong row size")
+// ErrShape: Do was given tensors that do not fit the model (their number,
+// element types, shapes or sizes); the message names the input. It is the
+// caller's mistake, reported as an error; it is not in the ErrRejected
+// class because retrying the same request cannot succeed.
+var ErrShape = errors.New("batcher: request does not fit the model")

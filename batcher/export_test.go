@@ -1,12 +1,19 @@
 package batcher
 
-import "time"
+import (
+	"time"
 
-// EnqueueNoWait queues a row as Do does, but without the caller's deadline
-// timer, so that tests can reach the worker's own deadline check. The
-// returned function waits for the result.
+	"github.com/infergate/infergate/internal/tensor"
+)
+
+// EnqueueNoWait queues a one-row request as Do does, but without the
+// caller's deadline timer, so that tests can reach the worker's own deadline
+// check. The returned function waits for the result and copies the output
+// row into output.
 func EnqueueNoWait(b *Batcher, input, output []float32, deadline time.Time) (wait func() error, err error) {
-	r := b.acquire(input, output, time.Now(), deadline)
+	in := []tensor.Tensor{{Name: "x", DType: tensor.Float32, Shape: []int64{1, int64(len(input))}, Data: tensor.BytesOf(input)}}
+	out := make([]tensor.Tensor, 1)
+	r := b.acquire(in, out, 1, time.Now(), deadline)
 	if err := b.enqueue(r); err != nil {
 		b.release(r)
 		return nil, err
@@ -15,6 +22,9 @@ func EnqueueNoWait(b *Batcher, input, output []float32, deadline time.Time) (wai
 		<-r.done
 		err := r.err
 		b.release(r)
+		if err == nil {
+			copy(output, tensor.Float32s(out[0].Data))
+		}
 		return err
 	}, nil
 }

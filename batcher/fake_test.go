@@ -2,21 +2,27 @@ package batcher_test
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/infergate/infergate/batcher"
+	"github.com/infergate/infergate/internal/tensor"
+	"github.com/infergate/infergate/runtime"
 )
 
 var _ batcher.Instance = (*fakeInstance)(nil)
 
-// fakeInstance is an in-memory Instance. Row r's output j is
+// fakeInstance is an in-memory Instance of a model with one float32 input
+// [-1, inWidth] and one float32 output [-1, outWidth]. Row r's output j is
 // sum(row r) + j, so every output depends on its own input. It records every
 // batch it runs, can be held on a gate channel and can fail chosen batches.
 type fakeInstance struct {
 	inWidth, outWidth int
-	in, out           []float32
+	maxBatch          int
+	in, out           tensor.Tensor
+	rows              int
 
 	// gate, when not nil, is received from at the start of every Run: close
 	// it to let every batch through.
@@ -46,19 +52,44 @@ func newFake(inWidth, outWidth, maxBatch int) *fakeInstance {
 	return &fakeInstance{
 		inWidth:  inWidth,
 		outWidth: outWidth,
-		in:       make([]float32, maxBatch*inWidth),
-		out:      make([]float32, maxBatch*outWidth),
+		maxBatch: maxBatch,
+		in:       tensor.Tensor{Name: "x", DType: tensor.Float32, Data: make([]byte, 4*maxBatch*inWidth)},
+		out:      tensor.Tensor{Name: "y", DType: tensor.Float32, Data: make([]byte, 4*maxBatch*outWidth)},
 	}
 }
 
-func (f *fakeInstance) Input(rows int) []float32 {
-	if rows*f.inWidth > len(f.in) {
+// floatSpec is the Spec of a fake: one float32 input of inWidth columns,
+// one output of outWidth.
+func floatSpec(inWidth, outWidth int) batcher.Spec {
+	return batcher.Spec{
+		Inputs:  []runtime.TensorInfo{{Name: "x", DType: tensor.Float32, Shape: []int64{-1, int64(inWidth)}}},
+		Outputs: []runtime.TensorInfo{{Name: "y", DType: tensor.Float32, Shape: []int64{-1, int64(outWidth)}}},
+		Batch:   true,
+	}
+}
+
+func (f *fakeInstance) Input(i int, shape []int64) (*tensor.Tensor, error) {
+	if i != 0 || len(shape) != 2 || shape[1] != int64(f.inWidth) {
+		return nil, fmt.Errorf("fake: input %d of shape %v", i, shape)
+	}
+	rows := int(shape[0])
+	if rows > f.maxBatch {
 		panic("fake: batch above the max batch size it was built for")
 	}
-	return f.in[:rows*f.inWidth]
+	f.rows = rows
+	f.in.Shape = append(f.in.Shape[:0], shape...)
+	f.in.Data = f.in.Data[:cap(f.in.Data)][:4*rows*f.inWidth]
+	return &f.in, nil
 }
 
-func (f *fakeInstance) Run(rows int) ([]float32, error) {
+func (f *fakeInstance) Output(int) *tensor.Tensor { return &f.out }
+
+func (f *fakeInstance) Run() error {
+	rows := f.rows
+	in := tensor.Float32s(f.in.Data)
+	f.out.Shape = append(f.out.Shape[:0], int64(rows), int64(f.outWidth))
+	f.out.Data = f.out.Data[:cap(f.out.Data)][:4*rows*f.outWidth]
+	out := tensor.Float32s(f.out.Data)
 	if f.gate != nil {
 		<-f.gate
 	}
@@ -71,22 +102,22 @@ func (f *fakeInstance) Run(rows int) ([]float32, error) {
 		n := len(f.batches)
 		recorded := fakeBatch{at: time.Now()}
 		for r := range rows {
-			recorded.rows = append(recorded.rows, append([]float32(nil), f.in[r*f.inWidth:(r+1)*f.inWidth]...))
+			recorded.rows = append(recorded.rows, append([]float32(nil), in[r*f.inWidth:(r+1)*f.inWidth]...))
 		}
 		f.batches = append(f.batches, recorded)
 		err := f.failOn[n]
 		f.mu.Unlock()
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
 	for r := range rows {
-		sum := rowSum(f.in[r*f.inWidth : (r+1)*f.inWidth])
+		sum := rowSum(in[r*f.inWidth : (r+1)*f.inWidth])
 		for j := range f.outWidth {
-			f.out[r*f.outWidth+j] = sum + float32(j)
+			out[r*f.outWidth+j] = sum + float32(j)
 		}
 	}
-	return f.out[:rows*f.outWidth], nil
+	return nil
 }
 
 func (f *fakeInstance) Close() error {
@@ -131,3 +162,19 @@ func wantOutput(row []float32, outWidth int) []float32 {
 }
 
 var errBoom = errors.New("boom")
+
+// rowDo runs one row through b as a [1, len(in)] tensor and copies the
+// output row into out on success.
+func rowDo(b *batcher.Batcher, in, out []float32, deadline time.Time) error {
+	ins := []tensor.Tensor{{Name: "x", DType: tensor.Float32, Shape: []int64{1, int64(len(in))}, Data: tensor.BytesOf(in)}}
+	outs := make([]tensor.Tensor, 1)
+	err := b.Do(ins, outs, deadline)
+	if err == nil {
+		if got := tensor.Float32s(outs[0].Data); len(got) != len(out) {
+			return fmt.Errorf("output of %d floats, want %d", len(got), len(out))
+		} else {
+			copy(out, got)
+		}
+	}
+	return err
+}

@@ -1,16 +1,20 @@
 package batcher
 
-// Instance runs one batch at a time. Input and Run are never called
+import "github.com/infergate/infergate/internal/tensor"
+
+// Instance runs one batch at a time. Input, Run and Output are never called
 // concurrently, but not always from the same goroutine: its worker's, or a
 // caller's making a direct run (unless it is a ThreadPinner that pins).
 // Close is called once, after the worker has stopped.
 type Instance interface {
-	// Input returns the buffer for a batch of rows: rows*inWidth float32,
-	// written by the worker before Run.
-	Input(rows int) []float32
-	// Run computes the batch written to Input(rows) and returns
-	// rows*outWidth float32, valid until the next Run.
-	Run(rows int) ([]float32, error)
+	// Input readies input i for a batch whose input i has shape and
+	// returns the tensor the worker fills: its Data sized for the shape (its
+	// Strings, for a string input), the instance's own memory.
+	Input(i int, shape []int64) (*tensor.Tensor, error)
+	// Run computes the batch written through Input.
+	Run() error
+	// Output returns output j of the last Run, valid until the next Run.
+	Output(j int) *tensor.Tensor
 	// Close releases the instance.
 	Close() error
 }

@@ -16,7 +16,7 @@ func TestMetricsExported(t *testing.T) {
 	f := newFake(testInWidth, testOutWidth, 2)
 	f.failOn = map[int]error{1: errBoom}
 	cfg := batcher.Config{MaxBatchSize: 2, MaxQueueSize: 4, Instances: 1}
-	b, err := batcher.New("metrics-test", `v"1`, cfg, testInWidth, testOutWidth, []batcher.Instance{f})
+	b, err := batcher.New("metrics-test", `v"1`, cfg, floatSpec(testInWidth, testOutWidth), []batcher.Instance{f})
 	if err != nil {
 		t.Fatal(err)
 	}

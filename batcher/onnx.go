@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/infergate/infergate/internal/tensor"
 	"github.com/infergate/infergate/runtime"
 )
 
@@ -23,15 +24,25 @@ type ONNXOpener struct {
 	Log *slog.Logger
 }
 
-// Open places and loads the model's instances (NewONNXInstances) and
-// starts a batcher over them. On error, every session opened so far is
-// closed.
-func (o ONNXOpener) Open(path, model, version string, cfg Config, inWidth, outWidth int) (*Batcher, error) {
-	instances, err := o.instances(path, model, version, cfg, inWidth, outWidth)
+// ModelOptions say how a model's tensors are used, as its signature gives
+// them: runtime.SessionOptions' Shapes and NoBatch.
+type ModelOptions struct {
+	// Shapes narrows dynamic dimensions by input or output name.
+	Shapes map[string][]int64
+	// NoBatch: the first dimension is not a batch, even where it is dynamic
+	// everywhere; each request runs alone.
+	NoBatch bool
+}
+
+// Open places and loads the model's instances and starts a batcher over
+// them, its Spec read from the sessions. On error, every session opened so
+// far is closed.
+func (o ONNXOpener) Open(path, model, version string, cfg Config, opts ModelOptions) (*Batcher, error) {
+	instances, spec, err := o.instances(path, model, version, cfg, opts)
 	if err != nil {
 		return nil, err
 	}
-	b, err := New(model, version, cfg, inWidth, outWidth, instances)
+	b, err := New(model, version, cfg, spec, instances)
 	if err != nil {
 		closeInstances(instances)
 		return nil, err
@@ -54,14 +65,14 @@ func (o ONNXOpener) Devices() Devices {
 	return d
 }
 
-func (o ONNXOpener) instances(path, model, version string, cfg Config, inWidth, outWidth int) ([]Instance, error) {
+func (o ONNXOpener) instances(path, model, version string, cfg Config, opts ModelOptions) ([]Instance, Spec, error) {
 	cfg.ApplyDefaults()
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, Spec{}, err
 	}
 	slots, warnings, err := Place(cfg, o.Devices())
 	if err != nil {
-		return nil, fmt.Errorf("model %s %s: %w", model, version, err)
+		return nil, Spec{}, fmt.Errorf("model %s %s: %w", model, version, err)
 	}
 	log := o.Log
 	if log == nil {
@@ -70,51 +81,52 @@ func (o ONNXOpener) instances(path, model, version string, cfg Config, inWidth, 
 	for _, w := range warnings {
 		log.Warn("GPU instance placed on the CPU", "model", model, "version", version, "why", w)
 	}
-	return newInstances(o.Env, path, cfg.MaxBatchSize, slots, o.Telemetry, inWidth, outWidth)
+	return newInstances(o.Env, path, cfg.MaxBatchSize, slots, o.Telemetry, opts)
 }
 
 // NewONNXInstances opens cfg.Instances sessions of the model at path on env's
 // CPU execution provider, each able to run cfg.MaxBatchSize rows and warmed
-// up, and checks that the model takes inWidth float32 columns and gives
-// outWidth. cfg is copied and defaulted. The instances are the caller's until
-// it hands them to New; a caller may wrap them (to observe or delay Run)
-// before it does. On error, every session opened so far is closed.
-func NewONNXInstances(env *runtime.Environment, path string, cfg Config, inWidth, outWidth int) ([]Instance, error) {
+// up, and returns them with the Spec to give New. cfg is copied and
+// defaulted. The instances are the caller's until it hands them to New; a
+// caller may wrap them (to observe or delay Run) before it does. On error,
+// every session opened so far is closed.
+func NewONNXInstances(env *runtime.Environment, path string, cfg Config, opts ModelOptions) ([]Instance, Spec, error) {
 	cfg.ApplyDefaults()
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, Spec{}, err
 	}
 	slots, _, err := Place(Config{Instances: cfg.Instances}, Devices{})
 	if err != nil {
-		return nil, err
+		return nil, Spec{}, err
 	}
-	return newInstances(env, path, cfg.MaxBatchSize, slots, nil, inWidth, outWidth)
+	return newInstances(env, path, cfg.MaxBatchSize, slots, nil, opts)
 }
 
-// newInstances opens one session per slot.
-func newInstances(env *runtime.Environment, path string, maxBatch int, slots []Slot, tel *runtime.Telemetry, inWidth, outWidth int) ([]Instance, error) {
+// newInstances opens one session per slot; the first session's tensors make
+// the Spec.
+func newInstances(env *runtime.Environment, path string, maxBatch int, slots []Slot, tel *runtime.Telemetry, mo ModelOptions) ([]Instance, Spec, error) {
 	instances := make([]Instance, 0, len(slots))
+	var spec Spec
 	for _, slot := range slots {
-		opts := runtime.SessionOptions{MaxBatch: maxBatch}
+		opts := runtime.SessionOptions{MaxBatch: maxBatch, Shapes: mo.Shapes, NoBatch: mo.NoBatch}
 		if slot.Kind == KindGPU {
 			opts.Device = runtime.Device{Kind: runtime.DeviceGPU, ID: slot.Device, CUDA: slot.CUDA}
 		}
 		s, err := env.NewSession(path, opts)
 		if err != nil {
 			closeInstances(instances)
-			return nil, err
+			return nil, Spec{}, err
 		}
 		var inst Instance = sessionInstance{s}
 		if slot.Kind == KindGPU {
 			inst = gpuInstance{sessionInstance{s}, slot.Device, tel}
 		}
 		instances = append(instances, inst)
-		if err := checkWidths(s, path, inWidth, outWidth); err != nil {
-			closeInstances(instances)
-			return nil, err
+		if len(instances) == 1 {
+			spec = Spec{Inputs: s.Inputs(), Outputs: s.Outputs(), Batch: s.Batchable()}
 		}
 	}
-	return instances, nil
+	return instances, spec, nil
 }
 
 func closeInstances(instances []Instance) {
@@ -123,38 +135,18 @@ func closeInstances(instances []Instance) {
 	}
 }
 
-// checkWidths refuses a model whose tensors do not match its signature, which
-// would otherwise compute garbage from misaligned rows.
-func checkWidths(s *runtime.Session, path string, inWidth, outWidth int) error {
-	if len(s.Inputs()) != 1 || len(s.Outputs()) < 1 {
-		return fmt.Errorf("%s: want one input and at least one output tensor, got %d and %d: %w",
-			path, len(s.Inputs()), len(s.Outputs()), runtime.ErrUnsupportedModel)
-	}
-	if got := s.InputRowSize(0); got != inWidth {
-		return fmt.Errorf("%s: input %q has %d columns but the signature encodes %d: %w",
-			path, s.Inputs()[0].Name, got, inWidth, runtime.ErrUnsupportedModel)
-	}
-	if got := s.OutputRowSize(0); got != outWidth {
-		return fmt.Errorf("%s: output %q has %d columns, want %d: %w",
-			path, s.Outputs()[0].Name, got, outWidth, runtime.ErrUnsupportedModel)
-	}
-	return nil
-}
-
-// sessionInstance adapts a single-input session to Instance, using its first
-// output.
+// sessionInstance adapts a session to Instance.
 type sessionInstance struct{ s *runtime.Session }
 
 var _ Instance = sessionInstance{}
 
-func (i sessionInstance) Input(rows int) []float32 { return i.s.Input(0, rows) }
-
-func (i sessionInstance) Run(rows int) ([]float32, error) {
-	if err := i.s.Run(rows); err != nil {
-		return nil, err
-	}
-	return i.s.Output(0, rows), nil
+func (i sessionInstance) Input(n int, shape []int64) (*tensor.Tensor, error) {
+	return i.s.Input(n, shape)
 }
+
+func (i sessionInstance) Run() error { return i.s.Run() }
+
+func (i sessionInstance) Output(j int) *tensor.Tensor { return i.s.Output(j) }
 
 func (i sessionInstance) Close() error { return i.s.Close() }
 

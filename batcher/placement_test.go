@@ -139,7 +139,7 @@ func TestUnhealthyInstanceIsDrained(t *testing.T) {
 	sick, well := &healthFake{fakeInstance: newFake(testInWidth, testOutWidth, 4)}, &healthFake{fakeInstance: newFake(testInWidth, testOutWidth, 4)}
 	well.healthy.Store(true)
 	b, err := batcher.New(t.Name(), "1", batcher.Config{MaxBatchSize: 4, InstanceGroups: []batcher.InstanceGroup{{Kind: batcher.KindGPU, Count: 2}}},
-		testInWidth, testOutWidth, []batcher.Instance{sick, well})
+		floatSpec(testInWidth, testOutWidth), []batcher.Instance{sick, well})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func TestCloseWithEveryInstanceUnhealthy(t *testing.T) {
 	t.Parallel()
 	sick := &healthFake{fakeInstance: newFake(testInWidth, testOutWidth, 4)}
 	b, err := batcher.New(t.Name(), "1", batcher.Config{MaxBatchSize: 4, InstanceGroups: []batcher.InstanceGroup{{Kind: batcher.KindGPU}}},
-		testInWidth, testOutWidth, []batcher.Instance{sick})
+		floatSpec(testInWidth, testOutWidth), []batcher.Instance{sick})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,13 +6,17 @@ import (
 	"runtime"
 	"sync/atomic"
 	"time"
+
+	"github.com/infergate/infergate/internal/tensor"
 )
 
 // worker owns one instance: it forms batches from the shared queue, runs
 // them and completes their requests. The instance is used only by whoever
 // holds tok: the worker, while it forms and runs a batch, or a caller
-// running its row directly. pending, batch and timer are touched by the
-// worker's goroutine only; directReq and directBatch by the holder of tok.
+// running its request directly. pending, pendingRows, batch, timer, shape
+// and arenas are touched by the holder of tok only (the worker's goroutine
+// for pending, pendingRows, batch and timer); directReq and directBatch by
+// the holder of tok.
 type worker struct {
 	b      *Batcher
 	index  int
@@ -24,10 +28,13 @@ type worker struct {
 	directReq   request
 	directBatch []*request // {&directReq}
 
-	pending []*request  // dequeued, not yet dispatched: the batch being formed, then any carry-over
-	batch   []*request  // the requests of the batch being run
-	timer   *time.Timer // the max_queue_delay timer, reused for every batch
-	held    atomic.Int64
+	pending     []*request  // dequeued, not yet dispatched: the batch being formed, then any carry-over
+	pendingRows int         // the rows of pending
+	batch       []*request  // the requests of the batch being run
+	timer       *time.Timer // the max_queue_delay timer, reused for every batch
+	held        atomic.Int64
+	shape       []int64  // a batch input's shape, reused
+	arenas      [][]byte // per input: the bytes of a string input's elements
 }
 
 func newWorker(b *Batcher, index int, inst Instance) *worker {
@@ -41,6 +48,7 @@ func newWorker(b *Batcher, index int, inst Instance) *worker {
 		pending: make([]*request, 0, b.maxBatch),
 		batch:   make([]*request, 0, b.maxBatch),
 		timer:   t,
+		arenas:  make([][]byte, len(b.spec.Inputs)),
 	}
 	w.health, _ = inst.(HealthReporter)
 	if p, ok := inst.(ThreadPinner); ok && p.PinOSThread() {
@@ -69,18 +77,24 @@ func (w *worker) loop() {
 			if !ok {
 				return
 			}
-			w.pending = append(w.pending, r)
+			w.add(r)
 		}
 		// Take the instance before forming the batch: rows that queue
 		// while a direct run ends join it.
 		w.takeToken()
-		var n int
-		n, open = w.form(open)
-		w.dispatch(n)
+		var target int
+		target, open = w.form(open)
+		w.dispatch(target)
 		if !open && len(w.pending) == 0 {
 			return
 		}
 	}
+}
+
+// add appends a dequeued request to pending.
+func (w *worker) add(r *request) {
+	w.pending = append(w.pending, r)
+	w.pendingRows += r.rows
 }
 
 // healthPoll is how often a worker whose instance is unhealthy asks again.
@@ -106,18 +120,19 @@ func (w *worker) awaitHealthy(h HealthReporter) {
 	}
 }
 
-// form gathers requests into pending and returns how many of them, from the
-// front, make the next batch. It waits for more requests only while the
-// batch is below max_batch_size and every preferred size, the queue is open,
-// and the oldest pending request has waited less than max_queue_delay.
-func (w *worker) form(open bool) (n int, stillOpen bool) {
+// form gathers requests into pending and returns how many rows, at most,
+// the next batch takes from its front. It waits for more requests only
+// while pending holds fewer rows than max_batch_size and every preferred
+// size, the queue is open, and the oldest pending request has waited less
+// than max_queue_delay.
+func (w *worker) form(open bool) (target int, stillOpen bool) {
 	b := w.b
 	open = w.gather(open, b.gatherUpTo)
-	if n := b.readySize(len(w.pending)); n > 0 {
+	if n := b.readySize(w.pendingRows); n > 0 {
 		return n, open
 	}
 	if !open || b.maxDelay <= 0 {
-		return len(w.pending), open
+		return b.maxBatch, open
 	}
 	if d := time.Until(w.pending[0].enqueued.Add(b.maxDelay)); d > 0 {
 		w.timer.Reset(d)
@@ -127,17 +142,17 @@ func (w *worker) form(open bool) (n int, stillOpen bool) {
 			case r, ok := <-b.queue:
 				if !ok {
 					w.timer.Stop()
-					return len(w.pending), false
+					return b.maxBatch, false
 				}
-				w.pending = append(w.pending, r)
+				w.add(r)
 				open = w.gather(open, b.gatherUpTo)
-				if n := b.readySize(len(w.pending)); n > 0 {
+				if n := b.readySize(w.pendingRows); n > 0 {
 					w.timer.Stop()
 					return n, open
 				}
 				if !open {
 					w.timer.Stop()
-					return len(w.pending), false
+					return b.maxBatch, false
 				}
 			case <-w.timer.C:
 				break wait
@@ -146,22 +161,22 @@ func (w *worker) form(open bool) (n int, stillOpen bool) {
 	}
 	// The delay is over: take whatever is queued, up to max_batch_size.
 	open = w.gather(open, b.maxBatch)
-	return len(w.pending), open
+	return b.maxBatch, open
 }
 
 // gather moves requests from the queue to pending without blocking until
-// pending holds limit requests or the queue is empty. It reports whether the
+// pending holds limit rows or the queue is empty. It reports whether the
 // queue is still open.
 func (w *worker) gather(open bool, limit int) bool {
 loop:
-	for open && len(w.pending) < limit {
+	for open && w.pendingRows < limit {
 		select {
 		case r, ok := <-w.b.queue:
 			if !ok {
 				open = false
 				break loop
 			}
-			w.pending = append(w.pending, r)
+			w.add(r)
 		default:
 			break loop
 		}
@@ -170,31 +185,40 @@ loop:
 	return open
 }
 
-// readySize returns the size of the batch to dispatch at once from n pending
-// requests: max_batch_size when reached, else the largest preferred size
-// reached, else 0 (wait for more).
-func (b *Batcher) readySize(n int) int {
-	if n >= b.maxBatch {
+// readySize returns the most rows of the batch to dispatch at once from
+// rows pending: max_batch_size when reached, else the largest preferred
+// size reached, else 0 (wait for more).
+func (b *Batcher) readySize(rows int) int {
+	if rows >= b.maxBatch {
 		return b.maxBatch
 	}
 	for i := len(b.preferred) - 1; i >= 0; i-- {
-		if b.preferred[i] <= n {
+		if b.preferred[i] <= rows {
 			return b.preferred[i]
 		}
 	}
 	return 0
 }
 
-// dispatch runs the first n pending requests as one batch and completes each
-// of them; the rest stay pending for the next batch. The worker holds the
-// instance's token, taken before any request moves to running (a caller
-// whose deadline passes leaves a queued request at once but waits for a
-// running one); dispatch gives it back once the outputs are copied.
-func (w *worker) dispatch(n int) {
+// dispatch runs a batch from pending and completes each of its requests:
+// the first live request, then, in order, every other whose inputs have its
+// dimensions (after the first) and whose rows still fit in target; the rest
+// stay pending for the next batch. The worker holds the instance's token,
+// taken before any request moves to running (a caller whose deadline passes
+// leaves a queued request at once but waits for a running one); dispatch
+// gives it back once the outputs are copied.
+func (w *worker) dispatch(target int) {
 	b, m := w.b, w.b.metrics
 	now := time.Now()
 	batch := w.batch[:0]
-	for _, r := range w.pending[:n] {
+	rows, keep := 0, 0
+	for _, r := range w.pending {
+		if len(batch) > 0 && (rows+r.rows > target || !sameShape(batch[0], r)) {
+			w.pending[keep] = r
+			keep++
+			continue
+		}
+		w.pendingRows -= r.rows
 		if !r.state.CompareAndSwap(stateQueued, stateRunning) {
 			// Abandoned by its caller at its deadline: nobody waits for it.
 			b.release(r)
@@ -208,29 +232,32 @@ func (w *worker) dispatch(n int) {
 		}
 		m.queueDuration.Update(now.Sub(r.enqueued).Seconds())
 		batch = append(batch, r)
+		rows += r.rows
 	}
-	rest := copy(w.pending, w.pending[n:])
-	clear(w.pending[rest:])
-	w.pending = w.pending[:rest]
-	w.held.Store(int64(rest))
+	clear(w.pending[keep:])
+	w.pending = w.pending[:keep]
+	w.held.Store(int64(keep))
 	if len(batch) == 0 {
 		w.giveToken()
 		return
 	}
 
-	m.batchSize.Update(float64(len(batch)))
-	b.countSingles(len(batch))
+	m.batchSize.Update(float64(rows))
+	b.countSingles(rows)
 	start := time.Now()
-	out, err := w.run(batch)
+	err := w.run(batch, rows)
 	elapsed := time.Since(start)
 	m.computeDuration.Update(elapsed.Seconds())
 	if err != nil {
 		err = w.failed(err)
 		m.failed.Add(len(batch))
-	} else if len(batch) == 1 {
+	} else if rows == 1 {
 		b.observeRow(elapsed)
 	}
+	off := 0
 	for i, r := range batch {
+		from := off
+		off += r.rows
 		// From running too: a batch that failed before its inputs were
 		// copied never reached computing (and its callers wait, as a
 		// caller never gives up a running request).
@@ -238,10 +265,8 @@ func (w *worker) dispatch(n int) {
 			// Abandoned by its caller while the batch computed.
 			b.release(r)
 			batch[i] = nil
-			continue
-		}
-		if err == nil {
-			copy(r.out, out[i*b.outWidth:(i+1)*b.outWidth])
+		} else if err == nil {
+			w.collect(r, from)
 		}
 	}
 	// The outputs are copied out of the instance: free it before any
@@ -256,28 +281,30 @@ func (w *worker) dispatch(n int) {
 	w.batch = batch[:0]
 }
 
-// runDirect runs one row on the caller's goroutine, which holds w.tok: a
-// batch of one, as the worker would have dispatched it (the queue is empty
-// and max_queue_delay is 0), without the two goroutine hand-offs. The row
-// is computed before it returns, whatever the caller's deadline.
-func (w *worker) runDirect(input, output []float32) error {
+// runDirect runs one request on the caller's goroutine, which holds w.tok:
+// a batch of one, as the worker would have dispatched it (the queue is
+// empty and max_queue_delay is 0), without the two goroutine hand-offs.
+// The request is computed before it returns, whatever the caller's deadline.
+func (w *worker) runDirect(in, out []tensor.Tensor, rows int) error {
 	b, m := w.b, w.b.metrics
 	m.direct.Inc()
 	m.queueDuration.Update(0)
-	m.batchSize.Update(1)
+	m.batchSize.Update(float64(rows))
 	r := &w.directReq
-	r.in = input
+	r.in, r.out, r.rows = in, out, rows
+	defer func() { r.in, r.out = nil, nil }()
 	start := time.Now()
-	out, err := w.run(w.directBatch)
+	err := w.run(w.directBatch, rows)
 	elapsed := time.Since(start)
-	r.in = nil
 	m.computeDuration.Update(elapsed.Seconds())
 	if err != nil {
 		m.failed.Inc()
 		return w.failed(err)
 	}
-	b.observeRow(elapsed)
-	copy(output, out[:b.outWidth])
+	if rows == 1 {
+		b.observeRow(elapsed)
+	}
+	w.collect(r, 0)
 	return nil
 }
 
@@ -289,10 +316,11 @@ func (w *worker) failed(err error) error {
 // errInstancePanicked wraps the value of a panic in Input or Run.
 var errInstancePanicked = errors.New("instance panicked")
 
-// run copies the batch's inputs into the instance and runs it. A panic in
-// the instance becomes an error, so one bad batch cannot take the process
-// down from a goroutine no handler can recover.
-func (w *worker) run(batch []*request) (out []float32, err error) {
+// run copies the batch's inputs into the instance, one request's rows after
+// another, runs it and checks its outputs. A panic in the instance becomes
+// an error, so one bad batch cannot take the process down from a goroutine
+// no handler can recover.
+func (w *worker) run(batch []*request, rows int) (err error) {
 	defer func() {
 		switch p := recover().(type) {
 		case nil:
@@ -303,27 +331,90 @@ func (w *worker) run(batch []*request) (out []float32, err error) {
 		}
 	}()
 	b := w.b
-	rows := len(batch)
-	in := w.inst.Input(rows)
-	if len(in) < rows*b.inWidth {
-		return nil, fmt.Errorf("input buffer holds %d floats, want %d rows of %d", len(in), rows, b.inWidth)
-	}
-	for i, r := range batch {
-		copy(in[i*b.inWidth:(i+1)*b.inWidth], r.in)
+	head := batch[0]
+	for i := range b.spec.Inputs {
+		w.shape = append(w.shape[:0], head.in[i].Shape...)
+		if b.spec.Batch {
+			w.shape[0] = int64(rows)
+		}
+		t, err := w.inst.Input(i, w.shape)
+		if err != nil {
+			return err
+		}
+		if t.DType == tensor.String {
+			w.copyStrings(i, t, batch)
+			continue
+		}
+		off := 0
+		for _, r := range batch {
+			off += copy(t.Data[off:], r.in[i].Data)
+		}
+		if off != len(t.Data) {
+			return fmt.Errorf("input %q: the instance's buffer holds %d bytes, the batch %d", b.spec.Inputs[i].Name, len(t.Data), off)
+		}
 	}
 	// The inputs are copied: from now on a caller may give up at its
 	// deadline (see the request states).
 	for _, r := range batch {
 		r.state.Store(stateComputing)
 	}
-	out, err = w.inst.Run(rows)
-	if err != nil {
-		return nil, err
+	if err := w.inst.Run(); err != nil {
+		return err
 	}
-	if len(out) < rows*b.outWidth {
-		return nil, fmt.Errorf("output holds %d floats, want %d rows of %d", len(out), rows, b.outWidth)
+	return w.checkOutputs(rows)
+}
+
+// copyStrings copies the batch's elements of string input i into the
+// worker's own memory: the instance reads them after the callers may have
+// left (state computing), so it must not point at theirs.
+func (w *worker) copyStrings(i int, t *tensor.Tensor, batch []*request) {
+	n := 0
+	for _, r := range batch {
+		for _, s := range r.in[i].Strings {
+			n += len(s)
+		}
 	}
-	return out, nil
+	if cap(w.arenas[i]) < n {
+		w.arenas[i] = make([]byte, 0, n)
+	}
+	arena := w.arenas[i][:0]
+	k := 0
+	for _, r := range batch {
+		for _, s := range r.in[i].Strings {
+			arena = append(arena, s...)
+			t.Strings[k] = arena[len(arena)-len(s) : len(arena) : len(arena)]
+			k++
+		}
+	}
+}
+
+// checkOutputs refuses outputs a batch's requests cannot be answered
+// from: a batched model must give one output row per input row.
+func (w *worker) checkOutputs(rows int) error {
+	if !w.b.spec.Batch {
+		return nil
+	}
+	for j := range w.b.spec.Outputs {
+		o := w.inst.Output(j)
+		if len(o.Shape) == 0 || o.Shape[0] != int64(rows) {
+			return fmt.Errorf("output %q has shape %s for a batch of %d rows: its first dimension is not the batch (set the signature's batch: false)",
+				w.b.spec.Outputs[j].Name, tensor.ShapeString(o.Shape), rows)
+		}
+	}
+	return nil
+}
+
+// collect copies r's rows of every output, from row off of the batch, into
+// r's outputs.
+func (w *worker) collect(r *request, off int) {
+	for j := range r.out {
+		o := w.inst.Output(j)
+		if w.b.spec.Batch {
+			r.out[j].CopyRows(o, off, off+r.rows)
+		} else {
+			r.out[j].CopyFrom(o)
+		}
+	}
 }
 
 // complete ends a running request with err and wakes its caller, who then

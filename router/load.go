@@ -17,7 +17,7 @@ import (
 // Opener starts a batcher over a model file. Package batcher's ONNX loader
 // implements it; the router does not know how instances are made.
 type Opener interface {
-	Open(path, model, version string, cfg batcher.Config, inWidth, outWidth int) (*batcher.Batcher, error)
+	Open(path, model, version string, cfg batcher.Config, opts batcher.ModelOptions) (*batcher.Batcher, error)
 }
 
 // Load applies the defaults to a copy of routes, validates them, resolves
@@ -202,11 +202,15 @@ func (l *loader) modelTarget(route, name, model, ref string, cfg batcher.Config)
 	if err != nil {
 		return nil, fmt.Errorf("%s: model %s %s has an invalid signature: %w", where(route, name), meta.Model, meta.Version, err)
 	}
-	b, err := l.opener.Open(l.store.ModelPath(meta.Model, meta.Version), meta.Model, meta.Version, cfg, enc.Width(), 1)
+	b, err := l.opener.Open(l.store.ModelPath(meta.Model, meta.Version), meta.Model, meta.Version, cfg, batcher.ModelOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("%s: cannot load model %s %s: %w", where(route, name), meta.Model, meta.Version, err)
 	}
 	m := &Model{meta: meta, encoder: enc, batcher: b}
+	if err := m.bindSignature(); err != nil {
+		_ = b.Close()
+		return nil, fmt.Errorf("%s: cannot load model %s %s: it does not match its signature: %w", where(route, name), meta.Model, meta.Version, err)
+	}
 	l.models[key] = m
 	l.table.models = append(l.table.models, m)
 	return &Target{name: name, kind: KindModel, model: m}, nil

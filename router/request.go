@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/infergate/infergate/internal/features"
+	"github.com/infergate/infergate/internal/tensor"
 	"github.com/infergate/infergate/registry"
 	"github.com/infergate/infergate/router/remote"
 )
@@ -33,10 +34,14 @@ type Request struct {
 	row      *registry.Row
 	rowModel *Model
 	input    []float32
-	out      [1]float32
-	answer   remote.Answer // reused, so that a remote's answer allocates nothing
-	call     call
-	keyBuf   []byte
+	// in, shape and outs carry the encoded row to the model's batcher and
+	// its outputs back; reused, so a request allocates nothing.
+	in     [1]tensor.Tensor
+	shape  []int64
+	outs   []tensor.Tensor
+	answer remote.Answer // reused, so that a remote's answer allocates nothing
+	call   call
+	keyBuf []byte
 }
 
 var requestPool = sync.Pool{New: func() any { return new(Request) }}
@@ -56,6 +61,7 @@ func (req *Request) reset() {
 	req.Deadline = time.Time{}
 	req.picked, req.pinned, req.skipModels = nil, nil, false
 	req.releaseRow()
+	req.in[0] = tensor.Tensor{}
 	req.call = call{}
 }
 
@@ -114,6 +120,11 @@ func (e *InputError) Error() string { return e.Msg }
 
 // Unwrap makes every InputError errors.Is ErrInvalidInput.
 func (e *InputError) Unwrap() error { return ErrInvalidInput }
+
+// probability reads the answer of m's last run for req.
+func (req *Request) probability(m *Model) float32 {
+	return tensor.Float32s(req.outs[m.probability].Data)[0]
+}
 
 // encode encodes req's features for m into req.input, reusing an encoding
 // made for m already.

@@ -244,7 +244,7 @@ func TestLoadLeaksNothing(t *testing.T) {
 	if !errors.Is(err, runtime.ErrUnsupportedModel) {
 		t.Fatalf("got %v, want runtime.ErrUnsupportedModel", err)
 	}
-	for _, part := range []string{`route "wide": cannot load model customer-churn 2.0.0`, "has 16 columns but the signature encodes 17"} {
+	for _, part := range []string{`route "wide": cannot load model customer-churn 2.0.0`, "want one float32 input of shape [-1,17] (the signature's 17 columns), got features float32 [-1,16]"} {
 		if !strings.Contains(err.Error(), part) {
 			t.Fatalf("got %v, want it to contain %q", err, part)
 		}

@@ -6,12 +6,14 @@ import (
 	"math"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/infergate/infergate/batcher"
 	"github.com/infergate/infergate/drift"
 	"github.com/infergate/infergate/internal/breaker"
+	"github.com/infergate/infergate/internal/tensor"
 	"github.com/infergate/infergate/registry"
 	"github.com/infergate/infergate/router/remote"
 	"github.com/infergate/infergate/router/rules"
@@ -24,6 +26,45 @@ type Model struct {
 	meta    *registry.Version
 	encoder *registry.Encoder
 	batcher *batcher.Batcher
+	// outputs is the number of the model's outputs; probability indexes
+	// the one the signature reads the answer from.
+	outputs, probability int
+}
+
+// bindSignature checks that the model's tensors are what its signature
+// encodes into and reads from: one float32 input of the encoder's width, and
+// an output of width 1 by the signature's output name.
+func (m *Model) bindSignature() error {
+	spec := m.batcher.Spec()
+	sig := &m.meta.Signature
+	want := []int64{-1, int64(m.encoder.Width())}
+	if len(spec.Inputs) != 1 || spec.Inputs[0].DType != tensor.Float32 || !tensor.SameDims(spec.Inputs[0].Shape, want) {
+		return fmt.Errorf("%w: want one float32 input of shape %s (the signature's %d columns), got %s",
+			batcher.ErrUnsupportedModel, tensor.ShapeString(want), m.encoder.Width(), describe(spec.Inputs))
+	}
+	m.outputs, m.probability = len(spec.Outputs), -1
+	for j, o := range spec.Outputs {
+		if o.Name == sig.Output.Name {
+			m.probability = j
+			if o.DType != tensor.Float32 || !tensor.SameDims(o.Shape, []int64{-1, 1}) {
+				return fmt.Errorf("%w: output %q must be float32 of shape [-1,1], got %s %s",
+					batcher.ErrUnsupportedModel, o.Name, o.DType, tensor.ShapeString(o.Shape))
+			}
+		}
+	}
+	if m.probability < 0 {
+		return fmt.Errorf("%w: the signature reads output %q, the model has %s", batcher.ErrUnsupportedModel, sig.Output.Name, describe(spec.Outputs))
+	}
+	return nil
+}
+
+// describe lists tensors for messages: x float32 [-1,3], y int64 [-1].
+func describe(infos []batcher.TensorInfo) string {
+	parts := make([]string, len(infos))
+	for i, t := range infos {
+		parts[i] = fmt.Sprintf("%s %s %s", t.Name, t.DType, tensor.ShapeString(t.Shape))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Name is the registry model name.
@@ -38,10 +79,27 @@ func (m *Model) Meta() *registry.Version { return m.meta }
 // Encoder turns request features into the model's input row.
 func (m *Model) Encoder() *registry.Encoder { return m.encoder }
 
-// Predict computes one encoded row into out, waiting at most until deadline.
-// Errors are the batcher's (errors.Is batcher.ErrRejected, ErrModelFailed…).
+// Predict computes the probability of one encoded row into out[0], waiting
+// at most until deadline. Errors are the batcher's (errors.Is
+// batcher.ErrRejected, ErrModelFailed…).
 func (m *Model) Predict(row, out []float32, deadline time.Time) error {
-	return m.batcher.Do(row, out, deadline)
+	var req Request
+	req.input = row
+	if err := m.run(&req, deadline); err != nil {
+		return err
+	}
+	out[0] = req.probability(m)
+	return nil
+}
+
+// run computes req's encoded row through the model's batcher.
+func (m *Model) run(req *Request, deadline time.Time) error {
+	req.shape = append(req.shape[:0], 1, int64(len(req.input)))
+	req.in[0] = tensor.Tensor{Name: m.meta.Signature.Input, DType: tensor.Float32, Shape: req.shape, Data: tensor.BytesOf(req.input)}
+	for len(req.outs) < m.outputs {
+		req.outs = append(req.outs, tensor.Tensor{})
+	}
+	return m.batcher.Do(req.in[:], req.outs[:m.outputs], deadline)
 }
 
 // QueueDepth is the number of requests waiting in the model's batcher.
@@ -125,7 +183,7 @@ func classify(err error) reason {
 		return reasonOK
 	case errors.Is(err, errBreakerOpen):
 		return reasonBreakerOpen
-	case errors.Is(err, ErrInvalidInput), errors.Is(err, remote.ErrRejected):
+	case errors.Is(err, ErrInvalidInput), errors.Is(err, remote.ErrRejected), errors.Is(err, batcher.ErrShape):
 		return reasonInvalidInput
 	case errors.Is(err, batcher.ErrDeadlineExceeded), errors.Is(err, batcher.ErrComputeTimeout), errors.Is(err, remote.ErrTimeout):
 		return reasonTimeout
@@ -237,10 +295,10 @@ func (t *Target) callModel(req *Request, res *Result, deadline time.Time) error 
 	if err := req.encode(m); err != nil {
 		return err
 	}
-	if err := m.batcher.Do(req.input, req.out[:], deadline); err != nil {
+	if err := m.run(req, deadline); err != nil {
 		return err
 	}
-	p := float64(req.out[0])
+	p := float64(req.probability(m))
 	if math.IsNaN(p) || math.IsInf(p, 0) {
 		// Finite inputs can still overflow inside the model (w·x summed in
 		// float32); the request's values are at fault, not the model.

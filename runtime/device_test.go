@@ -121,8 +121,8 @@ func TestGPUSessionWithoutCUDA(t *testing.T) {
 		if got := s.Device(); got != (Device{Kind: DeviceCPU}) {
 			t.Errorf("Device() of a session placed on %+v = %+v, want cpu", d, got)
 		}
-		copy(s.Input(0, 1), []float32{0.5, -1, 2})
-		if err := s.Run(1); err != nil {
+		copy(floatRows(t, s, 1)[0], []float32{0.5, -1, 2})
+		if err := s.Run(); err != nil {
 			t.Errorf("Run on %+v: %s", d, err)
 		}
 	}

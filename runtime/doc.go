@@ -36,24 +36,42 @@
 //
 // # Sessions and tensors
 //
-// NewSession accepts models whose inputs and outputs are all float32 tensors
-// with the batch as first dimension (dynamic, or fixed at MaxBatch) and fixed
-// other dimensions; anything else is ErrUnsupportedModel naming the tensor.
-// At load it allocates, per input and per output, one []float32 of MaxBatch
-// rows. Run(rows) views the first rows rows of each as ONNX Runtime tensors,
-// bound to the session with an IoBinding; those tensors and bindings are made
-// the first time a batch size is seen and cached by batch size. A worker that
-// sees a steady batch size therefore allocates nothing per Run, and the
-// output lands directly in the Go slice that Output returns. Warm-up at load
-// creates the tensors for batch 1 and MaxBatch and pays ONNX Runtime's
-// first-run costs before any request does.
+// NewSession accepts any model whose inputs and outputs are tensors of an
+// element type package internal/tensor names (float32, float16, bfloat16,
+// float64, int8 to int64, uint8 to uint64, bool, string), of any rank,
+// scalars included, with fixed, dynamic or symbolic dimensions; anything else
+// (a sequence or map, complex or 8-bit floats, a string or half-precision
+// scalar, which onnxruntime_go cannot make) is ErrUnsupportedModel naming the
+// tensor. SessionOptions.Shapes narrows dynamic dimensions as a signature
+// says (PaddleOCR's classifier declares x [-1,3,-1,-1] and is fed
+// [-1,3,48,192]). A model is Batchable when every input and output has a
+// dynamic first dimension: then Input takes 1 to MaxBatch rows; any other
+// model (openWakeWord's [1,25,96], or one whose signature sets NoBatch) runs
+// whatever shape fits it, one request at a time.
+//
+// The worker gives each input's shape to Input, writes the elements into the
+// tensor it returns (the session's own buffer, which only grows), calls Run
+// and reads each Output. Most models run through an IoBinding: when no tensor
+// is a string or a scalar and every output's shape follows from the inputs'
+// (fixed, or the batch), the session binds ONNX Runtime tensors over its
+// buffers, once per set of input shapes, and caches the binding (at most 64,
+// oldest dropped). A steady shape therefore allocates nothing per Run, and
+// the output lands directly in the Go memory Output returns. Other models
+// (outputs whose size only the run tells, strings, scalars) run through
+// DynamicAdvancedSession.Run with values made for that run; ONNX Runtime
+// allocates the outputs whose shapes are unknown, and they are copied into
+// the session's buffers. Warm-up at load runs zeros at batch 1 and MaxBatch
+// (once, for a model that does not batch) when every dimension but the batch
+// is known, paying ONNX Runtime's first-run costs before any request does.
+// Inspect reads a model's inputs and outputs without a session, for
+// `registry import`.
 //
 // # Concurrency model
 //
 // Open, Environment.Close and every Environment method are safe for
 // concurrent use, as are NVML, StaticInventory and Telemetry. A Session is
 // not: exactly one goroutine (the batcher worker that owns the model
-// instance) may call Input, Run, Output and Close, and the slices Input and
+// instance) may call Input, Run, Output and Close, and the tensors Input and
 // Output return are that goroutine's until its next Run.
 // Parallelism comes from running several sessions (instances) of a model,
 // each with its own worker, not from sharing one; this is also why the

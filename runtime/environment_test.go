@@ -102,8 +102,8 @@ func TestSessionOutlivesEnvironmentHandle(t *testing.T) {
 	if !ort.IsInitialized() || refs() != 1 {
 		t.Fatalf("closing the handle under a live session: initialised=%v references=%d, want true 1", ort.IsInitialized(), refs())
 	}
-	copy(s.Input(0, 1), []float32{0.5, -0.25, 1})
-	if err := s.Run(1); err != nil {
+	copy(floatRows(t, s, 1)[0], []float32{0.5, -0.25, 1})
+	if err := s.Run(); err != nil {
 		t.Errorf("Run after the handle was closed: %s", err)
 	}
 	if err := s.Close(); err != nil {

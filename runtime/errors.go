@@ -23,9 +23,10 @@ var (
 	// A missing file also matches fs.ErrNotExist.
 	ErrModelLoad = errors.New("cannot load model")
 
-	// ErrUnsupportedModel means ONNX Runtime loaded the model but its inputs or
-	// outputs are not what a Session can drive (float32, batch first, fixed
-	// row shape); the message names the offending tensor.
+	// ErrUnsupportedModel means ONNX Runtime loaded the model but a Session
+	// cannot exchange one of its inputs or outputs (a sequence or map, an
+	// element type infergate lacks), or a shape given for it contradicts the
+	// model; the message names the offending tensor.
 	ErrUnsupportedModel = errors.New("unsupported model")
 
 	// ErrBatchSize means Run was given a row count outside [1, MaxBatch]. It is
@@ -49,3 +50,8 @@ var (
 	// then be neither listed nor watched.
 	ErrNoNVML = errors.New("NVML not available")
 )
+
+// ErrShape means a tensor given to a Session does not fit the model: the
+// wrong rank, a dimension other than the one the model fixes, or inputs
+// whose batch sizes disagree. Like ErrBatchSize, it is the caller's mistake.
+var ErrShape = errors.New("tensor does not fit the model")

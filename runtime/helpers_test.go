@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/infergate/infergate/internal/onnxpb"
+	"github.com/infergate/infergate/internal/tensor"
 )
 
 // TestMain fails the run if any test leaked an Environment handle or a
@@ -186,3 +187,31 @@ func passThrough(tb testing.TB, op string, in, out onnxpb.ValueInfo, attrs ...on
 		Outputs: []onnxpb.ValueInfo{out},
 	}})
 }
+
+// floatRows readies every input of s, all float32 with fixed dimensions but
+// the batch, for rows rows and returns them to write.
+func floatRows(tb testing.TB, s *Session, rows int) [][]float32 {
+	tb.Helper()
+	ins := make([][]float32, len(s.inputs))
+	for i := range s.inputs {
+		t, err := s.Input(i, rowShape(tb, s, i, rows))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		ins[i] = tensor.Float32s(t.Data)
+	}
+	return ins
+}
+
+// rowShape is input i's declared shape with rows as its first dimension.
+func rowShape(tb testing.TB, s *Session, i, rows int) []int64 {
+	tb.Helper()
+	shape, ok := s.inputs[i].rowsShape(rows, true)
+	if !ok {
+		tb.Fatalf("input %q has a dynamic dimension besides the batch", s.inputs[i].info.Name)
+	}
+	return shape
+}
+
+// outFloats is output j of the last Run as float32s.
+func outFloats(s *Session, j int) []float32 { return tensor.Float32s(s.Output(j).Data) }

@@ -3,10 +3,10 @@ package runtime
 import (
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"slices"
 
+	"github.com/infergate/infergate/internal/tensor"
 	ort "github.com/yalue/onnxruntime_go"
 )
 
@@ -16,10 +16,10 @@ const DefaultWarmupRuns = 1
 
 // TensorInfo describes one model input or output.
 type TensorInfo struct {
-	Name string
-	// ElemType is the Go name of the element type; a Session only accepts "float32".
-	ElemType string
-	// Shape has -1 for a dynamic dimension (the batch dimension, normally).
+	Name  string
+	DType tensor.DType
+	// Shape has -1 for a dynamic (or symbolic) dimension; it is empty for a
+	// scalar.
 	Shape []int64
 }
 
@@ -36,59 +36,70 @@ type SessionOptions struct {
 	// drives a GPU session to its OS thread.
 	Device Device
 
-	// MaxBatch is the largest number of rows Run accepts; required, >= 1. The
-	// session's buffers are sized for it once, at load.
+	// MaxBatch is the largest first dimension a batchable model's inputs
+	// may have in one Run; required, >= 1. Warm-up runs at 1 and MaxBatch
+	// rows, and buffers are sized for MaxBatch rows at load when the other
+	// dimensions are known.
 	MaxBatch int
 
-	// WarmupRuns is the number of passes made at load, each at batch 1 and at
-	// MaxBatch, so that the first real request does not pay for ONNX
-	// Runtime's lazy kernel set-up nor for creating the tensors of those two
-	// batch sizes. 0 means DefaultWarmupRuns; a negative value disables warm-up.
+	// Shapes narrows the model's dynamic dimensions, by input or output
+	// name, as a signature does: a dimension the model declares -1 and
+	// Shapes gives as n > 0 is n from then on (every input must have it);
+	// -1 keeps it dynamic. A shape must have the model's rank and may not
+	// contradict a fixed dimension. Names the model lacks are an error.
+	Shapes map[string][]int64
+
+	// NoBatch says the first dimension is not a batch even where every
+	// input and output has it dynamic (a sequence model, say): the session
+	// is then not Batchable and runs whatever shapes it is given.
+	NoBatch bool
+
+	// WarmupRuns is the number of passes made at load, each at batch 1 and
+	// at MaxBatch (once, for a model that is not batchable), so that the
+	// first real request does not pay for ONNX Runtime's lazy kernel set-up
+	// nor for creating the tensors of those sizes. Warm-up runs on zeros and
+	// needs every dimension but the batch known; a model whose inputs keep a
+	// dynamic dimension is not warmed up. 0 means DefaultWarmupRuns; a
+	// negative value disables warm-up.
 	WarmupRuns int
 }
 
 // Session runs one loaded model. It is not safe for concurrent use: one
-// goroutine (a batcher worker) owns it, writes a batch with Input, calls Run,
-// then reads Output. See the package documentation.
+// goroutine (a batcher worker) owns it, fills each input with Input, calls
+// Run, then reads Output. See the package documentation.
 type Session struct {
-	path     string
-	sess     *ort.DynamicAdvancedSession
-	inputs   []TensorInfo
-	outputs  []TensorInfo
-	inRow    []int // elements per row of each input
-	outRow   []int
-	inData   [][]float32 // one MaxBatch-row backing slice per input
-	outData  [][]float32
-	maxBatch int
+	path      string
+	sess      *ort.DynamicAdvancedSession
+	inputs    []port
+	outputs   []port
+	maxBatch  int
+	batchable bool
+	// bindable says Run can use an IoBinding over the session's buffers:
+	// no string or scalar tensor, and every output's shape follows from
+	// the inputs' (see bindable).
+	bindable bool
 	device   Device
-	// fixedBatch is the batch size the model was exported with when that is
-	// fixed (then it equals maxBatch); 0 when the batch dimension is dynamic.
-	fixedBatch int
-	// bound[n] binds the backing slices, viewed as tensors of n rows, to the
-	// model's inputs and outputs. Created on first use and kept, so a steady
-	// batch size creates nothing per Run.
+	// bound caches IoBindings by the inputs' shapes, so that a steady
+	// shape creates nothing per Run. key is the scratch key of the shapes
+	// set now.
 	bound    []*binding
+	key      []int64
 	holdsEnv bool
 	closed   bool
 }
 
-// binding is one batch size's ORT tensors and the IoBinding that feeds them
-// to the session. An IoBinding, unlike DynamicAdvancedSession.Run, takes no
-// Go slices per call: Run allocates nothing and is measurably faster (see
-// TestRunDoesNotAllocate). One ort.AdvancedSession per batch size would also
-// allocate nothing, but each would load its own copy of the model.
-type binding struct {
-	io      *ort.IoBinding
-	tensors []*ort.Tensor[float32]
-}
-
 // NewSession loads the ONNX model at modelPath on opts.Device (the CPU by
-// default), checks that a Session can drive it, preallocates its buffers and
-// warms it up. Every input and output must be a float32 tensor whose first
-// dimension is the batch (dynamic, or fixed at MaxBatch) and whose other
-// dimensions are fixed. Errors match ErrModelLoad (also fs.ErrNotExist for a
-// missing file) or ErrUnsupportedModel, and name the offending tensor; a GPU
-// device on a library without CUDA is ErrNoCUDA, before the model is read.
+// default), reads its inputs and outputs, narrows their shapes by
+// opts.Shapes, preallocates what it can and warms it up. Every input and
+// output must be a tensor of an element type package tensor names (float32,
+// float16, bfloat16, float64, int8 to int64, uint8 to uint64, bool or
+// string); a sequence or map, or a float16, bfloat16 or string scalar, is
+// ErrUnsupportedModel naming the tensor. Errors match ErrModelLoad (also
+// fs.ErrNotExist for a missing file) or ErrUnsupportedModel; a GPU device on
+// a library without CUDA is ErrNoCUDA, before the model is read.
+//
+// A model with external data (weights in files beside it) loads them from
+// modelPath's folder, as ONNX Runtime does.
 //
 // The session holds a reference to the ONNX Runtime environment until it is
 // closed, even if e is closed first.
@@ -155,122 +166,164 @@ func (e *Environment) retain() error {
 }
 
 func (s *Session) load(opts SessionOptions) error {
-	// A clear "no such file" beats ONNX Runtime's message for the same thing,
-	// and lets callers match fs.ErrNotExist.
-	if _, err := os.Stat(s.path); err != nil {
-		return fmt.Errorf("runtime: %w %q: %w", ErrModelLoad, s.path, err)
-	}
-
-	// onnxruntime_go reads input and output metadata only through a
-	// throw-away session; with graph optimisations off, that one loads fast.
-	probe, err := ort.NewSessionOptions()
+	ins, outs, err := readInfo(s.path)
 	if err != nil {
-		return fmt.Errorf("runtime: cannot create session options: %w", err)
-	}
-	err = probe.SetGraphOptimizationLevel(ort.GraphOptimizationLevelDisableAll)
-	var ins, outs []ort.InputOutputInfo
-	if err == nil {
-		ins, outs, err = ort.GetInputOutputInfoWithOptions(s.path, probe)
-	}
-	_ = probe.Destroy()
-	if err != nil {
-		return fmt.Errorf("runtime: %w %q: %w", ErrModelLoad, s.path, err)
+		return err
 	}
 	if len(ins) == 0 {
 		return fmt.Errorf("runtime: %w %q: the model has no inputs", ErrUnsupportedModel, s.path)
 	}
-	if s.inputs, s.inRow, err = s.describe("input", ins); err != nil {
+	if len(outs) == 0 {
+		return fmt.Errorf("runtime: %w %q: the model has no outputs", ErrUnsupportedModel, s.path)
+	}
+	if err := narrow(s.path, ins, outs, opts.Shapes); err != nil {
 		return err
 	}
-	if s.outputs, s.outRow, err = s.describe("output", outs); err != nil {
-		return err
+	s.batchable = !opts.NoBatch && Batchable(ins, outs)
+	if !s.batchable {
+		s.maxBatch = 1
 	}
+	s.inputs, s.outputs = newPorts(ins), newPorts(outs)
+	s.bindable = s.canBind()
 
 	so, err := newORTOptions(opts)
 	if err != nil {
 		return fmt.Errorf("runtime: cannot configure session for model %q: %w", s.path, err)
 	}
-	s.sess, err = ort.NewDynamicAdvancedSession(s.path, tensorNames(s.inputs), tensorNames(s.outputs), so)
+	s.sess, err = ort.NewDynamicAdvancedSession(s.path, portNames(s.inputs), portNames(s.outputs), so)
 	_ = so.Destroy()
 	if err != nil {
 		return fmt.Errorf("runtime: %w %q: %w", ErrModelLoad, s.path, err)
 	}
+	s.preallocate()
+	return s.warmUp(opts.WarmupRuns)
+}
 
-	// ONNX Runtime keeps raw pointers into these slices (the tensors of every
-	// cached batch size view them). That is sound because the ort.Tensor
-	// values keep them reachable and Go's collector never moves heap objects.
-	s.inData = make([][]float32, len(s.inputs))
-	for i, n := range s.inRow {
-		s.inData[i] = make([]float32, s.maxBatch*n)
+// readInfo reads the model's inputs and outputs and checks that a Session
+// can exchange them.
+func readInfo(path string) (ins, outs []TensorInfo, err error) {
+	// A clear "no such file" beats ONNX Runtime's message for the same
+	// thing, and lets callers match fs.ErrNotExist.
+	if _, err := os.Stat(path); err != nil {
+		return nil, nil, fmt.Errorf("runtime: %w %q: %w", ErrModelLoad, path, err)
 	}
-	s.outData = make([][]float32, len(s.outputs))
-	for j, n := range s.outRow {
-		s.outData[j] = make([]float32, s.maxBatch*n)
+	// onnxruntime_go reads input and output metadata only through a
+	// throw-away session; with graph optimisations off, that one loads fast.
+	probe, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, nil, fmt.Errorf("runtime: cannot create session options: %w", err)
 	}
-	s.bound = make([]*binding, s.maxBatch+1)
+	err = probe.SetGraphOptimizationLevel(ort.GraphOptimizationLevelDisableAll)
+	var rawIns, rawOuts []ort.InputOutputInfo
+	if err == nil {
+		rawIns, rawOuts, err = ort.GetInputOutputInfoWithOptions(path, probe)
+	}
+	_ = probe.Destroy()
+	if err != nil {
+		return nil, nil, fmt.Errorf("runtime: %w %q: %w", ErrModelLoad, path, err)
+	}
+	if ins, err = describe(path, "input", rawIns); err != nil {
+		return nil, nil, err
+	}
+	if outs, err = describe(path, "output", rawOuts); err != nil {
+		return nil, nil, err
+	}
+	return ins, outs, nil
+}
 
-	// The backing slices are freshly allocated, so warm-up runs on zeros.
-	for range opts.WarmupRuns {
-		for _, rows := range []int{1, s.maxBatch} {
-			if err := s.Run(rows); err != nil {
-				return fmt.Errorf("runtime: warm-up of model %q: %w", s.path, err)
+// describe checks the model's inputs or outputs (kind says which).
+func describe(path, kind string, infos []ort.InputOutputInfo) ([]TensorInfo, error) {
+	tensors := make([]TensorInfo, len(infos))
+	for k, info := range infos {
+		unsupported := func(format string, args ...any) error {
+			return fmt.Errorf("runtime: %w %q: %s %q %s", ErrUnsupportedModel, path, kind, info.Name, fmt.Sprintf(format, args...))
+		}
+		if info.OrtValueType != ort.ONNXTypeTensor {
+			return nil, unsupported("is a %s, not a tensor; infergate serves tensors only", info.OrtValueType)
+		}
+		dt := fromORT(info.DataType)
+		if dt == tensor.Invalid {
+			return nil, unsupported("has element type %s, which infergate cannot exchange (it takes %v)", info.DataType, tensor.Names())
+		}
+		dims := slices.Clone([]int64(info.Dimensions))
+		for d, n := range dims {
+			if n < 0 {
+				dims[d] = -1 // symbolic dimensions come back negative too
 			}
-			if s.maxBatch == 1 {
-				break
+		}
+		if len(dims) == 0 && (dt == tensor.Float16 || dt == tensor.BFloat16 || dt == tensor.String) {
+			return nil, unsupported("is a %s scalar, which onnxruntime_go cannot make", dt)
+		}
+		tensors[k] = TensorInfo{Name: info.Name, DType: dt, Shape: dims}
+	}
+	return tensors, nil
+}
+
+// Batchable reports whether a model with these inputs and outputs can run
+// several requests as one, concatenated along the first dimension: every
+// input and output has at least one dimension and its first is dynamic.
+func Batchable(ins, outs []TensorInfo) bool {
+	for _, list := range [][]TensorInfo{ins, outs} {
+		for _, t := range list {
+			if len(t.Shape) == 0 || t.Shape[0] != -1 {
+				return false
 			}
+		}
+	}
+	return true
+}
+
+// narrow applies the shapes a signature gives to the model's declared ones,
+// in place.
+func narrow(path string, ins, outs []TensorInfo, shapes map[string][]int64) error {
+	if len(shapes) == 0 {
+		return nil
+	}
+	used := 0
+	var errs []error
+	for _, list := range [][]TensorInfo{ins, outs} {
+		for k := range list {
+			t := &list[k]
+			want, ok := shapes[t.Name]
+			if !ok {
+				continue
+			}
+			used++
+			if err := NarrowShape(t.Shape, want); err != nil {
+				errs = append(errs, fmt.Errorf("runtime: %w %q: tensor %q: %w", ErrUnsupportedModel, path, t.Name, err))
+				continue
+			}
+			copy(t.Shape, want)
+		}
+	}
+	if used < len(shapes) {
+		for name := range shapes {
+			if !slices.ContainsFunc(ins, func(t TensorInfo) bool { return t.Name == name }) &&
+				!slices.ContainsFunc(outs, func(t TensorInfo) bool { return t.Name == name }) {
+				errs = append(errs, fmt.Errorf("runtime: %w %q: a shape is given for %q, which is not an input or output of the model", ErrUnsupportedModel, path, name))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// NarrowShape checks that want may narrow the declared shape model: the
+// same rank, and each dimension either what the model fixes or, where the
+// model's is dynamic, -1 or a positive size.
+func NarrowShape(model, want []int64) error {
+	if len(want) != len(model) {
+		return fmt.Errorf("shape %s has %d dimensions, the model's %s has %d",
+			tensor.ShapeString(want), len(want), tensor.ShapeString(model), len(model))
+	}
+	for d, n := range want {
+		switch {
+		case n == 0 || n < -1:
+			return fmt.Errorf("shape %s: dimension %d must be -1 (dynamic) or positive", tensor.ShapeString(want), d)
+		case model[d] != -1 && n != model[d]:
+			return fmt.Errorf("shape %s: dimension %d is fixed at %d by the model", tensor.ShapeString(want), d, model[d])
 		}
 	}
 	return nil
-}
-
-// describe checks the model's inputs or outputs (kind says which) and
-// returns their descriptions and row sizes. It also records a fixed batch
-// dimension.
-func (s *Session) describe(kind string, infos []ort.InputOutputInfo) ([]TensorInfo, []int, error) {
-	tensors := make([]TensorInfo, len(infos))
-	rows := make([]int, len(infos))
-	for k, info := range infos {
-		unsupported := func(format string, args ...any) error {
-			return fmt.Errorf("runtime: %w %q: %s %q %s", ErrUnsupportedModel, s.path, kind, info.Name, fmt.Sprintf(format, args...))
-		}
-		if info.OrtValueType != ort.ONNXTypeTensor {
-			return nil, nil, unsupported("is a %s, not a tensor", info.OrtValueType)
-		}
-		elem := elemTypeName(info.DataType)
-		if info.DataType != ort.TensorElementDataTypeFloat {
-			return nil, nil, unsupported("has element type %s; a Session runs float32 tensors only", elem)
-		}
-		dims := info.Dimensions
-		if len(dims) == 0 {
-			return nil, nil, unsupported("is a scalar; its first dimension must be the batch")
-		}
-		switch batch := dims[0]; {
-		case batch == -1:
-		case batch == int64(s.maxBatch):
-			s.fixedBatch = s.maxBatch
-		default:
-			return nil, nil, unsupported("has a fixed batch dimension of %d but MaxBatch is %d; export the model with a dynamic batch dimension, or set MaxBatch to %d",
-				batch, s.maxBatch, batch)
-		}
-		// Buffers are capped at 2^31 elements (8 GiB): a larger one is a
-		// MaxBatch typo, and the cap keeps every size product far from overflow.
-		row := 1
-		for d, n := range dims[1:] {
-			if n < 1 {
-				return nil, nil, unsupported("has shape %v: dimension %d must be fixed and positive; only the batch dimension (0) may be dynamic", []int64(dims), d+1)
-			}
-			if int64(row) > math.MaxInt32/n {
-				return nil, nil, unsupported("has shape %v: a row is too large", []int64(dims))
-			}
-			row *= int(n)
-		}
-		if row > math.MaxInt32/s.maxBatch {
-			return nil, nil, unsupported("has %d elements per row: MaxBatch %d rows would not fit in one buffer", row, s.maxBatch)
-		}
-		tensors[k] = TensorInfo{Name: info.Name, ElemType: elem, Shape: slices.Clone([]int64(dims))}
-		rows[k] = row
-	}
-	return tensors, rows, nil
 }
 
 // newORTOptions translates opts into ONNX Runtime's session options. The
@@ -294,131 +347,67 @@ func newORTOptions(opts SessionOptions) (*ort.SessionOptions, error) {
 	return so, nil
 }
 
-// Inputs describes the model's inputs in the order Input indexes them. The
-// result is a copy.
-func (s *Session) Inputs() []TensorInfo { return cloneInfos(s.inputs) }
+// warmUp runs the model on zeros, runs times, at 1 and MaxBatch rows.
+func (s *Session) warmUp(runs int) error {
+	for range runs {
+		for _, rows := range []int{1, s.maxBatch} {
+			ok, err := s.setZeros(rows)
+			if err != nil || !ok {
+				return err
+			}
+			if err := s.Run(); err != nil {
+				return fmt.Errorf("runtime: warm-up of model %q on %d rows: %w", s.path, rows, err)
+			}
+			if s.maxBatch == 1 {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// setZeros sets every input to rows rows of zeros (empty strings), or
+// reports false when an input has a dynamic dimension besides the batch.
+func (s *Session) setZeros(rows int) (bool, error) {
+	for i := range s.inputs {
+		p := &s.inputs[i]
+		shape, ok := p.rowsShape(rows, s.batchable)
+		if !ok {
+			return false, nil
+		}
+		t, err := s.Input(i, shape)
+		if err != nil {
+			return false, err
+		}
+		clear(t.Data)
+		clear(t.Strings)
+	}
+	return true, nil
+}
+
+// Inputs describes the model's inputs in the order Input indexes them,
+// with the shapes SessionOptions.Shapes narrowed. The result is a copy.
+func (s *Session) Inputs() []TensorInfo { return portInfos(s.inputs) }
 
 // Outputs describes the model's outputs in the order Output indexes them.
 // The result is a copy.
-func (s *Session) Outputs() []TensorInfo { return cloneInfos(s.outputs) }
+func (s *Session) Outputs() []TensorInfo { return portInfos(s.outputs) }
+
+// Batchable reports whether Run takes several requests concatenated along
+// the first dimension (see the package function Batchable, and
+// SessionOptions.NoBatch).
+func (s *Session) Batchable() bool { return s.batchable }
 
 // Device is where the session runs: Kind "cpu" (with no ID or CUDA options)
 // or "gpu" with the CUDA ordinal and options it was created with.
 func (s *Session) Device() Device { return s.device }
 
-// MaxBatch is the largest row count Run accepts.
+// MaxBatch is the largest first dimension Run accepts; 1 for a model that is
+// not batchable.
 func (s *Session) MaxBatch() int { return s.maxBatch }
 
-// InputRowSize is the number of float32 values in one row of input i: the
-// product of its non-batch dimensions.
-func (s *Session) InputRowSize(i int) int { return s.inRow[i] }
-
-// OutputRowSize is the number of float32 values in one row of output j.
-func (s *Session) OutputRowSize(j int) int { return s.outRow[j] }
-
-// Input returns the first rows rows of input i's buffer, row-major. The
-// caller writes the batch there before Run; the buffer keeps whatever was
-// written last, so every row up to rows must be written for each batch. It
-// panics, like a slice expression, if i or rows is out of range.
-func (s *Session) Input(i, rows int) []float32 {
-	return s.inData[i][:rows*s.inRow[i]]
-}
-
-// Output returns the first rows rows of output j, as computed by the last
-// Run. The slice is the session's own buffer: it is valid until the next Run
-// and must not be retained after that. It panics, like a slice expression, if
-// j or rows is out of range.
-func (s *Session) Output(j, rows int) []float32 {
-	return s.outData[j][:rows*s.outRow[j]]
-}
-
-// Run runs the model on the first rows rows of the input buffers and leaves
-// the result in the output buffers. A row count outside [1, MaxBatch] is
-// ErrBatchSize; a model exported with a fixed batch size always computes
-// MaxBatch rows, of which the caller reads the first rows. ONNX Runtime's
-// errors are wrapped. Once a batch size has been run, running it again
-// allocates nothing.
-func (s *Session) Run(rows int) error {
-	if s.closed {
-		return fmt.Errorf("runtime: cannot run model %q: session %w", s.path, ErrClosed)
-	}
-	if rows < 1 || rows > s.maxBatch {
-		return fmt.Errorf("runtime: cannot run model %q on %d rows: %w [1, %d]", s.path, rows, ErrBatchSize, s.maxBatch)
-	}
-	n := rows
-	if s.fixedBatch > 0 {
-		n = s.fixedBatch
-	}
-	b := s.bound[n]
-	if b == nil {
-		var err error
-		if b, err = s.bind(n); err != nil {
-			return fmt.Errorf("runtime: cannot prepare tensors of %d rows for model %q: %w", n, s.path, err)
-		}
-		s.bound[n] = b
-	}
-	if err := s.sess.RunWithBinding(b.io); err != nil {
-		return fmt.Errorf("runtime: model %q failed on %d rows: %w", s.path, rows, err)
-	}
-	return nil
-}
-
-// bind creates the tensors of n rows over the backing slices and binds them.
-func (s *Session) bind(n int) (b *binding, err error) {
-	b = &binding{tensors: make([]*ort.Tensor[float32], 0, len(s.inputs)+len(s.outputs))}
-	defer func() {
-		if err != nil {
-			_ = b.destroy()
-			b = nil
-		}
-	}()
-	if b.io, err = s.sess.CreateIoBinding(); err != nil {
-		return nil, err
-	}
-	add := func(info TensorInfo, data []float32, input bool) error {
-		// A copy: ort.NewShape would alias info.Shape, whose -1 must stay.
-		shape := ort.Shape(slices.Clone(info.Shape))
-		shape[0] = int64(n)
-		t, err := ort.NewTensor(shape, data)
-		if err != nil {
-			return err
-		}
-		b.tensors = append(b.tensors, t)
-		if input {
-			err = b.io.BindInput(info.Name, t)
-		} else {
-			err = b.io.BindOutput(info.Name, t)
-		}
-		if err != nil {
-			return fmt.Errorf("cannot bind %q: %w", info.Name, err)
-		}
-		return nil
-	}
-	for i, info := range s.inputs {
-		if err := add(info, s.inData[i], true); err != nil {
-			return nil, err
-		}
-	}
-	for j, info := range s.outputs {
-		if err := add(info, s.outData[j], false); err != nil {
-			return nil, err
-		}
-	}
-	return b, nil
-}
-
-func (b *binding) destroy() error {
-	var errs []error
-	if b.io != nil {
-		errs = append(errs, b.io.Destroy())
-		b.io = nil
-	}
-	for _, t := range b.tensors {
-		errs = append(errs, t.Destroy())
-	}
-	b.tensors = nil
-	return errors.Join(errs...)
-}
+// Path is the model file the session loaded.
+func (s *Session) Path() string { return s.path }
 
 // Close frees the tensors, the ONNX Runtime session and the session's
 // reference to the environment. It is safe on a session that failed half-way
@@ -428,20 +417,14 @@ func (s *Session) Close() error {
 		return nil
 	}
 	s.closed = true
-	var errs []error
-	// Tensors point into the backing slices and the bindings into the
-	// session, so they go first.
-	for _, b := range s.bound {
-		if b != nil {
-			errs = append(errs, b.destroy())
-		}
-	}
-	s.bound = nil
+	// Bindings point into the buffers and into the session, so they go
+	// first.
+	errs := []error{s.unbind()}
 	if s.sess != nil {
 		errs = append(errs, s.sess.Destroy())
 		s.sess = nil
 	}
-	s.inData, s.outData = nil, nil
+	s.inputs, s.outputs = nil, nil
 	if s.holdsEnv {
 		s.holdsEnv = false
 		errs = append(errs, release())
@@ -452,54 +435,13 @@ func (s *Session) Close() error {
 	return nil
 }
 
-func tensorNames(infos []TensorInfo) []string {
-	names := make([]string, len(infos))
-	for i, info := range infos {
-		names[i] = info.Name
+// Inspect reads the inputs and outputs of the model at path without making
+// a session to serve it: what `registry import` shows and checks. Errors are
+// NewSession's.
+func (e *Environment) Inspect(path string) (ins, outs []TensorInfo, err error) {
+	if err := e.retain(); err != nil {
+		return nil, nil, fmt.Errorf("runtime: cannot inspect model %q: environment %w", path, err)
 	}
-	return names
-}
-
-func cloneInfos(infos []TensorInfo) []TensorInfo {
-	out := slices.Clone(infos)
-	for i := range out {
-		out[i].Shape = slices.Clone(out[i].Shape)
-	}
-	return out
-}
-
-// elemTypeName gives ONNX element types their Go names for messages and
-// TensorInfo; exotic types keep ONNX Runtime's own name.
-func elemTypeName(t ort.TensorElementDataType) string {
-	switch t {
-	case ort.TensorElementDataTypeFloat:
-		return "float32"
-	case ort.TensorElementDataTypeDouble:
-		return "float64"
-	case ort.TensorElementDataTypeFloat16:
-		return "float16"
-	case ort.TensorElementDataTypeBFloat16:
-		return "bfloat16"
-	case ort.TensorElementDataTypeInt8:
-		return "int8"
-	case ort.TensorElementDataTypeUint8:
-		return "uint8"
-	case ort.TensorElementDataTypeInt16:
-		return "int16"
-	case ort.TensorElementDataTypeUint16:
-		return "uint16"
-	case ort.TensorElementDataTypeInt32:
-		return "int32"
-	case ort.TensorElementDataTypeUint32:
-		return "uint32"
-	case ort.TensorElementDataTypeInt64:
-		return "int64"
-	case ort.TensorElementDataTypeUint64:
-		return "uint64"
-	case ort.TensorElementDataTypeBool:
-		return "bool"
-	case ort.TensorElementDataTypeString:
-		return "string"
-	}
-	return t.String()
+	defer func() { err = errors.Join(err, release()) }()
+	return readInfo(path)
 }

@@ -42,12 +42,15 @@ func BenchmarkHealthy(b *testing.B) {
 func BenchmarkSessionRunWithTelemetry(b *testing.B) {
 	e := testEnv(b)
 	s := testSession(b, e, newLogistic(1, 14).model(b), SessionOptions{MaxBatch: benchMaxBatch})
-	fillInput(s)
 	for _, batch := range []int{1, benchMaxBatch} {
+		shape := fillRows(b, s, batch)
 		b.Run(fmt.Sprintf("telemetry=off/batch=%d", batch), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := s.Run(batch); err != nil {
+				if _, err := s.Input(0, shape); err != nil {
+					b.Fatal(err)
+				}
+				if err := s.Run(); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -61,7 +64,10 @@ func BenchmarkSessionRunWithTelemetry(b *testing.B) {
 				if !tel.Healthy(0) {
 					b.Fatal("device 0 unhealthy")
 				}
-				if err := s.Run(batch); err != nil {
+				if _, err := s.Input(0, shape); err != nil {
+					b.Fatal(err)
+				}
+				if err := s.Run(); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/infergate/infergate/internal/onnxpb"
+	"github.com/infergate/infergate/internal/tensor"
 	"github.com/infergate/infergate/registry"
 	"github.com/infergate/infergate/runtime"
 )
@@ -164,13 +165,17 @@ func measureRuns(path string, width, maxBatch int) (err error) {
 	}
 	defer func() { err = errors.Join(err, s.Close()) }()
 	for _, rows := range []int{1, maxBatch} {
-		in := s.Input(0, rows)
+		t, err := s.Input(0, []int64{int64(rows), int64(width)})
+		if err != nil {
+			return err
+		}
+		in := tensor.Float32s(t.Data)
 		for i := range in {
 			in[i] = float32(i%width) / float32(width)
 		}
 		n, start := 0, time.Now()
 		for time.Since(start) < 500*time.Millisecond {
-			if err := s.Run(rows); err != nil {
+			if err := s.Run(); err != nil {
 				return err
 			}
 			n++

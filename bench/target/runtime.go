@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	goruntime "runtime"
+	"slices"
 
 	"github.com/infergate/infergate/bench/loadgen"
+	"github.com/infergate/infergate/internal/tensor"
 	"github.com/infergate/infergate/runtime"
 )
 
@@ -39,19 +41,26 @@ type RuntimeConfig struct {
 	// Library is the ONNX Runtime library (runtime.Config.LibraryPath);
 	// default "": $INFERGATE_ORT_LIB, then the project's install folder.
 	Library string
+	// Shapes fixes the model's dynamic dimensions other than the batch, by
+	// input name (runtime.SessionOptions.Shapes), e.g. x: [-1, 3, 48, 192].
+	Shapes map[string][]int64
+	// Batch is the rows each Do runs at once; default 1.
+	Batch int
 }
 
 // Runtime is a loadgen.Target that runs the model in process, through
-// package runtime directly: no HTTP, no batcher, batch size 1. It is the
-// floor under which no gateway can go: the model's own cost per request.
+// package runtime directly: no HTTP, no batcher, Batch rows a call. It is
+// the floor under which no gateway can go: the model's own cost per request.
+// Every input must be float32.
 type Runtime struct {
-	env   *runtime.Environment
-	all   []*runtimeSlot
-	free  chan *runtimeSlot // idle sessions
-	done  chan struct{}     // closed by Close: waiters give up
-	rows  [][]float32       // per model input: Rows rows, row-major
-	width []int             // per model input: values per row
-	nrows uint64
+	env    *runtime.Environment
+	all    []*runtimeSlot
+	free   chan *runtimeSlot // idle sessions
+	done   chan struct{}     // closed by Close: waiters give up
+	rows   [][]float32       // per model input: Rows rows, row-major
+	width  []int             // per model input: values per row
+	shapes [][]int64         // per model input: the shape of one call's batch
+	nrows  uint64
 	// hook, if set (by tests), is called with a session's index just after
 	// Do takes it (enter) and just before Do gives it back (!enter).
 	hook func(slot int, enter bool)
@@ -85,6 +94,9 @@ func NewRuntime(cfg RuntimeConfig) (*Runtime, error) {
 	if cfg.Rows < 0 {
 		errs = append(errs, fmt.Errorf("runtime target: Rows: must be >= 0, got %d", cfg.Rows))
 	}
+	if cfg.Batch < 0 {
+		errs = append(errs, fmt.Errorf("runtime target: Batch: must be >= 0, got %d", cfg.Batch))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -97,6 +109,10 @@ func NewRuntime(cfg RuntimeConfig) (*Runtime, error) {
 	if cfg.Rows == 0 {
 		cfg.Rows = DefaultRuntimeRows
 	}
+	if cfg.Batch == 0 {
+		cfg.Batch = 1
+	}
+	cfg.Rows = max(cfg.Rows, cfg.Batch)
 
 	env, err := runtime.Open(runtime.Config{LibraryPath: cfg.Library, IntraOpThreads: cfg.IntraOpThreads})
 	if err != nil {
@@ -109,7 +125,7 @@ func NewRuntime(cfg RuntimeConfig) (*Runtime, error) {
 		nrows: uint64(cfg.Rows),
 	}
 	for i := range cfg.Sessions {
-		s, err := env.NewSession(cfg.ModelPath, runtime.SessionOptions{MaxBatch: 1})
+		s, err := env.NewSession(cfg.ModelPath, runtime.SessionOptions{MaxBatch: cfg.Batch, Shapes: cfg.Shapes})
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("runtime target: session %d of %d: %w", i+1, cfg.Sessions, err), r.Close())
 		}
@@ -119,10 +135,20 @@ func NewRuntime(cfg RuntimeConfig) (*Runtime, error) {
 	}
 	s := r.all[0].sess
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x72756e74696d65)) // "runtime"
-	n := len(s.Inputs())
-	r.rows, r.width = make([][]float32, n), make([]int, n)
-	for i := range n {
-		r.width[i] = s.InputRowSize(i)
+	ins := s.Inputs()
+	r.rows, r.width, r.shapes = make([][]float32, len(ins)), make([]int, len(ins)), make([][]int64, len(ins))
+	for i, in := range ins {
+		shape := slices.Clone(in.Shape)
+		if s.Batchable() {
+			shape[0] = int64(cfg.Batch)
+		}
+		n, ok := tensor.Elements(shape)
+		if in.DType != tensor.Float32 || !ok || slices.Contains(shape, -1) {
+			return nil, errors.Join(fmt.Errorf("runtime target: input %q (%s %s) must be float32 with every dimension but the batch known: give it in Shapes",
+				in.Name, in.DType, tensor.ShapeString(in.Shape)), r.Close())
+		}
+		r.shapes[i] = shape
+		r.width[i] = n / cfg.Batch
 		r.rows[i] = make([]float32, cfg.Rows*r.width[i])
 		for k := range r.rows[i] {
 			r.rows[i][k] = rng.Float32()*2 - 1
@@ -151,19 +177,32 @@ func (r *Runtime) Do(ctx context.Context, seq uint64) (int, error) {
 	if r.hook != nil {
 		r.hook(slot.id, true)
 	}
-	row := seq % r.nrows
-	for i, w := range r.width {
-		copy(slot.sess.Input(i, 1), r.rows[i][row*uint64(w):(row+1)*uint64(w)])
-	}
-	status := 200
-	if err := slot.sess.Run(1); err != nil {
-		status = 500
-	}
+	status := r.run(slot.sess, seq)
 	if r.hook != nil {
 		r.hook(slot.id, false)
 	}
 	r.free <- slot
 	return status, nil
+}
+
+// run copies the batch that starts at row seq modulo Rows into the
+// session and runs it: 200, or 500 when ONNX Runtime failed.
+func (r *Runtime) run(s *runtime.Session, seq uint64) int {
+	for i, w := range r.width {
+		in, err := s.Input(i, r.shapes[i])
+		if err != nil {
+			return 500
+		}
+		dst := tensor.Float32s(in.Data)
+		for k := 0; k < len(dst); k += w {
+			row := (seq + uint64(k/w)) % r.nrows
+			copy(dst[k:k+w], r.rows[i][row*uint64(w):(row+1)*uint64(w)])
+		}
+	}
+	if err := s.Run(); err != nil {
+		return 500
+	}
+	return 200
 }
 
 // Close waits for the sessions in use to come back, then closes every

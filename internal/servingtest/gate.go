@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/infergate/infergate/batcher"
+	"github.com/infergate/infergate/internal/tensor"
 	"github.com/infergate/infergate/router"
 	"github.com/infergate/infergate/runtime"
 )
@@ -128,15 +129,15 @@ type GatedOpener struct {
 var _ router.Opener = GatedOpener{}
 
 // Open opens the gated instances and starts a batcher over them.
-func (o GatedOpener) Open(path, model, version string, cfg batcher.Config, inWidth, outWidth int) (*batcher.Batcher, error) {
-	instances, err := batcher.NewONNXInstances(o.Env, path, cfg, inWidth, outWidth)
+func (o GatedOpener) Open(path, model, version string, cfg batcher.Config, opts batcher.ModelOptions) (*batcher.Batcher, error) {
+	instances, spec, err := batcher.NewONNXInstances(o.Env, path, cfg, opts)
 	if err != nil {
 		return nil, err
 	}
 	for i, inst := range instances {
-		instances[i] = gatedInstance{inst: inst, gate: o.Gate}
+		instances[i] = &gatedInstance{inst: inst, gate: o.Gate}
 	}
-	b, err := batcher.New(model, version, cfg, inWidth, outWidth, instances)
+	b, err := batcher.New(model, version, cfg, spec, instances)
 	if err != nil {
 		for _, inst := range instances {
 			_ = inst.Close()
@@ -150,21 +151,29 @@ func (o GatedOpener) Open(path, model, version string, cfg batcher.Config, inWid
 type gatedInstance struct {
 	inst batcher.Instance
 	gate *Gate
+	rows int // of the batch being filled
 }
 
-var _ batcher.Instance = gatedInstance{}
+var _ batcher.Instance = (*gatedInstance)(nil)
 
-func (i gatedInstance) Input(rows int) []float32 { return i.inst.Input(rows) }
-
-func (i gatedInstance) Run(rows int) ([]float32, error) {
-	if err := i.gate.pass(rows); err != nil {
-		return nil, err
+func (i *gatedInstance) Input(n int, shape []int64) (*tensor.Tensor, error) {
+	if n == 0 && len(shape) > 0 {
+		i.rows = int(shape[0])
 	}
-	out, err := i.inst.Run(rows)
+	return i.inst.Input(n, shape)
+}
+
+func (i *gatedInstance) Run() error {
+	if err := i.gate.pass(i.rows); err != nil {
+		return err
+	}
+	err := i.inst.Run()
 	if err == nil {
-		i.gate.computed(rows)
+		i.gate.computed(i.rows)
 	}
-	return out, err
+	return err
 }
 
-func (i gatedInstance) Close() error { return i.inst.Close() }
+func (i *gatedInstance) Output(j int) *tensor.Tensor { return i.inst.Output(j) }
+
+func (i *gatedInstance) Close() error { return i.inst.Close() }

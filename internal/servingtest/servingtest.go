@@ -159,6 +159,6 @@ func (g *Gates) Gate(version string) *Gate {
 }
 
 // Open opens version's instances behind its gate.
-func (g *Gates) Open(path, model, version string, cfg batcher.Config, inWidth, outWidth int) (*batcher.Batcher, error) {
-	return GatedOpener{Env: g.env, Gate: g.Gate(version)}.Open(path, model, version, cfg, inWidth, outWidth)
+func (g *Gates) Open(path, model, version string, cfg batcher.Config, opts batcher.ModelOptions) (*batcher.Batcher, error) {
+	return GatedOpener{Env: g.env, Gate: g.Gate(version)}.Open(path, model, version, cfg, opts)
 }
