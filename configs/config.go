@@ -1,7 +1,6 @@
 package configs
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -15,10 +14,10 @@ import (
 	"github.com/infergate/infergate/gateway/auth"
 	"github.com/infergate/infergate/internal/defaults"
 	"github.com/infergate/infergate/internal/fieldpath"
+	"github.com/infergate/infergate/internal/yamlstrict"
 	"github.com/infergate/infergate/registry"
 	"github.com/infergate/infergate/router"
 	"github.com/infergate/infergate/runtime"
-	"gopkg.in/yaml.v3"
 )
 
 // Config is the whole configuration file.
@@ -121,66 +120,18 @@ func Parse(data []byte) (*Config, error) {
 	return c, nil
 }
 
+// keysHint is where an unknown key's message sends the reader.
+const keysHint = "configs/infergate.yaml lists the keys"
+
 // Decode decodes data strictly and applies defaults without validating, so
 // that a caller can apply overrides (such as command-line flags) first.
 func Decode(data []byte) (*Config, error) {
 	var c Config
-	if err := decodeStrict(data, &c); err != nil {
+	if err := yamlstrict.Decode(data, &c, keysHint); err != nil {
 		return nil, fmt.Errorf("cannot decode config:\n%w", err)
 	}
 	c.ApplyDefaults()
 	return &c, nil
-}
-
-// decodeStrict decodes one YAML document into v: an unknown key is an
-// error, and every error names its line and field path.
-func decodeStrict(data []byte, v any) (err error) {
-	// yaml.v3 v3.0.1 panics on some inputs (a merge key beside a key that
-	// is a mapping or a list, go-yaml/yaml#895). complexKey refuses those
-	// known ones with a line number; the recover is for any other.
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("yaml: the file cannot be decoded (%s); check its keys, anchors and merge keys (<<)", fieldpath.OneLine(fmt.Sprint(p)))
-		}
-	}()
-	var root yaml.Node
-	if yaml.Unmarshal(data, &root) == nil {
-		if err := complexKey(&root); err != nil {
-			return err
-		}
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		return decodeErrors(data, err)
-	}
-	if err := dec.Decode(new(yaml.Node)); !errors.Is(err, io.EOF) {
-		return errors.New("the file holds more than one YAML document (a second \"---\"); keep one")
-	}
-	return nil
-}
-
-// complexKey refuses a mapping key that is itself a mapping or a list ("? [a,
-// b]: c"): no key of the schema is one.
-func complexKey(n *yaml.Node) error {
-	if n.Kind == yaml.MappingNode {
-		for i := 0; i < len(n.Content); i += 2 {
-			k := n.Content[i]
-			kind := k.Kind
-			if kind == yaml.AliasNode && k.Alias != nil {
-				kind = k.Alias.Kind
-			}
-			if kind == yaml.MappingNode || kind == yaml.SequenceNode {
-				return fmt.Errorf("line %d: a key must be a plain name, not a mapping or a list", k.Line)
-			}
-		}
-	}
-	for _, c := range n.Content {
-		if err := complexKey(c); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // ApplyDefaults fills every unset field with its documented default.

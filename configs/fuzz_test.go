@@ -18,7 +18,7 @@ import (
 // line break.
 var problemRE = regexp.MustCompile(`^(line [0-9]+: |yaml: |[a-z_][a-z0-9_]*(\[[^\n]*?\]|\.[a-z_][a-z0-9_]*)*: )`)
 
-// moreThanOneDocument is decodeStrict's whole-file error, the one error that
+// moreThanOneDocument is yamlstrict.Decode's whole-file error, the one error that
 // names neither a line nor a field.
 const moreThanOneDocument = `the file holds more than one YAML document (a second "---"); keep one`
 

@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/infergate/infergate/bench"
+	"github.com/infergate/infergate/internal/yamlstrict"
 )
 
 // LoadScenario reads a benchmark scenario (configs/bench/*.yaml) with the
@@ -16,7 +17,7 @@ func LoadScenario(path string) (*bench.Scenario, error) {
 		return nil, fmt.Errorf("cannot read scenario: %w", err)
 	}
 	var sc bench.Scenario
-	if err := decodeStrict(data, &sc); err != nil {
+	if err := yamlstrict.Decode(data, &sc, keysHint); err != nil {
 		return nil, fmt.Errorf("%s: cannot decode scenario:\n%w", path, err)
 	}
 	sc.ApplyDefaults()

@@ -1,8 +1,10 @@
-package configs
+package yamlstrict
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strconv"
 	"strings"
@@ -32,7 +34,7 @@ var typeNames = map[string]string{
 // each naming the field path (routes[customer-churn].batching.max_batch) and
 // the line, so that a typo in a nested key is as easy to find as a
 // validation error. Other errors (YAML syntax) are returned as they are.
-func decodeErrors(data []byte, err error) error {
+func decodeErrors(data []byte, err error, keysHint string) error {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {
 		return errors.New(fieldpath.OneLine(err.Error()))
@@ -45,7 +47,7 @@ func decodeErrors(data []byte, err error) error {
 	idx.walk(&root, "")
 	errs := make([]error, 0, len(te.Errors))
 	for _, msg := range te.Errors {
-		errs = append(errs, errors.New(fieldpath.OneLine(idx.rewrite(msg))))
+		errs = append(errs, errors.New(fieldpath.OneLine(idx.rewrite(msg, keysHint))))
 	}
 	return errors.Join(errs...)
 }
@@ -146,11 +148,11 @@ func (idx nodeIndex) findValue(line int, tag, value string) (string, *yaml.Node,
 	return found.path, found.node, true
 }
 
-func (idx nodeIndex) rewrite(msg string) string {
+func (idx nodeIndex) rewrite(msg, keysHint string) string {
 	if m := unknownFieldRE.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		if path, ok := idx.findKey(line, m[2]); ok {
-			return fmt.Sprintf("line %d: %s: unknown key; configs/infergate.yaml lists the keys", line, path)
+			return fmt.Sprintf("line %d: %s: unknown key; %s", line, path, keysHint)
 		}
 	}
 	if m := fieldTwiceRE.FindStringSubmatch(msg); m != nil {
@@ -189,4 +191,57 @@ func (idx nodeIndex) rewrite(msg string) string {
 		}
 	}
 	return msg
+}
+
+// Decode decodes one YAML document into v: an unknown key is an error, and
+// every error names its line and field path. keysHint says where the valid
+// keys are listed, for the unknown-key message ("configs/infergate.yaml
+// lists the keys").
+func Decode(data []byte, v any, keysHint string) (err error) {
+	// yaml.v3 v3.0.1 panics on some inputs (a merge key beside a key that
+	// is a mapping or a list, go-yaml/yaml#895). complexKey refuses those
+	// known ones with a line number; the recover is for any other.
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("yaml: the file cannot be decoded (%s); check its keys, anchors and merge keys (<<)", fieldpath.OneLine(fmt.Sprint(p)))
+		}
+	}()
+	var root yaml.Node
+	if yaml.Unmarshal(data, &root) == nil {
+		if err := complexKey(&root); err != nil {
+			return err
+		}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return decodeErrors(data, err, keysHint)
+	}
+	if err := dec.Decode(new(yaml.Node)); !errors.Is(err, io.EOF) {
+		return errors.New("the file holds more than one YAML document (a second \"---\"); keep one")
+	}
+	return nil
+}
+
+// complexKey refuses a mapping key that is itself a mapping or a list ("? [a,
+// b]: c"): no key of the schema is one.
+func complexKey(n *yaml.Node) error {
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i < len(n.Content); i += 2 {
+			k := n.Content[i]
+			kind := k.Kind
+			if kind == yaml.AliasNode && k.Alias != nil {
+				kind = k.Alias.Kind
+			}
+			if kind == yaml.MappingNode || kind == yaml.SequenceNode {
+				return fmt.Errorf("line %d: a key must be a plain name, not a mapping or a list", k.Line)
+			}
+		}
+	}
+	for _, c := range n.Content {
+		if err := complexKey(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
