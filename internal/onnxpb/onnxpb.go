@@ -3,6 +3,7 @@ package onnxpb
 import (
 	"encoding/binary"
 	"math"
+	"strconv"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -104,13 +105,33 @@ func IntAttr(name string, v int64) Attr { return Attr{Name: name, Type: AttrInt,
 func FloatAttr(name string, v float32) Attr { return Attr{Name: name, Type: AttrFloat, F: v} }
 
 // Tensor is a constant tensor (an initializer): float32 Data, or int64
-// Int64s when Type is Int64.
+// Int64s when Type is Int64. With External set, its data is not in the
+// model: it is RawData() at ExternalOffset in the file External names
+// (relative to the model's folder), which the caller writes.
 type Tensor struct {
-	Name   string
-	Dims   []int64
-	Type   ElemType // 0 means Float
-	Data   []float32
-	Int64s []int64
+	Name           string
+	Dims           []int64
+	Type           ElemType // 0 means Float
+	Data           []float32
+	Int64s         []int64
+	External       string
+	ExternalOffset int64
+}
+
+// RawData is the tensor's data as ONNX stores it: little-endian elements.
+func (t *Tensor) RawData() []byte {
+	if t.Type == Int64 {
+		raw := make([]byte, 8*len(t.Int64s))
+		for i, v := range t.Int64s {
+			binary.LittleEndian.PutUint64(raw[8*i:], uint64(v))
+		}
+		return raw
+	}
+	raw := make([]byte, 4*len(t.Data))
+	for i, f := range t.Data {
+		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(f))
+	}
+	return raw
 }
 
 // Dim is one dimension of a value's shape: a fixed size, or a symbolic name
@@ -226,25 +247,24 @@ func (t *Tensor) marshal() []byte {
 		b = protowire.AppendTag(b, 1, protowire.VarintType)
 		b = protowire.AppendVarint(b, uint64(d))
 	}
-	if t.Type == Int64 {
-		b = appendVarint(b, 2, uint64(Int64))
-		b = appendString(b, 8, t.Name)
-		raw := make([]byte, 8*len(t.Int64s))
-		for i, v := range t.Int64s {
-			binary.LittleEndian.PutUint64(raw[8*i:], uint64(v))
-		}
+	typ := t.Type
+	if typ == 0 {
+		typ = Float
+	}
+	b = appendVarint(b, 2, uint64(typ))
+	b = appendString(b, 8, t.Name)
+	raw := t.RawData()
+	if t.External == "" {
 		b = protowire.AppendTag(b, 9, protowire.BytesType)
 		return protowire.AppendBytes(b, raw)
 	}
-	b = appendVarint(b, 2, uint64(Float))
-	b = appendString(b, 8, t.Name)
-	raw := make([]byte, 4*len(t.Data))
-	for i, f := range t.Data {
-		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(f))
+	entry := func(key, value string) []byte {
+		return appendString(appendString(nil, 1, key), 2, value)
 	}
-	b = protowire.AppendTag(b, 9, protowire.BytesType)
-	b = protowire.AppendBytes(b, raw)
-	return b
+	b = appendMessage(b, 13, entry("location", t.External))
+	b = appendMessage(b, 13, entry("offset", strconv.FormatInt(t.ExternalOffset, 10)))
+	b = appendMessage(b, 13, entry("length", strconv.Itoa(len(raw))))
+	return appendVarint(b, 14, 1) // data_location: EXTERNAL
 }
 
 func (v *ValueInfo) marshal() []byte {
