@@ -445,3 +445,36 @@ func (e *Environment) Inspect(path string) (ins, outs []TensorInfo, err error) {
 	defer func() { err = errors.Join(err, release()) }()
 	return readInfo(path)
 }
+
+// Check proves the model at path serves: it loads it as NewSession does,
+// with opts' Shapes and NoBatch (MaxBatch 1, no warm-up), runs it once on
+// zeros (empty strings) with every dynamic dimension at 1, and returns its
+// inputs and outputs as narrowed. The error names what failed: the file, an
+// input or output a Session cannot exchange, or the run and the shapes it
+// was given.
+func (e *Environment) Check(path string, opts SessionOptions) (ins, outs []TensorInfo, err error) {
+	opts.MaxBatch, opts.WarmupRuns = 1, -1
+	s, err := e.NewSession(path, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() { err = errors.Join(err, s.Close()) }()
+	for i := range s.inputs {
+		shape := slices.Clone(s.inputs[i].info.Shape)
+		for d, n := range shape {
+			if n < 0 {
+				shape[d] = 1
+			}
+		}
+		t, err := s.Input(i, shape)
+		if err != nil {
+			return nil, nil, err
+		}
+		clear(t.Data)
+		clear(t.Strings)
+	}
+	if err := s.Run(); err != nil {
+		return nil, nil, err
+	}
+	return s.Inputs(), s.Outputs(), nil
+}

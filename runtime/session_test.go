@@ -518,3 +518,31 @@ func TestRunDoesNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// TestCheck: Check runs a model once at its dynamic dimensions' smallest
+// size and says what failed when it cannot.
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	e := testEnv(t)
+	ins, outs, err := e.Check(newLogistic(1, 4).model(t), SessionOptions{})
+	if err != nil || len(ins) != 1 || !slices.Equal(outs[0].Shape, []int64{-1, 1}) {
+		t.Fatalf("Check of a logistic regression: %+v %+v %v", ins, outs, err)
+	}
+	ocr := testmodels.Path(t, testmodels.OCRClassifier)
+	if _, _, err := e.Check(ocr, SessionOptions{Shapes: map[string][]int64{"x": {-1, 3, 48, 192}}}); err != nil {
+		t.Errorf("Check of the OCR classifier at 48×192: %v", err)
+	}
+	_, _, err = e.Check(ocr, SessionOptions{})
+	t.Logf("the OCR classifier at 1×1: %v", err)
+	// A model that cannot run: Reshape to a shape its input does not fill.
+	bad := writeModel(t, &onnxpb.Model{Graph: onnxpb.Graph{
+		Name:         "bad",
+		Nodes:        []onnxpb.Node{{Op: "Reshape", Inputs: []string{"x", "shape"}, Outputs: []string{"y"}}},
+		Initializers: []onnxpb.Tensor{{Name: "shape", Dims: []int64{2}, Type: onnxpb.Int64, Int64s: []int64{5, 7}}},
+		Inputs:       []onnxpb.ValueInfo{{Name: "x", Type: onnxpb.Float, Shape: batchDims(3)}},
+		Outputs:      []onnxpb.ValueInfo{{Name: "y", Type: onnxpb.Float, Shape: []onnxpb.Dim{{Value: 5}, {Value: 7}}}},
+	}})
+	if _, _, err := e.Check(bad, SessionOptions{}); err == nil || !strings.Contains(err.Error(), "failed on inputs x [1,3]") {
+		t.Errorf("Check of a model that cannot run: %v", err)
+	}
+}
