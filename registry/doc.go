@@ -9,6 +9,7 @@
 //
 //	<root>/<model>/<version>/model.onnx     the ONNX file
 //	<root>/<model>/<version>/metadata.json  Version: signature, metrics, lineage, tags, sha256
+//	<root>/<model>/<version>/<file>         artifacts (the drift profile) and external data, each hashed
 //	<root>/<model>/aliases.json             {"production": "1.0.0", "staging": "1.1.0"}
 //	<root>/<model>/aliases.log              one AliasMove per line, oldest first
 //
@@ -22,11 +23,29 @@
 //
 // Versions are immutable: registering an existing version fails with
 // ErrExists, and NextVersion proposes the next free one. Only their Tags
-// change afterwards (SetTags). A Signature (signature.go) travels with every
-// version and says how request features become the input tensor (Encoder,
-// Row) and how the output becomes a response; the trainer writes it and the
-// gateway applies it, so training and serving encode features with the same
-// code. Lineage records the training data (path and SHA-256), the held-out
+// change afterwards (SetTags). A Signature (signature.go, tensors.go)
+// travels with every version: the model's inputs and outputs (names,
+// element types, shapes with -1 for dynamic dimensions), what each output
+// means (probabilities with labels or thresholds, label, score, embedding,
+// raw), whether requests batch, and, for a tabular model, how request
+// features become its input tensor (Encoder, Row). The trainer writes it
+// and the gateway applies it, so training and serving encode features with
+// the same code.
+//
+// # Bringing a model
+//
+// Import (import.go) registers an ONNX file a user brings, or a folder
+// holding it and the files its tensors keep their data in (external data,
+// found by reading the model's protobuf). A CheckFunc, which the composition
+// root builds over ONNX Runtime, loads it and runs it once at its declared
+// shape (dynamic dimensions at 1, or as the signature file narrows them); a
+// file that does not load or run is ErrInvalidModel, saying what failed. The
+// user's SignatureFile (sigfile.go, YAML, strict) says what outputs mean and
+// narrows shapes; every name it uses must be the model's. RegisterFiles
+// copies the files as streams, hashing them on the way, so a model of any
+// size registers in bounded memory, and Verify checks every file of a
+// version against its hashes before the router serves it. A model's first
+// version gets the production alias unless the request names another. Lineage records the training data (path and SHA-256), the held-out
 // data the metrics were measured on, the parameters, the trainer and code
 // versions and the parent version. Metadata written before a field existed
 // still loads: new fields are optional.

@@ -20,19 +20,34 @@ const (
 	Categorical FeatureType = "categorical"
 )
 
-// Signature describes how a model version is called: which request features
-// it takes, how each becomes columns of the float32 input tensor (in tensor
-// order), and what the output tensor means. The trainer writes it with the
-// statistics it learned, and the gateway applies the same encoding at serving
-// time, so training and serving cannot drift apart
-// (docs/adr/0004-feature-encoding-in-signature.md).
+// Signature describes how a model version is called. Every model has
+// Inputs and Outputs: its graph's tensors (names, element types, shapes as
+// the signature narrows them) and what each output means (OutputSpec).
+// A tabular model also has Features: which request features it takes and
+// how each becomes columns of its one float32 input tensor (in tensor
+// order). The trainer writes it with the statistics it learned, and the
+// gateway applies the same encoding at serving time, so training and
+// serving cannot drift apart (docs/adr/0004-feature-encoding-in-signature.md);
+// `registry import` writes it from the model and the user's signature file.
+//
+// Versions trained before Inputs and Outputs existed have Input, Features
+// and Output alone; InputSpecs and OutputSpecs derive the rest.
 type Signature struct {
-	// Input is the model's input tensor: [batch, width] float32.
-	Input string `json:"input"`
-	// Features in tensor order.
-	Features []Feature `json:"features"`
-	// Output is how the output tensor maps to a response.
-	Output Output `json:"output"`
+	// Input is a tabular model's input tensor: [batch, width] float32.
+	Input string `json:"input,omitempty"`
+	// Features in tensor order; none for a model that takes tensors.
+	Features []Feature `json:"features,omitempty"`
+	// Output is how a binary classifier's output maps to a response, as
+	// the trainer writes it; OutputSpecs reads it as a probabilities output
+	// with thresholds.
+	Output Output `json:"output,omitzero"`
+
+	// Inputs are the model's inputs, in its order.
+	Inputs []TensorSpec `json:"inputs,omitempty"`
+	// Outputs are the model's outputs, in its order, with their kinds.
+	Outputs []OutputSpec `json:"outputs,omitempty"`
+	// Batch is BatchAuto ("") or BatchNone.
+	Batch string `json:"batch,omitempty"`
 }
 
 // Feature is one request feature and its encoding.
@@ -97,13 +112,26 @@ func (s *Signature) Width() int {
 	return w
 }
 
-// Validate reports the first inconsistency in s, naming the field.
+// Validate reports the inconsistencies of s, naming the fields: a tabular
+// signature needs its input, features and an output (Output or Outputs);
+// another needs its inputs and outputs.
 func (s *Signature) Validate() error {
+	if err := s.validateTensors(); err != nil {
+		return err
+	}
+	if !s.Tabular() {
+		switch {
+		case s.Input != "":
+			return errors.New("signature.features: must list at least one feature when signature.input is set")
+		case len(s.Inputs) == 0:
+			return errors.New("signature.inputs: must list the model's inputs")
+		case len(s.Outputs) == 0:
+			return errors.New("signature.outputs: must list the model's outputs")
+		}
+		return nil
+	}
 	if s.Input == "" {
 		return errors.New("signature.input: must name the model's input tensor")
-	}
-	if len(s.Features) == 0 {
-		return errors.New("signature.features: must list at least one feature")
 	}
 	seen := make(map[string]bool, len(s.Features))
 	for i := range s.Features {
@@ -127,6 +155,12 @@ func (s *Signature) Validate() error {
 		default:
 			return fmt.Errorf("signature.features[%s].type: unknown type %q (want numeric or categorical)", f.Name, f.Type)
 		}
+	}
+	if len(s.Inputs) > 1 || len(s.Inputs) == 1 && s.Inputs[0].Name != s.Input {
+		return fmt.Errorf("signature.inputs: a tabular model has one input, %q, that its features encode into", s.Input)
+	}
+	if len(s.Outputs) > 0 {
+		return nil
 	}
 	if s.Output.Name == "" {
 		return errors.New("signature.output.name: must name the model's output tensor")
@@ -156,10 +190,13 @@ type Encoder struct {
 	rows     sync.Pool // of *Row, so the request path reuses rows
 }
 
-// NewEncoder validates sig and prepares its encoding.
+// NewEncoder validates sig, a tabular signature, and prepares its encoding.
 func NewEncoder(sig *Signature) (*Encoder, error) {
 	if err := sig.Validate(); err != nil {
 		return nil, err
+	}
+	if !sig.Tabular() {
+		return nil, errors.New("signature.features: the model takes tensors, not features: it has no encoder")
 	}
 	e := &Encoder{
 		sig:     sig,

@@ -1,12 +1,15 @@
 package registry
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -156,6 +159,52 @@ func (s *Store) Register(v *Version, model []byte) error {
 // without its files. Names match [a-z0-9][a-z0-9._-]* and may not be the
 // store's own files; v.Files is set to their hashes.
 func (s *Store) RegisterWith(v *Version, model []byte, files map[string][]byte) error {
+	if len(model) == 0 {
+		return s.register(v, nil)
+	}
+	src := map[string]source{modelFile: bytesSource(model)}
+	for name, data := range files {
+		if err := validateFileName(name); err != nil {
+			return fmt.Errorf("cannot register %s@%s: %w", v.Model, v.Version, err)
+		}
+		src[name] = bytesSource(data)
+	}
+	return s.register(v, src)
+}
+
+// RegisterFiles is RegisterWith from files on disk, copied (and hashed) as
+// they stream, so a model of any size registers in bounded memory:
+// modelPath is the ONNX file, data the files its tensors keep their data in
+// (external data), by the name the model refers to them by, each stored
+// beside model.onnx under that name. Names are plain file names
+// ([A-Za-z0-9._-], not starting with a dot) and may not be the store's own.
+func (s *Store) RegisterFiles(v *Version, modelPath string, data map[string]string) error {
+	src := map[string]source{modelFile: fileSource(modelPath)}
+	for name, path := range data {
+		if err := validateDataFileName(name); err != nil {
+			return fmt.Errorf("cannot register %s@%s: %w", v.Model, v.Version, err)
+		}
+		src[name] = fileSource(path)
+	}
+	return s.register(v, src)
+}
+
+// source is where one file of a version comes from.
+type source interface {
+	open() (io.ReadCloser, error)
+}
+
+type bytesSource []byte
+
+func (b bytesSource) open() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+
+type fileSource string
+
+func (p fileSource) open() (io.ReadCloser, error) { return os.Open(string(p)) }
+
+// register writes a version: files (model.onnx among them) into a temporary
+// directory, then metadata.json, then renames it into place.
+func (s *Store) register(v *Version, files map[string]source) error {
 	if v == nil {
 		return errors.New("cannot register: version metadata is nil")
 	}
@@ -168,7 +217,7 @@ func (s *Store) RegisterWith(v *Version, model []byte, files map[string][]byte) 
 	if err := v.Signature.Validate(); err != nil {
 		return fmt.Errorf("cannot register %s@%s: %w", v.Model, v.Version, err)
 	}
-	if len(model) == 0 {
+	if _, ok := files[modelFile]; !ok {
 		return fmt.Errorf("cannot register %s@%s: the model file is empty", v.Model, v.Version)
 	}
 	for k, m := range v.Metrics {
@@ -176,26 +225,6 @@ func (s *Store) RegisterWith(v *Version, model []byte, files map[string][]byte) 
 			return fmt.Errorf("cannot register %s@%s: metrics[%s]: must be finite, got %v", v.Model, v.Version, k, m)
 		}
 	}
-	v.Files = nil
-	for name, data := range files {
-		if err := validateFileName(name); err != nil {
-			return fmt.Errorf("cannot register %s@%s: %w", v.Model, v.Version, err)
-		}
-		if v.Files == nil {
-			v.Files = make(map[string]string, len(files))
-		}
-		v.Files[name] = sha256Hex(data)
-	}
-	v.ModelSHA256 = sha256Hex(model)
-	if v.CreatedAt.IsZero() {
-		v.CreatedAt = s.now().UTC()
-	}
-	meta, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("cannot register %s@%s: cannot encode metadata: %w", v.Model, v.Version, err)
-	}
-	meta = append(meta, '\n')
-
 	dir := s.modelDir(v.Model)
 	final := filepath.Join(dir, v.Version)
 	if _, err := os.Lstat(final); err == nil {
@@ -214,14 +243,32 @@ func (s *Store) RegisterWith(v *Version, model []byte, files map[string][]byte) 
 			_ = os.RemoveAll(tmp)
 		}
 	}()
-	if err := writeFileSync(filepath.Join(tmp, modelFile), model); err != nil {
-		return fmt.Errorf("cannot register %s@%s: %w", v.Model, v.Version, err)
-	}
-	for name, data := range files {
-		if err := writeFileSync(filepath.Join(tmp, name), data); err != nil {
-			return fmt.Errorf("cannot register %s@%s: %w", v.Model, v.Version, err)
+	v.Files = nil
+	for name, src := range files {
+		sum, size, err := copySync(filepath.Join(tmp, name), src)
+		if err != nil {
+			return fmt.Errorf("cannot register %s@%s: %s: %w", v.Model, v.Version, name, err)
 		}
+		if name == modelFile {
+			if size == 0 {
+				return fmt.Errorf("cannot register %s@%s: the model file is empty", v.Model, v.Version)
+			}
+			v.ModelSHA256 = sum
+			continue
+		}
+		if v.Files == nil {
+			v.Files = make(map[string]string, len(files)-1)
+		}
+		v.Files[name] = sum
 	}
+	if v.CreatedAt.IsZero() {
+		v.CreatedAt = s.now().UTC()
+	}
+	meta, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("cannot register %s@%s: cannot encode metadata: %w", v.Model, v.Version, err)
+	}
+	meta = append(meta, '\n')
 	// metadata.json goes last: a crash before the rename leaves only a
 	// temporary directory, which listings skip.
 	if err := writeFileSync(filepath.Join(tmp, metadataFile), meta); err != nil {
@@ -243,6 +290,32 @@ func (s *Store) RegisterWith(v *Version, model []byte, files map[string][]byte) 
 		return fmt.Errorf("registered %s@%s but cannot sync %q: %w", v.Model, v.Version, dir, err)
 	}
 	return nil
+}
+
+// copySync copies src into a new file at path, flushed to stable storage,
+// and returns the hex SHA-256 and size of what it copied.
+func copySync(path string, src source) (sum string, size int64, err error) {
+	in, err := src.open()
+	if err != nil {
+		return "", 0, err
+	}
+	defer func() { _ = in.Close() }()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return "", 0, err
+	}
+	h := sha256.New()
+	size, err = io.Copy(io.MultiWriter(f, h), in)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", 0, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), size, nil
 }
 
 // Get returns the metadata of a version.
@@ -291,6 +364,50 @@ func (s *Store) ReadModel(model, version string) ([]byte, *Version, error) {
 	return data, v, nil
 }
 
+// Verify checks a version's model file and every file registered with it
+// against the SHA-256 its metadata records (ErrChecksum when one differs),
+// reading them as a stream: what the router does before it serves a
+// version, whatever its size.
+func (s *Store) Verify(model, version string) (*Version, error) {
+	v, err := s.Get(model, version)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(s.modelDir(model), version)
+	check := func(name, want string) error {
+		got, err := fileSHA256(filepath.Join(dir, name))
+		if err != nil {
+			return fmt.Errorf("cannot read %s of %s@%s: %w", name, model, version, err)
+		}
+		if got != want {
+			return fmt.Errorf("%s of %s@%s has sha256 %s, metadata says %s: %w", name, model, version, got, want, ErrChecksum)
+		}
+		return nil
+	}
+	if err := check(modelFile, v.ModelSHA256); err != nil {
+		return nil, err
+	}
+	for _, name := range slices.Sorted(maps.Keys(v.Files)) {
+		if err := check(name, v.Files[name]); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = f.Close() }()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
 // ReadFile returns an artifact of a version (see RegisterWith) after
 // checking it against the SHA-256 its metadata records. A version registered
 // without that file gives ErrNotFound.
@@ -323,6 +440,21 @@ func validateFileName(name string) error {
 }
 
 func isFileRest(c byte) bool { return isLowerOrDigit(c) || c == '.' || c == '_' || c == '-' }
+
+// validateDataFileName refuses external data names that are not plain file
+// names in the model's folder, or that are the store's own.
+func validateDataFileName(name string) error {
+	ok := name != "" && name[0] != '.' && name != modelFile && name != metadataFile && name != aliasesFile
+	for i := 0; ok && i < len(name); i++ {
+		c := name[i]
+		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
+	}
+	if !ok {
+		return fmt.Errorf("external data file %q: %w: must be a file beside the model named with [A-Za-z0-9._-], not starting with a dot, and not %s or %s",
+			name, ErrInvalidName, modelFile, metadataFile)
+	}
+	return nil
+}
 
 func sha256Hex(data []byte) string {
 	sum := sha256.Sum256(data)
