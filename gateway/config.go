@@ -19,6 +19,7 @@ const (
 	DefaultListen         = "127.0.0.1:8080"
 	DefaultAdminListen    = "127.0.0.1:8081"
 	DefaultMaxBodyBytes   = 1 << 20
+	DefaultAdminMaxBody   = 256 << 20
 	DefaultMaxHeaderBytes = 8 << 10
 	DefaultTimeout        = time.Second
 	DefaultMaxTimeout     = 10 * time.Second
@@ -55,6 +56,11 @@ type Config struct {
 	AdminListen string `yaml:"admin_listen"`
 	// MaxBodyBytes caps a request body; larger ones get 413. Default 1 MiB.
 	MaxBodyBytes int `yaml:"max_body_bytes"`
+	// AdminMaxBodyBytes caps a request body on the admin listener, where
+	// POST /v1/registry/models/{model}/versions/{version} uploads a model.
+	// Default 256 MiB; a larger model imports with `infergate registry
+	// import`.
+	AdminMaxBodyBytes int `yaml:"admin_max_body_bytes"`
 	// MaxHeaderBytes caps the request line plus headers; larger ones get 431.
 	// Default 8 KiB.
 	MaxHeaderBytes int `yaml:"max_header_bytes"`
@@ -148,6 +154,7 @@ func (c *Config) ApplyDefaults() {
 	defaults.Set(&c.Listen, DefaultListen)
 	defaults.Set(&c.AdminListen, DefaultAdminListen)
 	defaults.Set(&c.MaxBodyBytes, DefaultMaxBodyBytes)
+	defaults.Set(&c.AdminMaxBodyBytes, DefaultAdminMaxBody)
 	defaults.Set(&c.MaxHeaderBytes, DefaultMaxHeaderBytes)
 	defaults.Set(&c.Timeout, DefaultTimeout)
 	defaults.Set(&c.MaxTimeout, DefaultMaxTimeout)
@@ -183,6 +190,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	positive("max_body_bytes", int64(c.MaxBodyBytes))
+	positive("admin_max_body_bytes", int64(c.AdminMaxBodyBytes))
 	positive("max_header_bytes", int64(c.MaxHeaderBytes))
 	positive("max_instances", int64(c.MaxInstances))
 	positive("max_json_depth", int64(c.MaxJSONDepth))

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/infergate/infergate/registry"
 	"github.com/infergate/infergate/router"
 	"github.com/valyala/fasthttp"
 )
@@ -63,6 +64,8 @@ type Gateway struct {
 	features *featurefetch.Fetcher
 	// deviceReport answers GET /v1/devices (SetDeviceReport).
 	deviceReport atomic.Pointer[func() any]
+	// checkModel proves an uploaded model serves (SetModelChecker).
+	checkModel atomic.Pointer[registry.CheckFunc]
 }
 
 // serving is one immutable routing snapshot with the per-route metrics and
@@ -188,17 +191,26 @@ func newGateway(cfg Config, table *router.Table, cacheHash keyHasher) (*Gateway,
 		g.closeFeatures()
 		return nil, err
 	}
-	g.public = g.newServer("infergate", g.recovering(g.servePublic))
-	g.admin = g.newServer("infergate-admin", g.recovering(g.serveAdmin))
+	g.public = g.newServer("infergate", g.recovering(g.servePublic), bodyLimit{"server.max_body_bytes", g.cfg.MaxBodyBytes, "send fewer or smaller rows"})
+	g.admin = g.newServer("infergate-admin", g.recovering(g.serveAdmin), bodyLimit{"server.admin_max_body_bytes", g.cfg.AdminMaxBodyBytes,
+		"import a larger model with `infergate registry import`"})
 	return g, nil
 }
 
-func (g *Gateway) newServer(name string, h fasthttp.RequestHandler) *fasthttp.Server {
+// bodyLimit is a listener's request body limit, its config key and what to
+// do about a body above it.
+type bodyLimit struct {
+	key   string
+	bytes int
+	hint  string
+}
+
+func (g *Gateway) newServer(name string, h fasthttp.RequestHandler, limit bodyLimit) *fasthttp.Server {
 	return &fasthttp.Server{
 		Name:               name,
 		Handler:            h,
-		ErrorHandler:       g.serveTransportError,
-		MaxRequestBodySize: g.cfg.MaxBodyBytes,
+		ErrorHandler:       func(ctx *fasthttp.RequestCtx, err error) { g.serveTransportError(ctx, err, limit) },
+		MaxRequestBodySize: limit.bytes,
 		ReadBufferSize:     g.cfg.MaxHeaderBytes,
 		ReadTimeout:        g.cfg.ReadTimeout,
 		WriteTimeout:       g.cfg.WriteTimeout,
@@ -363,11 +375,11 @@ func (g *Gateway) recovering(h fasthttp.RequestHandler) fasthttp.RequestHandler 
 }
 
 // serveTransportError answers errors fasthttp finds before a handler runs.
-func (g *Gateway) serveTransportError(ctx *fasthttp.RequestCtx, err error) {
+func (g *Gateway) serveTransportError(ctx *fasthttp.RequestCtx, err error, limit bodyLimit) {
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
 		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, codeBodyTooLarge, "",
-			fmt.Sprintf("request body is larger than server.max_body_bytes (%d bytes); send fewer or smaller rows", g.cfg.MaxBodyBytes))
+			fmt.Sprintf("request body is larger than %s (%d bytes); %s", limit.key, limit.bytes, limit.hint))
 	case isTimeout(err):
 		writeError(ctx, fasthttp.StatusRequestTimeout, codeRequestTimeout, "",
 			fmt.Sprintf("the request did not arrive within server.read_timeout (%s); send it whole, or raise the limit", g.cfg.ReadTimeout))

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -19,6 +18,7 @@ import (
 //	GET    /v1/registry/models                                  list
 //	GET    /v1/registry/models/{model}                          show a model
 //	GET    /v1/registry/models/{model}/versions/{version}       show a version
+//	POST   /v1/registry/models/{model}/versions/{version}       import a model (registryimport.go)
 //	DELETE /v1/registry/models/{model}/versions/{version}       delete
 //	POST   /v1/registry/models/{model}/versions/{version}/tags  tag
 //	POST   /v1/registry/models/{model}/aliases/{alias}          alias
@@ -31,7 +31,7 @@ const registryPath = "/v1/registry/models"
 
 // registryHelp lists the endpoints, for 404 answers.
 const registryHelp = "the registry API is GET " + registryPath + ", GET " + registryPath + "/{model}, " +
-	"GET|DELETE " + registryPath + "/{model}/versions/{version}, POST " + registryPath + "/{model}/versions/{version}/tags, " +
+	"GET|POST|DELETE " + registryPath + "/{model}/versions/{version}, POST " + registryPath + "/{model}/versions/{version}/tags, " +
 	"POST " + registryPath + "/{model}/aliases/{alias}, POST " + registryPath + "/{model}/promote, POST " + registryPath + "/{model}/rollback"
 
 // serveRegistry answers the endpoints under registryPath; rest is the path
@@ -76,11 +76,14 @@ func (g *Gateway) serveRegistry(ctx *fasthttp.RequestCtx, rest string) (mutating
 		case ctx.IsGet() || ctx.IsHead():
 			showVersion(ctx, store, model, parts[2])
 			return false
+		case ctx.IsPost():
+			g.importVersion(ctx, store, model, parts[2])
+			return true
 		case ctx.IsDelete():
 			deleteVersion(ctx, store, model, parts[2])
 			return true
 		}
-		methodNotAllowed(ctx, "GET, DELETE")
+		methodNotAllowed(ctx, "GET, POST, DELETE")
 		return false
 	case len(parts) == 4 && parts[1] == "versions" && parts[3] == "tags":
 		return postOnly(ctx) && tagVersion(ctx, store, model, parts[2])
@@ -209,14 +212,7 @@ func showVersion(ctx *fasthttp.RequestCtx, store *registry.Store, model, version
 		writeRegistryError(ctx, err)
 		return
 	}
-	out := versionWithAliases{Version: v, Aliases: []string{}}
-	for a, to := range aliases {
-		if to == version {
-			out.Aliases = append(out.Aliases, a)
-		}
-	}
-	slices.Sort(out.Aliases)
-	writeJSON(ctx, out, "the version")
+	writeJSON(ctx, versionWithAliases{Version: v, Aliases: aliasesOf(aliases, version)}, "the version")
 }
 
 func deleteVersion(ctx *fasthttp.RequestCtx, store *registry.Store, model, version string) {

@@ -195,7 +195,7 @@ func (l *loader) modelTarget(route, name, model, ref string, cfg batcher.Config)
 	}
 	// A model file that no longer matches the checksum registered with it
 	// (truncated by a full disk, edited by hand) must not serve predictions.
-	if _, _, err := l.store.ReadModel(meta.Model, meta.Version); err != nil {
+	if _, err := l.store.Verify(meta.Model, meta.Version); err != nil {
 		return nil, fmt.Errorf("%s: refusing model %s %s: %w", where(route, name), meta.Model, meta.Version, err)
 	}
 	enc, err := registry.NewEncoder(&meta.Signature)

@@ -17,7 +17,6 @@ import (
 
 	"github.com/infergate/infergate/configs"
 	"github.com/infergate/infergate/registry"
-	"github.com/infergate/infergate/score"
 )
 
 const registryUsage = `infergate registry lists and changes the model registry: versions, their
@@ -25,12 +24,23 @@ metadata and tags, and the aliases (production, staging, …) that routes follow
 
   infergate registry list
   infergate registry show     MODEL | MODEL@ALIAS | MODEL:VERSION
+  infergate registry import   FILE.onnx|FOLDER --model NAME --version V [--signature FILE.yaml] [--alias ALIAS]
   infergate registry alias    MODEL ALIAS VERSION [--reason TEXT]
   infergate registry promote  MODEL VERSION [--alias production] [--gate] [--override --reason TEXT]
   infergate registry rollback MODEL [--alias production] [--reason TEXT]
   infergate registry delete   MODEL VERSION
   infergate registry tag      MODEL VERSION KEY=VALUE... (KEY= removes the tag)
   infergate registry gc       [--older-than 1h]
+
+import registers an ONNX model you bring (exported from PyTorch, scikit-learn,
+XGBoost, Keras, PaddlePaddle…): it reads its inputs and outputs through ONNX
+Runtime, runs it once on inputs of its declared shape (dynamic dimensions at 1,
+or as the signature file says) and refuses a file that does not load or run.
+A FOLDER holds the model (model.onnx, or its only .onnx file) and the files its
+tensors keep their data in. The signature file says what outputs mean
+(probabilities with labels, label, score, embedding, raw), narrows shapes and,
+for a tabular model, how features encode. The model's first version gets the
+alias production unless --alias names another.
 
 promote --gate requires the version's held-out auc and log_loss to be at
 least as good as those of the version the alias names, measured on the same
@@ -45,7 +55,7 @@ Each command takes --config FILE or --registry DIR to find the registry, and
 
 // registrySubcommands are the subcommands of infergate registry, in usage
 // order.
-var registrySubcommands = []string{"list", "show", "alias", "promote", "rollback", "delete", "tag", "gc"}
+var registrySubcommands = []string{"list", "show", "import", "alias", "promote", "rollback", "delete", "tag", "gc"}
 
 // runRegistry runs infergate registry SUBCOMMAND.
 func runRegistry(args []string, stdout io.Writer) error {
@@ -76,10 +86,16 @@ func registryMain(args []string, stdout, stderr io.Writer) error {
 	c.fs.StringVar(&c.root, "registry", "", "registry folder (overrides registry.root)")
 	c.fs.BoolVar(&c.json, "json", false, "write JSON instead of tables")
 	run := map[string]func() error{
-		"list": c.list, "show": c.show, "alias": c.alias, "promote": c.promote,
+		"list": c.list, "show": c.show, "import": c.importModel, "alias": c.alias, "promote": c.promote,
 		"rollback": c.rollback, "delete": c.delete, "tag": c.tag, "gc": c.gc,
 	}[c.name]
 	switch c.name {
+	case "import":
+		c.fs.StringVar(&c.model, "model", "", "the registry model to import into (required)")
+		c.fs.StringVar(&c.version, "version", "", "the new version, MAJOR.MINOR.PATCH (required)")
+		c.fs.StringVar(&c.signature, "signature", "", "a signature file (YAML): output kinds and labels, shapes, batch mode, features")
+		c.fs.StringVar(&c.aliasName, "alias", "", "the alias to move to the new version (default: production for a model's first version)")
+		c.fs.StringVar(&c.by, "by", os.Getenv("USER"), "who imports, for the alias log (default $USER)")
 	case "alias", "promote", "rollback":
 		c.fs.StringVar(&c.by, "by", os.Getenv("USER"), "who moves the alias, for the alias log (default $USER)")
 		c.fs.StringVar(&c.reason, "reason", "", "why, for the alias log (required with --override)")
@@ -115,6 +131,9 @@ type registryCmd struct {
 	gate       bool
 	override   bool
 	olderThan  time.Duration
+	model      string // import
+	version    string
+	signature  string
 	store      *registry.Store
 }
 
@@ -155,23 +174,28 @@ func (c *registryCmd) want(min, max int, usage string) error {
 	return nil
 }
 
+// config loads the configuration --config names, or the built-in defaults
+// when it is the default file and that is absent.
+func (c *registryCmd) config() (*configs.Config, error) {
+	configSet := false
+	c.fs.Visit(func(f *flag.Flag) { configSet = configSet || f.Name == "config" })
+	cfg, err := loadConfig(c.configPath, nil)
+	if !configSet && errors.Is(err, os.ErrNotExist) {
+		cfg, err = new(configs.Config), nil
+		cfg.ApplyDefaults()
+	}
+	return cfg, err
+}
+
 // open opens the registry the flags or the config name; it must exist.
 func (c *registryCmd) open() error {
 	root := c.root
 	if root == "" {
-		configSet := false
-		c.fs.Visit(func(f *flag.Flag) { configSet = configSet || f.Name == "config" })
-		cfg, err := loadConfig(c.configPath, nil)
-		switch {
-		case err == nil:
-			root = cfg.Registry.Root
-		case !configSet && errors.Is(err, os.ErrNotExist):
-			var rc configs.Config
-			rc.ApplyDefaults()
-			root = rc.Registry.Root
-		default:
+		cfg, err := c.config()
+		if err != nil {
 			return err
 		}
+		root = cfg.Registry.Root
 	}
 	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
 		return fmt.Errorf("registry %s does not exist: train a model into it (`infergate train --demo --registry %s`), or name another with --registry", root, root)
@@ -213,151 +237,6 @@ func (c *registryCmd) list() error {
 	for _, m := range models {
 		t.row(m.Name, strconv.Itoa(len(m.Versions)), m.Versions[len(m.Versions)-1], aliasList(m.Aliases))
 	}
-	return t.flush()
-}
-
-func (c *registryCmd) show() error {
-	if err := c.want(1, 1, "MODEL, MODEL@ALIAS or MODEL:VERSION"); err != nil {
-		return err
-	}
-	ref := c.args[0]
-	if !strings.ContainsAny(ref, "@:") {
-		if err := registry.ValidateModelName(ref); err != nil {
-			return c.misuse("%w", err)
-		}
-		if err := c.open(); err != nil {
-			return err
-		}
-		return c.showModel(ref)
-	}
-	model, version, err := score.ParseModelRef(ref)
-	if err != nil {
-		return c.misuse("%w", err)
-	}
-	if err := c.open(); err != nil {
-		return err
-	}
-	v, err := c.store.Resolve(model, version)
-	if err != nil {
-		return err
-	}
-	aliases, err := c.store.Aliases(model)
-	if err != nil {
-		return err
-	}
-	var names []string
-	for _, a := range slices.Sorted(maps.Keys(aliases)) {
-		if aliases[a] == v.Version {
-			names = append(names, a)
-		}
-	}
-	if c.json {
-		return c.out(struct {
-			*registry.Version
-			Aliases []string `json:"aliases"`
-		}{v, names})
-	}
-	return c.showVersion(v, names)
-}
-
-// showModel prints a model's versions, aliases and alias history.
-func (c *registryCmd) showModel(model string) error {
-	versions, err := c.store.Versions(model)
-	if err != nil {
-		return err
-	}
-	aliases, err := c.store.Aliases(model)
-	if err != nil {
-		return err
-	}
-	history, err := c.store.History(model, "")
-	if err != nil {
-		return err
-	}
-	metas := make([]*registry.Version, 0, len(versions))
-	for _, v := range versions {
-		meta, err := c.store.Get(model, v)
-		if err != nil {
-			return err
-		}
-		metas = append(metas, meta)
-	}
-	if c.json {
-		return c.out(struct {
-			Model    string               `json:"model"`
-			Versions []*registry.Version  `json:"versions"`
-			Aliases  map[string]string    `json:"aliases"`
-			History  []registry.AliasMove `json:"history"`
-		}{model, metas, aliases, history})
-	}
-	byVersion := map[string][]string{}
-	for _, a := range slices.Sorted(maps.Keys(aliases)) {
-		byVersion[aliases[a]] = append(byVersion[aliases[a]], a)
-	}
-	if _, err := fmt.Fprintf(c.stdout, "model %s: %d versions, aliases %s\n\n", model, len(versions), cmp.Or(aliasList(aliases), "none")); err != nil {
-		return err
-	}
-	t := newTable(c.stdout, "VERSION", "CREATED", "AUC", "LOG_LOSS", "PARENT", "ALIASES", "TAGS")
-	for _, v := range metas {
-		t.row(v.Version, v.CreatedAt.UTC().Format(time.DateTime), metric(v.Metrics, "auc"), metric(v.Metrics, "log_loss"),
-			cmp.Or(v.Lineage.Parent, "-"), cmp.Or(strings.Join(byVersion[v.Version], ","), "-"), cmp.Or(tagList(v.Tags), "-"))
-	}
-	if err := t.flush(); err != nil {
-		return err
-	}
-	if len(history) == 0 {
-		return nil
-	}
-	if _, err := fmt.Fprintln(c.stdout, "\nalias history (oldest first):"); err != nil {
-		return err
-	}
-	t = newTable(c.stdout, "TIME", "ALIAS", "FROM", "TO", "OP", "BY", "REASON")
-	for _, m := range history {
-		reason := m.Reason
-		if m.Gate != "" {
-			reason = strings.TrimSpace(reason + " [gate " + m.Gate + "]")
-		}
-		t.row(m.Time.UTC().Format(time.DateTime), m.Alias, cmp.Or(m.From, "-"), cmp.Or(m.To, "-"), m.Op, cmp.Or(m.By, "-"), cmp.Or(reason, "-"))
-	}
-	return t.flush()
-}
-
-// showVersion prints one version's metadata as a two-column table.
-func (c *registryCmd) showVersion(v *registry.Version, aliases []string) error {
-	t := newTable(c.stdout)
-	t.row("model", v.Model)
-	t.row("version", v.Version)
-	t.row("aliases", cmp.Or(strings.Join(aliases, ", "), "-"))
-	t.row("created", v.CreatedAt.UTC().Format(time.RFC3339))
-	t.row("file", c.store.ModelPath(v.Model, v.Version))
-	t.row("sha256", v.ModelSHA256)
-	for _, k := range slices.Sorted(maps.Keys(v.Metrics)) {
-		t.row("metric "+k, metric(v.Metrics, k))
-	}
-	l := &v.Lineage
-	t.row("data", cmp.Or(l.DataPath, "-"))
-	t.row("data sha256", cmp.Or(l.DataSHA256, "-"))
-	t.row("held-out data", cmp.Or(l.HeldOutID(), "unknown (metrics cannot be gated)"))
-	t.row("parent", cmp.Or(l.Parent, "-"))
-	t.row("trainer", cmp.Or(l.TrainerVersion, "-"))
-	t.row("code", cmp.Or(l.CodeVersion, "-"))
-	if !l.TrainedAt.IsZero() {
-		t.row("trained", l.TrainedAt.UTC().Format(time.RFC3339))
-	}
-	for _, k := range slices.Sorted(maps.Keys(l.Params)) {
-		t.row("param "+k, l.Params[k])
-	}
-	for _, k := range slices.Sorted(maps.Keys(v.Tags)) {
-		t.row("tag "+k, v.Tags[k])
-	}
-	features := make([]string, len(v.Signature.Features))
-	for i, f := range v.Signature.Features {
-		features[i] = f.Name
-		if f.Required {
-			features[i] += "*"
-		}
-	}
-	t.row("features", fmt.Sprintf("%d, %d tensor columns (* required): %s", len(features), v.Signature.Width(), strings.Join(features, ", ")))
 	return t.flush()
 }
 

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/infergate/infergate/internal/servingtest"
+	"github.com/infergate/infergate/internal/testmodels"
 	"github.com/infergate/infergate/registry"
 	"github.com/infergate/infergate/trainer"
 )
@@ -227,5 +228,48 @@ func TestRegistryUsage(t *testing.T) {
 	empty := t.TempDir()
 	if err := registryMain([]string{"list", "--registry", empty}, &stdout, &stderr); err != nil || !strings.Contains(stdout.String(), "holds no model: train one") {
 		t.Fatalf("list of an empty registry: %v\n%s", err, stdout.String())
+	}
+}
+
+// TestRegistryImport imports PaddleOCR's classifier with a signature file
+// and shows it, as a user would.
+func TestRegistryImport(t *testing.T) {
+	t.Parallel()
+	root := filepath.Join(t.TempDir(), "registry")
+	dir := t.TempDir()
+	sig := filepath.Join(dir, "ocr.yaml")
+	if err := os.WriteFile(filepath.Join(dir, "labels.txt"), []byte("0\n180\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(sig, []byte("inputs:\n  - {name: x, shape: [-1, 3, 48, 192]}\noutputs:\n  - {name: softmax_0.tmp_0, kind: probabilities, labels_file: labels.txt}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ocr := testmodels.Path(t, testmodels.OCRClassifier)
+	var stdout, stderr bytes.Buffer
+	err := registryMain([]string{"import", ocr, "--model", "ocr-direction", "--version", "1.0.0", "--signature", sig, "--registry", root}, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("import: %v\n%s", err, stderr.String())
+	}
+	out := stdout.String()
+	t.Logf("registry import:\n%s", out)
+	for _, want := range []string{
+		"imported " + ocr + " as ocr-direction 1.0.0",
+		"aliases                 production",
+		"input x                 float32 [-1,3,48,192]",
+		"output softmax_0.tmp_0  float32 [-1,2] probabilities labels 0,180",
+		"batch                   along the first dimension",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("import output lacks %q", want)
+		}
+	}
+	stdout.Reset()
+	if err := registryMain([]string{"show", "ocr-direction@production", "--registry", root}, &stdout, &stderr); err != nil || !strings.Contains(stdout.String(), "probabilities labels 0,180") {
+		t.Errorf("show: %v\n%s", err, stdout.String())
+	}
+	stdout.Reset()
+	err = registryMain([]string{"import", ocr, "--model", "ocr-direction", "--registry", root}, &stdout, &stderr)
+	if !errors.As(err, new(usageError)) {
+		t.Errorf("import without --version: %v, want a usage error", err)
 	}
 }

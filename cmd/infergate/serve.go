@@ -111,6 +111,7 @@ func serve(ctx context.Context, cfg *configs.Config, log *slog.Logger) error {
 	}
 	g.LogSecurity(slog.Default())
 	g.SetDeviceReport(func() any { return deviceReport(env, opener) })
+	g.SetModelChecker(modelChecker(env))
 	publicLn, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		_ = table.Close()
