@@ -12,13 +12,13 @@ import (
 
 // response is the inference response as a client reads it.
 type response struct {
-	ModelName    string   `json:"model_name"`
-	ModelVersion *string  `json:"model_version"`
-	ID           *string  `json:"id"`
-	Outputs      []tensor `json:"outputs"`
+	ModelName    string       `json:"model_name"`
+	ModelVersion *string      `json:"model_version"`
+	ID           *string      `json:"id"`
+	Outputs      []jsonTensor `json:"outputs"`
 }
 
-type tensor struct {
+type jsonTensor struct {
 	Name     string `json:"name"`
 	Datatype string `json:"datatype"`
 	Shape    []int  `json:"shape"`
@@ -82,14 +82,14 @@ func TestAppendResponse(t *testing.T) {
 		}
 	}
 	const inputs = `"inputs": [{"name": "tenure_months", "datatype": "FP32", "shape": [1], "data": [1]}]`
-	all := func(rows []oip.Row) []tensor {
+	all := func(rows []oip.Row) []jsonTensor {
 		p, l, v, tg := []any{}, []any{}, []any{}, []any{}
 		for _, r := range rows {
 			p = append(p, shortest(r.Probability))
 			l, v, tg = append(l, r.Label), append(v, r.ModelVersion), append(tg, r.Target)
 		}
 		n := []int{len(rows)}
-		return []tensor{
+		return []jsonTensor{
 			{"probability", "FP32", n, p}, {"label", "BYTES", n, l},
 			{"model_version", "BYTES", n, v}, {"target", "BYTES", n, tg},
 		}
@@ -103,18 +103,18 @@ func TestAppendResponse(t *testing.T) {
 		ModelName: "customer-churn", ModelVersion: strp("3"), ID: strp(""), Outputs: all(sameVersion)})
 	f("outputs in the requested order", `{"outputs": [{"name": "label"}, {"name": "probability"}], `+inputs+`}`, mixed, response{
 		ModelName: "customer-churn",
-		Outputs: []tensor{
+		Outputs: []jsonTensor{
 			{"label", "BYTES", []int{3}, []any{"stays", "stays", "churns"}},
 			{"probability", "FP32", []int{3}, []any{0.25, 1e-7, 1.0}},
 		}})
 	f("one output", `{"outputs": [{"name": "target"}], "id": "x", `+inputs+`}`, mixed, response{
 		ModelName: "customer-churn", ID: strp("x"),
-		Outputs: []tensor{{"target", "BYTES", []int{3}, []any{"primary", "canary", "rules"}}}})
+		Outputs: []jsonTensor{{"target", "BYTES", []int{3}, []any{"primary", "canary", "rules"}}}})
 	f("no rows", `{`+inputs+`}`, nil, response{ModelName: "customer-churn", Outputs: all(nil)})
 	odd := []oip.Row{{Probability: 0.5, Label: "a\"b\\c\n<&>é", ModelVersion: "v\x00", Target: "bad\xffutf8"}}
 	f("strings escaped", `{"id": "i\"d\u00e9", `+inputs+`}`, odd, response{
 		ModelName: "customer-churn", ModelVersion: strp("v\x00"), ID: strp("i\"dé"),
-		Outputs: []tensor{
+		Outputs: []jsonTensor{
 			{"probability", "FP32", []int{1}, []any{0.5}},
 			{"label", "BYTES", []int{1}, []any{"a\"b\\c\n<&>é"}},
 			{"model_version", "BYTES", []int{1}, []any{"v\x00"}},

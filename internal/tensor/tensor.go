@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -284,4 +285,79 @@ func BytesOf[T ~float32 | ~float64 | ~int8 | ~int16 | ~int32 | ~int64 | ~uint8 |
 	}
 	var zero T
 	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), len(s)*int(unsafe.Sizeof(zero)))
+}
+
+// SetFloat64 writes x into element i of a numeric or bool tensor, converted
+// to its type; it fails when x does not fit (a fraction for an integer type,
+// a value out of range).
+func SetFloat64(t *Tensor, i int, x float64) error {
+	d := t.Data
+	integral := x == math.Trunc(x)
+	in := func(lo, hi float64) error {
+		if !integral || x < lo || x > hi {
+			return fmt.Errorf("%v does not fit %s", x, t.DType)
+		}
+		return nil
+	}
+	switch t.DType {
+	case Float32:
+		if math.Abs(x) > math.MaxFloat32 {
+			return fmt.Errorf("%v does not fit float32", x)
+		}
+		binary.LittleEndian.PutUint32(d[4*i:], math.Float32bits(float32(x)))
+	case Float64:
+		binary.LittleEndian.PutUint64(d[8*i:], math.Float64bits(x))
+	case Float16:
+		binary.LittleEndian.PutUint16(d[2*i:], Float32ToFloat16(float32(x)))
+	case BFloat16:
+		binary.LittleEndian.PutUint16(d[2*i:], Float32ToBFloat16(float32(x)))
+	case Int8:
+		if err := in(math.MinInt8, math.MaxInt8); err != nil {
+			return err
+		}
+		d[i] = byte(int8(x))
+	case Int16:
+		if err := in(math.MinInt16, math.MaxInt16); err != nil {
+			return err
+		}
+		binary.LittleEndian.PutUint16(d[2*i:], uint16(int16(x)))
+	case Int32:
+		if err := in(math.MinInt32, math.MaxInt32); err != nil {
+			return err
+		}
+		binary.LittleEndian.PutUint32(d[4*i:], uint32(int32(x)))
+	case Int64:
+		if err := in(math.MinInt64, math.MaxInt64); err != nil {
+			return err
+		}
+		binary.LittleEndian.PutUint64(d[8*i:], uint64(int64(x)))
+	case Uint8:
+		if err := in(0, math.MaxUint8); err != nil {
+			return err
+		}
+		d[i] = byte(x)
+	case Uint16:
+		if err := in(0, math.MaxUint16); err != nil {
+			return err
+		}
+		binary.LittleEndian.PutUint16(d[2*i:], uint16(x))
+	case Uint32:
+		if err := in(0, math.MaxUint32); err != nil {
+			return err
+		}
+		binary.LittleEndian.PutUint32(d[4*i:], uint32(x))
+	case Uint64:
+		if err := in(0, math.MaxUint64); err != nil {
+			return err
+		}
+		binary.LittleEndian.PutUint64(d[8*i:], uint64(x))
+	case Bool:
+		if x != 0 && x != 1 {
+			return fmt.Errorf("%v is not a bool (0 or 1)", x)
+		}
+		d[i] = byte(x)
+	default:
+		return fmt.Errorf("a %s element is not a number", t.DType)
+	}
+	return nil
 }
