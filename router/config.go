@@ -117,13 +117,20 @@ type TargetConfig struct {
 	Retry RetryConfig `yaml:"retry"`
 }
 
-// StaticConfig is a fixed answer: the last resort of a fallback chain.
+// StaticConfig is a fixed answer: the last resort of a fallback chain. A
+// route that takes features answers a prediction and a probability; a route
+// that takes tensors answers Outputs.
 type StaticConfig struct {
 	// Prediction is the label answered. Default: the primary model's label
 	// for Probability.
 	Prediction string `yaml:"prediction"`
-	// Probability answered, in [0, 1]. Required.
+	// Probability answered, in [0, 1]. Required on a route that takes
+	// features.
 	Probability *float64 `yaml:"probability"`
+	// Outputs are a tensor route's answer: one row of each named output of
+	// the primary model, given to every row of a request (outputs left out
+	// are zeros). Required on a route that takes tensors.
+	Outputs []StaticOutput `yaml:"outputs"`
 }
 
 // BreakerConfig configures a target's circuit breaker: it opens when, over
@@ -210,6 +217,9 @@ type ShadowConfig struct {
 	Queue int `yaml:"queue"`
 	// Workers call the shadow targets. Default 2.
 	Workers int `yaml:"workers"`
+	// Compare says how a route that takes tensors compares answers (a
+	// route that takes features compares labels and probabilities).
+	Compare CompareConfig `yaml:"compare"`
 }
 
 // ApplyDefaults fills unset fields with their documented defaults.
@@ -423,7 +433,7 @@ func (r *RouteConfig) validateTargets(errs []error, path string) []error {
 			_, err := rules.Compile(t.Rules)
 			errs = appendPrefixed(errs, tpath+".", err)
 		case KindStatic:
-			errs = validateAnswer(errs, tpath+".static.", t.Static.Probability)
+			errs = validateStatic(errs, tpath+".static.", t.Static)
 		}
 		if k == KindModel || k == KindRemote {
 			errs = validateCall(errs, tpath+".", t.Timeout, &t.Breaker, &t.Retry)
@@ -495,6 +505,7 @@ func (r *RouteConfig) validateTargets(errs []error, path string) []error {
 		if s.Workers < 1 {
 			errs = append(errs, fmt.Errorf("%s.shadow.workers: must be at least 1, got %d", path, s.Workers))
 		}
+		errs = s.Compare.validate(errs, path+".shadow.compare.")
 	}
 	return errs
 }
@@ -556,9 +567,31 @@ func validateCall(errs []error, path string, timeout time.Duration, b *BreakerCo
 	return errs
 }
 
+func validateStatic(errs []error, path string, s *StaticConfig) []error {
+	if s.Outputs == nil {
+		return validateAnswer(errs, path, s.Probability)
+	}
+	if s.Probability != nil || s.Prediction != "" {
+		errs = append(errs, fmt.Errorf("%soutputs: answer a tensor route with outputs, a route that takes features with probability (and prediction), not both", path))
+	}
+	seen := map[string]bool{}
+	for i, o := range s.Outputs {
+		switch {
+		case o.Name == "":
+			errs = append(errs, fmt.Errorf("%soutputs[%d].name: must name an output of the route's model", path, i))
+		case seen[o.Name]:
+			errs = append(errs, fmt.Errorf("%soutputs[%s]: listed twice", path, o.Name))
+		case len(o.Data) == 0:
+			errs = append(errs, fmt.Errorf("%soutputs[%s].data: give one row's elements", path, o.Name))
+		}
+		seen[o.Name] = true
+	}
+	return errs
+}
+
 func validateAnswer(errs []error, path string, p *float64) []error {
 	if p == nil {
-		return append(errs, fmt.Errorf("%sprobability: required: a number between 0 and 1", path))
+		return append(errs, fmt.Errorf("%sprobability: required: a number between 0 and 1 (or outputs, on a route that takes tensors)", path))
 	}
 	if !(*p >= 0 && *p <= 1) {
 		errs = append(errs, fmt.Errorf("%sprobability: must be between 0 and 1, got %g", path, *p))

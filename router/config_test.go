@@ -88,7 +88,7 @@ func TestValidateBlocks(t *testing.T) {
 		"routes[churn].targets[x].rules[0].probability: required: a number between 0 and 1",
 		"routes[churn].targets[x].rules[1].probability: must be between 0 and 1, got 2")
 	f(addTarget(router.TargetConfig{Name: "s", Static: &router.StaticConfig{}}),
-		"routes[churn].targets[s].static.probability: required: a number between 0 and 1")
+		"routes[churn].targets[s].static.probability: required: a number between 0 and 1 (or outputs, on a route that takes tensors)")
 	f(addTarget(router.TargetConfig{Name: "s", Static: &router.StaticConfig{Probability: probability(1.5)}}),
 		"routes[churn].targets[s].static.probability: must be between 0 and 1, got 1.5")
 

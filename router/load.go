@@ -87,7 +87,10 @@ func (l *loader) route(rc *RouteConfig) (*Route, error) {
 	primary.timeout, primary.retry, primary.breaker = rc.Timeout, rc.Retry, newBreaker(rc.Name+"/"+PrimaryTarget, rc.Breaker)
 	r.primary = primary
 	r.targets = append(r.targets, primary)
-	labels := &primary.model.meta.Signature.Output
+	var labels *registry.Output
+	if primary.model.Tabular() {
+		labels = &primary.model.meta.Signature.Output
+	}
 	if r.aliases, err = l.store.Aliases(rc.Model); err != nil {
 		return r, fmt.Errorf("route %q: cannot read aliases of %s: %w", rc.Name, rc.Model, err)
 	}
@@ -105,6 +108,14 @@ func (l *loader) route(rc *RouteConfig) (*Route, error) {
 	}
 	for _, name := range rc.Fallbacks {
 		r.fallbacks = append(r.fallbacks, byName[name])
+	}
+	if primary.model.Tabular() {
+		err = checkTabularRoute(rc, r.targets)
+	} else {
+		err = checkTensorRoute(rc, primary.model, r.targets)
+	}
+	if err != nil {
+		return r, err
 	}
 	for _, t := range r.targets {
 		if t.model != nil {
@@ -135,6 +146,11 @@ func (l *loader) route(rc *RouteConfig) (*Route, error) {
 			targets = append(targets, byName[name])
 		}
 		r.shadow = newShadow(r, targets, s, l.table.metrics)
+		if !primary.model.Tabular() {
+			if r.shadow.compare, err = newComparator(primary.model, s.Compare); err != nil {
+				return r, fmt.Errorf("route %q: %w", rc.Name, err)
+			}
+		}
 		if r.canary != nil {
 			r.shadow.candidate = r.canary.candidate
 			r.shadow.onCandidate = r.canary.recordAgreement
@@ -164,9 +180,19 @@ func (l *loader) target(rc *RouteConfig, tc *TargetConfig, primary *Model) (*Tar
 		}
 		t = &Target{name: tc.Name, kind: KindRules, rules: set}
 	case KindStatic:
-		t = &Target{name: tc.Name, kind: KindStatic, static: staticAnswer{label: tc.Static.Prediction, p: *tc.Static.Probability}}
-		if t.static.label == "" {
-			t.static.label = primary.meta.Signature.Output.LabelFor(t.static.p)
+		t = &Target{name: tc.Name, kind: KindStatic}
+		switch {
+		case tc.Static.Outputs != nil:
+			outs, err := staticTensors(primary, tc.Static.Outputs)
+			if err != nil {
+				return nil, fmt.Errorf("route %q: target %q: %w", rc.Name, tc.Name, err)
+			}
+			t.static = staticAnswer{outputs: outs, batched: primary.spec.Batch}
+		case tc.Static.Probability != nil:
+			t.static = staticAnswer{label: tc.Static.Prediction, p: *tc.Static.Probability}
+			if t.static.label == "" && primary.Tabular() {
+				t.static.label = primary.meta.Signature.Output.LabelFor(t.static.p)
+			}
 		}
 	default:
 		return nil, errors.New("BUG: target " + tc.Name + " passed validation without a kind")
@@ -198,11 +224,16 @@ func (l *loader) modelTarget(route, name, model, ref string, cfg batcher.Config)
 	if _, err := l.store.Verify(meta.Model, meta.Version); err != nil {
 		return nil, fmt.Errorf("%s: refusing model %s %s: %w", where(route, name), meta.Model, meta.Version, err)
 	}
-	enc, err := registry.NewEncoder(&meta.Signature)
-	if err != nil {
+	var enc *registry.Encoder
+	if meta.Signature.Tabular() {
+		if enc, err = registry.NewEncoder(&meta.Signature); err != nil {
+			return nil, fmt.Errorf("%s: model %s %s has an invalid signature: %w", where(route, name), meta.Model, meta.Version, err)
+		}
+	} else if err := meta.Signature.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: model %s %s has an invalid signature: %w", where(route, name), meta.Model, meta.Version, err)
 	}
-	b, err := l.opener.Open(l.store.ModelPath(meta.Model, meta.Version), meta.Model, meta.Version, cfg, batcher.ModelOptions{})
+	opts := batcher.ModelOptions{Shapes: meta.Signature.Shapes(), NoBatch: meta.Signature.Batch == registry.BatchNone}
+	b, err := l.opener.Open(l.store.ModelPath(meta.Model, meta.Version), meta.Model, meta.Version, cfg, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: cannot load model %s %s: %w", where(route, name), meta.Model, meta.Version, err)
 	}

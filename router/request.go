@@ -24,6 +24,10 @@ type Request struct {
 	StickyKey []byte
 	// Deadline is when the answer is due; zero means none.
 	Deadline time.Time
+	// Tensors are a tensor route's request (see Route.Tabular): one tensor
+	// per model input, named as the input, all of the request's rows. The
+	// caller owns them; they must stay valid until the answer is read.
+	Tensors []tensor.Tensor
 
 	picked *Target
 	pinned *Target // set by Pin: the only target that may answer
@@ -39,7 +43,8 @@ type Request struct {
 	in     [1]tensor.Tensor
 	shape  []int64
 	outs   []tensor.Tensor
-	answer remote.Answer // reused, so that a remote's answer allocates nothing
+	mapped []tensor.Tensor // Tensors in the answering model's input order
+	answer remote.Answer   // reused, so that a remote's answer allocates nothing
 	call   call
 	keyBuf []byte
 }
@@ -62,6 +67,9 @@ func (req *Request) reset() {
 	req.picked, req.pinned, req.skipModels = nil, nil, false
 	req.releaseRow()
 	req.in[0] = tensor.Tensor{}
+	req.Tensors = nil
+	clear(req.mapped)
+	req.mapped = req.mapped[:0]
 	req.call = call{}
 }
 
@@ -91,6 +99,10 @@ type Result struct {
 	Probability float64
 	// Label is the prediction: the probability's label.
 	Label string
+	// Outputs are a tensor route's answer: every output of the model (or
+	// static target) that answered, named, all rows. They belong to the
+	// Request and are valid until it is released.
+	Outputs []tensor.Tensor
 	// ModelVersion is the version that computed the answer: a model
 	// target's, the one a remote reported, or empty for rules and static.
 	ModelVersion string

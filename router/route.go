@@ -113,7 +113,8 @@ func (r *Route) Prepare(req *Request) (input []float32, err error) {
 	}
 	req.picked = r.pick(req)
 	m := req.picked.model
-	if m == nil {
+	if m == nil || !m.Tabular() {
+		// A tensor request needs no encoding: its tensors are the key.
 		return nil, nil
 	}
 	err = req.encode(m)
@@ -362,3 +363,11 @@ func (r *Route) ServeAll(reqs []*Request, res []Result, errs []error) {
 	}
 	wg.Wait()
 }
+
+// TensorInfo describes one model input or output (package runtime's, via
+// the batcher).
+type TensorInfo = batcher.TensorInfo
+
+// ErrUnsupportedModel: a model whose tensors its signature or its route
+// cannot use.
+var ErrUnsupportedModel = batcher.ErrUnsupportedModel

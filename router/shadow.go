@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+	"github.com/infergate/infergate/internal/tensor"
 )
 
 // shadow mirrors a sample of a route's requests to its shadow targets and
@@ -33,6 +34,10 @@ type shadow struct {
 	mirrored, dropped, skipped *metrics.Counter
 	startedAt                  time.Time
 
+	// compare compares a tensor route's answers; nil on a route that takes
+	// features (label agreement and probability difference).
+	compare *comparator
+
 	// candidate and onCandidate feed the canary's analysis with the
 	// agreement of its candidate, when the candidate is also shadowed.
 	candidate   *Target
@@ -56,6 +61,9 @@ type shadowJob struct {
 	p       float64
 	latency time.Duration
 	budget  time.Duration
+	// inputs and primary are a tensor request's own copies of its tensors
+	// and of the primary's answer.
+	inputs, primary []tensor.Tensor
 }
 
 var shadowJobPool = sync.Pool{New: func() any { return new(shadowJob) }}
@@ -124,6 +132,11 @@ func (s *shadow) offer(req *Request, res *Result, latency time.Duration) {
 	}
 	job := shadowJobPool.Get().(*shadowJob)
 	job.req.Features.CopyFrom(&req.Features)
+	if req.Tensors != nil {
+		job.inputs = copyTensors(job.inputs, req.Tensors)
+		job.primary = copyTensors(job.primary, res.Outputs)
+		job.req.Tensors = job.inputs
+	}
 	job.label, job.p, job.latency = res.Label, res.Probability, latency
 	job.budget = 0
 	if !req.Deadline.IsZero() {
@@ -164,6 +177,18 @@ func (s *shadow) release(job *shadowJob) {
 	shadowJobPool.Put(job)
 }
 
+// copyTensors makes dst an owned copy of src, reusing its memory.
+func copyTensors(dst, src []tensor.Tensor) []tensor.Tensor {
+	for len(dst) < len(src) {
+		dst = append(dst, tensor.Tensor{})
+	}
+	dst = dst[:len(src)]
+	for i := range src {
+		dst[i].CopyFrom(&src[i])
+	}
+	return dst
+}
+
 func (s *shadow) work() {
 	defer s.wg.Done()
 	var res Result
@@ -184,8 +209,16 @@ func (s *shadow) work() {
 			start := time.Now()
 			why, _ := t.invoke(&job.req, &res, deadline)
 			took := time.Since(start)
-			agreed := why == reasonOK && res.Label == job.label
-			s.stats[i].record(why, job.p, res.Probability, agreed, job.latency, took)
+			var agreed bool
+			var diff float64
+			switch {
+			case why != reasonOK:
+			case s.compare != nil:
+				agreed, diff = s.compare.compare(job.primary, res.Outputs)
+			default:
+				agreed, diff = res.Label == job.label, math.Abs(res.Probability-job.p)
+			}
+			s.stats[i].record(why, diff, agreed, job.latency, took)
 			if t == s.candidate && why == reasonOK && s.onCandidate != nil {
 				s.onCandidate(agreed)
 			}
@@ -245,10 +278,11 @@ func newShadowStats(set *metrics.Set, route, target string, started time.Time) *
 	return s
 }
 
-func (s *shadowStats) record(why reason, primaryP, shadowP float64, agreed bool, primaryLatency, shadowLatency time.Duration) {
+// record counts one shadow call: its outcome, and when it answered,
+// whether it agreed with the primary and by how much they differ.
+func (s *shadowStats) record(why reason, diff float64, agreed bool, primaryLatency, shadowLatency time.Duration) {
 	s.calls[why].Inc()
 	if why == reasonOK {
-		diff := math.Abs(shadowP - primaryP)
 		s.diff.Update(diff)
 		s.latency.Update(shadowLatency.Seconds())
 		s.okSum.Add(1)
@@ -273,7 +307,7 @@ func (s *shadowStats) record(why reason, primaryP, shadowP float64, agreed bool,
 		if agreed {
 			c.agreed++
 		}
-		c.diff.record(uint64(math.Abs(shadowP-primaryP) * 1e9))
+		c.diff.record(uint64(min(diff, 1e9) * 1e9))
 		c.primary.record(uint64(primaryLatency))
 		c.shadow.record(uint64(shadowLatency))
 	}
@@ -302,7 +336,14 @@ type ShadowTargetReport struct {
 	// Compared counts the answers compared (requests the shadow answered).
 	Compared  uint64  `json:"compared"`
 	Agreement float64 `json:"agreement"`
-	// ProbabilityDiff is the distribution of |shadow - primary|.
+	// Method is how answers were compared: "label" on a route that takes
+	// features, else shadow.compare's (label, absolute, relative, cosine,
+	// max_abs) and Output the output compared.
+	Method string `json:"method"`
+	Output string `json:"output,omitempty"`
+	// ProbabilityDiff is the distribution of the differences: |shadow -
+	// primary| of the probability (of a route that takes features, or a
+	// label comparison), or the comparison's difference (see Method).
 	ProbabilityDiff DiffFigures `json:"probability_diff"`
 	LatencyMs       struct {
 		Primary Latency `json:"primary"`
@@ -344,7 +385,12 @@ func (r *Route) ShadowReport(window time.Duration) *ShadowReport {
 		}
 	}
 	for i, t := range s.targets {
-		rep.Targets = append(rep.Targets, s.stats[i].report(t.name, window))
+		tr := s.stats[i].report(t.name, window)
+		tr.Method = CompareLabel
+		if s.compare != nil {
+			tr.Method, tr.Output = s.compare.by, s.compare.output
+		}
+		rep.Targets = append(rep.Targets, tr)
 	}
 	return rep
 }

@@ -24,27 +24,36 @@ import (
 // that name the same version share one Model.
 type Model struct {
 	meta    *registry.Version
-	encoder *registry.Encoder
+	encoder *registry.Encoder // nil for a model that takes tensors
 	batcher *batcher.Batcher
+	spec    batcher.Spec
 	// outputs is the number of the model's outputs; probability indexes
 	// the one the signature reads the answer from.
 	outputs, probability int
 }
 
 // bindSignature checks that the model's tensors are what its signature
-// encodes into and reads from: one float32 input of the encoder's width, and
+// says: for a tabular model, one float32 input of the encoder's width, and
 // an output of width 1 by the signature's output name.
 func (m *Model) bindSignature() error {
-	spec := m.batcher.Spec()
+	m.spec = m.batcher.Spec()
+	if !m.Tabular() {
+		return m.bindTensors()
+	}
+	spec := m.spec
 	sig := &m.meta.Signature
 	want := []int64{-1, int64(m.encoder.Width())}
 	if len(spec.Inputs) != 1 || spec.Inputs[0].DType != tensor.Float32 || !tensor.SameDims(spec.Inputs[0].Shape, want) {
 		return fmt.Errorf("%w: want one float32 input of shape %s (the signature's %d columns), got %s",
-			batcher.ErrUnsupportedModel, tensor.ShapeString(want), m.encoder.Width(), describe(spec.Inputs))
+			ErrUnsupportedModel, tensor.ShapeString(want), m.encoder.Width(), describe(spec.Inputs))
 	}
 	m.outputs, m.probability = len(spec.Outputs), -1
+	answer := sig.Output.Name
+	if answer == "" {
+		answer = binaryOutput(sig)
+	}
 	for j, o := range spec.Outputs {
-		if o.Name == sig.Output.Name {
+		if o.Name == answer {
 			m.probability = j
 			if o.DType != tensor.Float32 || !tensor.SameDims(o.Shape, []int64{-1, 1}) {
 				return fmt.Errorf("%w: output %q must be float32 of shape [-1,1], got %s %s",
@@ -53,13 +62,25 @@ func (m *Model) bindSignature() error {
 		}
 	}
 	if m.probability < 0 {
-		return fmt.Errorf("%w: the signature reads output %q, the model has %s", batcher.ErrUnsupportedModel, sig.Output.Name, describe(spec.Outputs))
+		return fmt.Errorf("%w: the signature reads output %q, the model has %s", batcher.ErrUnsupportedModel, answer, describe(spec.Outputs))
 	}
 	return nil
 }
 
+// binaryOutput is the output a tabular signature without Output reads a
+// binary classifier's probability from: its probabilities output of one
+// value per row.
+func binaryOutput(sig *registry.Signature) string {
+	for _, o := range sig.OutputSpecs() {
+		if o.Kind == registry.KindProbabilities && len(o.Shape) == 2 && o.Shape[1] == 1 {
+			return o.Name
+		}
+	}
+	return ""
+}
+
 // describe lists tensors for messages: x float32 [-1,3], y int64 [-1].
-func describe(infos []batcher.TensorInfo) string {
+func describe(infos []TensorInfo) string {
 	parts := make([]string, len(infos))
 	for i, t := range infos {
 		parts[i] = fmt.Sprintf("%s %s %s", t.Name, t.DType, tensor.ShapeString(t.Shape))
@@ -135,6 +156,10 @@ type Target struct {
 type staticAnswer struct {
 	label string
 	p     float64
+	// outputs are a tensor route's answer: one row of each output
+	// (batched: the rows are tiled to a request's).
+	outputs []tensor.Tensor
+	batched bool
 }
 
 // Name is the target's name in the route ("primary" for the route's own).
@@ -284,6 +309,10 @@ func (c *call) attempt() error {
 		t.answer(res, m.Prediction, m.Probability, "")
 		return nil
 	case KindStatic:
+		if t.static.outputs != nil {
+			t.callStatic(req, res)
+			return nil
+		}
 		t.answer(res, t.static.label, t.static.p, "")
 		return nil
 	}
@@ -292,6 +321,9 @@ func (c *call) attempt() error {
 
 func (t *Target) callModel(req *Request, res *Result, deadline time.Time) error {
 	m := t.model
+	if !m.Tabular() {
+		return t.callTensors(req, res, deadline)
+	}
 	if err := req.encode(m); err != nil {
 		return err
 	}
