@@ -18,6 +18,7 @@ import (
 	"github.com/infergate/infergate/internal/defaults"
 	"github.com/infergate/infergate/internal/features"
 	"github.com/infergate/infergate/internal/promtext"
+	"github.com/infergate/infergate/internal/tensor"
 	"github.com/infergate/infergate/registry"
 )
 
@@ -73,6 +74,9 @@ func (c *CacheConfig) Validate(path string) error {
 type cacheEntry struct {
 	key         []byte
 	probability float32
+	// outputs are a tensor route's answer, the cache's own copy: read, never
+	// written, by the requests that hit it.
+	outputs []tensor.Tensor
 }
 
 // entryOverhead approximates an entry's memory beside its key.
@@ -115,6 +119,9 @@ type keyHasher func([]byte) (uint64, uint64)
 
 func newRouteCache(set *metrics.Set, route string, cfg CacheConfig, enc *registry.Encoder, hash keyHasher) (*routeCache, error) {
 	cfg.ApplyDefaults()
+	if enc == nil && len(cfg.Round) > 0 {
+		return nil, fmt.Errorf("routes[%s].cache.round: the route takes tensors; rounding applies to the features of a tabular model", route)
+	}
 	var round []roundFeature
 	for _, name := range slices.Sorted(maps.Keys(cfg.Round)) {
 		i, ok := enc.Lookup([]byte(name))
@@ -171,6 +178,47 @@ func appendKey(b []byte, version string, row []float32) []byte {
 		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
 	}
 	return b
+}
+
+// appendTensorKey appends the cache key of a tensor request for version:
+// the version, a separator, then each input's element type, rank, dimensions
+// and bytes (strings length-prefixed), in the order the codec decoded them
+// (the model's), so that two requests share a key only when the model would
+// see the same tensors.
+func appendTensorKey(b []byte, version string, inputs []tensor.Tensor) []byte {
+	b = append(b, version...)
+	b = append(b, 0)
+	for i := range inputs {
+		t := &inputs[i]
+		b = append(b, byte(t.DType), byte(len(t.Shape)))
+		for _, d := range t.Shape {
+			b = binary.AppendUvarint(b, uint64(d))
+		}
+		if t.DType == tensor.String {
+			for _, s := range t.Strings {
+				b = binary.AppendUvarint(b, uint64(len(s)))
+				b = append(b, s...)
+			}
+			continue
+		}
+		b = append(b, t.Data...)
+	}
+	return b
+}
+
+// putTensors caches a tensor route's answer under a copy of key.
+func (c *routeCache) putTensors(key []byte, outs []tensor.Tensor) {
+	e := &cacheEntry{key: bytes.Clone(key), outputs: make([]tensor.Tensor, len(outs))}
+	cost := len(e.key) + entryOverhead
+	for j := range outs {
+		e.outputs[j].CopyFrom(&outs[j])
+		cost += len(e.outputs[j].Data) + 24*len(e.outputs[j].Strings) + entryOverhead
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if !c.closed.Load() {
+		c.cache.SetWithTTL(e.key, e, int64(cost), c.ttl)
+	}
 }
 
 // onEvict counts entries pushed out for room: not those that expired, and

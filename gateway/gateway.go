@@ -84,6 +84,9 @@ type routeState struct {
 	stats  *routeStats
 	cache  *routeCache // nil when the route's cache is off
 	schema *oip.Schema // the route's inputs in the Open Inference Protocol
+	// tensors is the route's schema when it takes tensors (nil when it
+	// takes features).
+	tensors *oip.TensorSchema
 	// trackers are the feedback statistics of each target's answers; nil
 	// when feedback is off.
 	trackers map[*router.Target]*feedback.Tracker
@@ -227,7 +230,11 @@ func (g *Gateway) newServer(name string, h fasthttp.RequestHandler, limit bodyLi
 func (g *Gateway) SetTable(t *router.Table) (*router.Table, error) {
 	s := &serving{table: t, routes: make(map[*router.Route]*routeState, len(t.Routes()))}
 	for _, r := range t.Routes() {
-		rs := &routeState{stats: newRouteStats(g.metrics, r.Name()), schema: oip.NewSchema(&r.Target().Meta().Signature), trackers: g.trackers(r), features: g.routeFeaturesOf(r.Name())}
+		sig := &r.Target().Meta().Signature
+		rs := &routeState{stats: newRouteStats(g.metrics, r.Name()), schema: oip.NewSchema(sig), trackers: g.trackers(r), features: g.routeFeaturesOf(r.Name())}
+		if !r.Tabular() {
+			rs.tensors = oip.NewTensorSchema(sig)
+		}
 		if rf := rs.features; rf != nil {
 			// v2 clients may send the entity key as an input of its own.
 			rs.schema = rs.schema.WithInput(rf.vf.JoinKey(), rf.vf.KeyIsString())

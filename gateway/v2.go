@@ -95,8 +95,13 @@ func (g *Gateway) serveV2(ctx *fasthttp.RequestCtx) {
 	}
 	switch string(action) {
 	case "":
-		if g.v2Get(ctx) {
-			g.writeV2JSON(ctx, oip.NewModelMetadata(route.Name(), routeVersions(route), s.routes[route].schema))
+		if !g.v2Get(ctx) {
+			break
+		}
+		if rs := s.routes[route]; rs.tensors != nil {
+			g.writeV2JSON(ctx, rs.tensors.Metadata(route.Name(), routeVersions(route)))
+		} else {
+			g.writeV2JSON(ctx, oip.NewModelMetadata(route.Name(), routeVersions(route), rs.schema))
 		}
 	case "ready":
 		if g.v2Get(ctx) {
@@ -142,6 +147,10 @@ func (g *Gateway) serveV2Infer(ctx *fasthttp.RequestCtx, key *auth.Key, route *r
 	}
 	in := oip.AcquireRequest()
 	defer oip.ReleaseRequest(in)
+	if rs.tensors != nil {
+		g.serveV2Tensors(ctx, key, route, rs, pinned, in, start, deadline)
+		return
+	}
 	vs := v2StatePool.Get().(*v2State)
 	defer v2StatePool.Put(vs)
 	if err := in.Decode(body, rs.schema, oip.Limits{MaxRows: g.cfg.MaxInstances, MaxElements: g.cfg.MaxElements, MaxInputs: g.cfg.MaxFeatures}, &vs.rows); err != nil {
@@ -209,16 +218,11 @@ func (g *Gateway) serveV2Infer(ctx *fasthttp.RequestCtx, key *auth.Key, route *r
 		route.ServeAll(b.serve, b.res, b.errs)
 	}
 	if i := firstError(b.errs); i >= 0 {
-		e := predictError(route.Name(), b.errs[i])
-		status := e.status
-		if status == fasthttp.StatusTooManyRequests {
-			status = fasthttp.StatusServiceUnavailable // the protocol's (and Triton's) answer to a full queue
-		}
-		msg := e.msg
+		prefix := ""
 		if n > 1 {
-			msg = "row " + strconv.Itoa(i) + ": " + msg
+			prefix = "row " + strconv.Itoa(i) + ": "
 		}
-		g.v2Error(ctx, status, msg)
+		g.v2PredictError(ctx, route.Name(), prefix, b.errs[i])
 		stats.countError(ctx, start)
 		return
 	}
@@ -310,6 +314,18 @@ func (g *Gateway) writeV2JSON(ctx *fasthttp.RequestCtx, v any) {
 	}
 	ctx.SetContentTypeBytes(contentTypeJSON)
 	ctx.SetBody(append(data, '\n'))
+}
+
+// v2PredictError answers a prediction's error as the protocol does: the
+// gateway's status and message (prefixed), with 503 for a full queue, as
+// Triton answers it.
+func (g *Gateway) v2PredictError(ctx *fasthttp.RequestCtx, route, prefix string, err error) {
+	e := predictError(route, err)
+	status := e.status
+	if status == fasthttp.StatusTooManyRequests {
+		status = fasthttp.StatusServiceUnavailable
+	}
+	g.v2Error(ctx, status, prefix+e.msg)
 }
 
 // v2Error answers {"error": msg} with status.

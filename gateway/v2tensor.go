@@ -1,0 +1,110 @@
+package gateway
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/infergate/infergate/gateway/auth"
+	"github.com/infergate/infergate/gateway/oip"
+	"github.com/infergate/infergate/router"
+	"github.com/valyala/fasthttp"
+)
+
+// tensorState is the per-request scratch of a v2 request to a route that
+// takes tensors, pooled.
+type tensorState struct {
+	req       oip.TensorRequest
+	body      []byte
+	key       []byte // the cache key
+	requestID [requestIDLen]byte
+}
+
+var tensorStatePool = sync.Pool{New: func() any { return new(tensorState) }}
+
+// serveV2Tensors answers POST /v2/models/NAME[/versions/V]/infer for a route
+// whose model takes tensors: the request's inputs, checked against the
+// model, go through the route as one request of all their rows (canary,
+// fallbacks, cache, shadow), and its outputs come back as tensors, as many
+// as asked for, or classified.
+func (g *Gateway) serveV2Tensors(ctx *fasthttp.RequestCtx, key *auth.Key, route *router.Route, rs *routeState, pinned *router.Target, in *oip.Request, start, deadline time.Time) {
+	stats, cache := rs.stats, rs.cache
+	ts := tensorStatePool.Get().(*tensorState)
+	defer tensorStatePool.Put(ts)
+	lim := oip.Limits{MaxRows: g.cfg.MaxInstances, MaxElements: g.cfg.MaxElements}
+	if err := in.DecodeTensors(ctx.PostBody(), rs.tensors, lim, &ts.req); err != nil {
+		status := fasthttp.StatusBadRequest
+		var oe *oip.Error
+		if errors.As(err, &oe) {
+			status = oe.Status
+		}
+		g.v2Error(ctx, status, err.Error())
+		stats.countError(ctx, start)
+		return
+	}
+	if in.HasTimeout {
+		deadline = start.Add(min(time.Duration(in.TimeoutMicros)*time.Microsecond, g.cfg.MaxTimeout))
+	}
+	req := router.AcquireRequest()
+	defer router.ReleaseRequest(req)
+	req.Tensors = ts.req.Inputs
+	req.Deadline = deadline
+	if h := route.StickyHeader(); h != "" {
+		req.StickyKey = ctx.Request.Header.Peek(h)
+	}
+	if pinned != nil {
+		req.Pin(pinned)
+	}
+	if _, err := route.Prepare(req); err != nil {
+		g.v2PredictError(ctx, route.Name(), "", err)
+		stats.countError(ctx, start)
+		return
+	}
+	var res router.Result
+	cached := false
+	var cacheKey []byte
+	if picked := req.Picked(); cache != nil && picked != nil && picked.Model() != nil {
+		ts.key = appendTensorKey(ts.key[:0], picked.Model().Version(), req.Tensors)
+		cacheKey = ts.key
+		if e, hit := cache.get(cacheKey); hit {
+			res = router.Result{Outputs: e.outputs, ModelVersion: picked.Model().Version(), Target: picked}
+			cached = true
+			// A cached answer is still live traffic of that version.
+			picked.Observe(req, &res)
+			ctx.Response.Header.Set(headerCache, "hit")
+		} else {
+			ctx.Response.Header.Set(headerCache, "miss")
+		}
+	}
+	if !cached {
+		if err := route.Serve(req, &res); err != nil {
+			g.v2PredictError(ctx, route.Name(), "", err)
+			stats.countError(ctx, start)
+			return
+		}
+		if cacheKey != nil && !res.Fallback {
+			cache.putTensors(cacheKey, res.Outputs)
+		}
+	}
+	body, err := oip.AppendTensorResponse(ts.body[:0], route.Name(), res.ModelVersion, in, &ts.req, rs.tensors, res.Outputs)
+	ts.body = body
+	if err != nil {
+		g.v2Error(ctx, fasthttp.StatusInternalServerError, err.Error())
+		stats.countError(ctx, start)
+		return
+	}
+	setRequestID(ctx, ts.requestID[:0])
+	ctx.SetContentTypeBytes(contentTypeJSON)
+	ctx.Response.Header.Set(headerRoute, route.Name())
+	ctx.Response.Header.Set(headerTarget, res.Target.Name())
+	if res.ModelVersion != "" {
+		ctx.Response.Header.Set(headerModelVersion, res.ModelVersion)
+	}
+	if res.Fallback {
+		ctx.Response.Header.Set(headerFallback, res.Reason)
+	}
+	ts.body = append(ts.body, '\n')
+	ctx.SetBody(ts.body)
+	stats.countOK(start)
+	route.Mirror(req, &res, time.Since(start))
+}
