@@ -300,3 +300,58 @@ func formatFloat32(x float32) string {
 	b, _ := json.Marshal(x)
 	return string(b)
 }
+
+// foundingRequest is the request of the founding document's API example,
+// verbatim.
+const foundingRequest = `{
+"model_id": "customer-churn-v2",
+"features": {
+"customer_id": "12345",
+"tenure_months": 24,
+"monthly_charges": 89.99
+}
+}`
+
+// TestFoundingRequest runs what `make run` runs, with the project's own
+// configs/infergate.yaml, and sends it the founding document's example: a
+// customer the feature store does not know, two features of seven.
+func TestFoundingRequest(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	config, err := os.ReadFile(filepath.Join("..", "..", "configs", "infergate.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "infergate.yaml")
+	if err := os.WriteFile(path, config, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := run(t, dir, "train", "--demo", "--if-missing", "--config", path); r.code != 0 {
+		t.Fatalf("train: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := run(t, dir, "features", "materialize", "--config", path, "--from", "var/data/churn.csv", "--event-time", "now"); r.code != 0 {
+		t.Fatalf("features materialize: exit %d\n%s", r.code, r.stderr)
+	}
+	addrs := freeAddrs(t, 2)
+	s := startServer(t, dir, "--config", path, "--listen", addrs[0], "--admin-listen", addrs[1])
+	client := &http.Client{Timeout: 10 * time.Second}
+	defer client.CloseIdleConnections()
+	s.waitReady(t, client, "http://"+addrs[0]+"/readyz")
+	resp, err := client.Post("http://"+addrs[0]+"/v1/predictions", "application/json", strings.NewReader(foundingRequest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	t.Logf("%s", data)
+	var got struct {
+		Prediction   *string
+		Probability  *float64
+		ModelVersion *string  `json:"model_version"`
+		LatencyMs    *float64 `json:"latency_ms"`
+	}
+	if err := json.Unmarshal(data, &got); err != nil || resp.StatusCode != http.StatusOK ||
+		got.Prediction == nil || got.Probability == nil || got.ModelVersion == nil || got.LatencyMs == nil {
+		t.Fatalf("the founding request: %d %s (%v)", resp.StatusCode, data, err)
+	}
+}
