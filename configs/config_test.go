@@ -44,8 +44,13 @@ func TestDefaultFile(t *testing.T) {
 	checkGolden(t, "infergate.golden.json", cfg)
 
 	// The values the file documents in its comments.
-	if len(cfg.Routes) != 1 {
-		t.Fatalf("routes: got %d, want 1", len(cfg.Routes))
+	if len(cfg.Routes) != 2 {
+		t.Fatalf("routes: got %d, want 2", len(cfg.Routes))
+	}
+	// The founding document's model_id serves the same model with the same
+	// batching (two routes on one version share its batcher).
+	if v2 := cfg.Routes[1]; v2.Name != "customer-churn-v2" || v2.Model != "customer-churn" || v2.Batching.MaxBatchSize != 64 || v2.Batching.Instances != 2 || v2.Features.View != "customer_stats" {
+		t.Errorf("routes[1]: %+v", v2)
 	}
 	r := cfg.Routes[0]
 	if r.Name != "customer-churn" || r.Model != "customer-churn" || r.Version != router.DefaultVersion {
