@@ -20,6 +20,7 @@ import (
 	"github.com/infergate/infergate/internal/promtext"
 	"github.com/infergate/infergate/internal/tensor"
 	"github.com/infergate/infergate/registry"
+	"github.com/infergate/infergate/router"
 )
 
 // Defaults of CacheConfig.
@@ -72,8 +73,14 @@ func (c *CacheConfig) Validate(path string) error {
 // entries by a 128-bit hash, and two keys with the same hash must never
 // share an answer, so a hit is only a hit when the keys are equal.
 type cacheEntry struct {
-	key         []byte
-	probability float32
+	key []byte
+	// The answer of a route that takes features: the answer fields of
+	// router.Result, the cache's own copies.
+	kind        router.AnswerKind
+	probability float64
+	label       string
+	value       float64
+	probs       []float32
 	// outputs are a tensor route's answer, the cache's own copy: read, never
 	// written, by the requests that hit it.
 	outputs []tensor.Tensor
@@ -253,15 +260,22 @@ func (c *routeCache) get(key []byte) (*cacheEntry, bool) {
 	return e, true
 }
 
-// put caches an answer under a copy of key. The label is not stored: the
-// version's signature derives it from the probability.
-func (c *routeCache) put(key []byte, p float32) {
-	e := &cacheEntry{key: bytes.Clone(key), probability: p}
+// put caches a model's answer to a row under a copy of key.
+func (c *routeCache) put(key []byte, res *router.Result) {
+	e := &cacheEntry{key: bytes.Clone(key), kind: res.Kind, probability: res.Probability, label: strings.Clone(res.Label),
+		value: res.Value, probs: slices.Clone(res.Probabilities)}
+	cost := len(e.key) + len(e.label) + 4*len(e.probs) + entryOverhead
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if !c.closed.Load() {
-		c.cache.SetWithTTL(e.key, e, int64(len(e.key)+entryOverhead), c.ttl)
+		c.cache.SetWithTTL(e.key, e, int64(cost), c.ttl)
 	}
+}
+
+// answer fills res with the entry's answer, as model at version gave it.
+func (e *cacheEntry) answer(res *router.Result, version string, t *router.Target) {
+	*res = router.Result{Kind: e.kind, Probability: e.probability, Label: e.label, Value: e.value, Probabilities: e.probs,
+		ModelVersion: version, Target: t}
 }
 
 // close frees the cache; get and put after it find nothing and store

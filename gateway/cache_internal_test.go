@@ -6,6 +6,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/infergate/infergate/registry"
+	"github.com/infergate/infergate/router"
 )
 
 // TestCacheCloseWhileInUse: a request may outlive its routing snapshot, so
@@ -35,7 +36,7 @@ func TestCacheCloseWhileInUse(t *testing.T) {
 				<-start
 				key := appendKey(nil, "1.0.0", []float32{float32(w)})
 				for range 200 {
-					c.put(key, 0.5)
+					c.put(key, &router.Result{Probability: 0.5, Label: "churn"})
 					c.get(key)
 				}
 			}()

@@ -175,7 +175,7 @@ func (g *Gateway) serveInstances(ctx *fasthttp.RequestCtx, st *predictState, rou
 		}
 		res := &b.res[i]
 		if b.keys[i] != nil && !res.Fallback {
-			cache.put(b.keys[i], float32(res.Probability))
+			cache.put(b.keys[i], res)
 		}
 		out = append(out, '{')
 		out = appendAnswerFields(out, res, b.cached[i])

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -208,7 +209,7 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	if key != nil && !st.res.Fallback {
-		cache.put(key, float32(st.res.Probability))
+		cache.put(key, &st.res)
 	}
 	st.writePrediction(ctx, route, rs, &st.res, requestID, start, false)
 	st.logKey = g.logPrediction(st.logKey, rs, apiKey, requestID, -1, &st.res, start)
@@ -272,9 +273,7 @@ func (st *predictState) lookup(cache *routeCache, req *router.Request, input []f
 	key = st.keys[slot]
 	e, hit := cache.get(key)
 	if hit {
-		p := float64(e.probability)
-		st.res = router.Result{Probability: p, Label: picked.Meta().Signature.Output.LabelFor(p),
-			ModelVersion: picked.Version(), Target: req.Picked()}
+		e.answer(&st.res, picked.Version(), req.Picked())
 		// A cached answer is still live traffic of that version.
 		req.Picked().Observe(req, &st.res)
 	}
@@ -397,13 +396,38 @@ func (st *predictState) writePrediction(ctx *fasthttp.RequestCtx, route *router.
 }
 
 // appendAnswerFields appends the fields of one answer, without braces:
-// prediction, probability, model_version (when there is one), target, and
-// fallback, fallback_reason and cached when they apply.
+// prediction (a label, or a regression's number), probability (when there
+// is one), probabilities per class (a classifier over classes),
+// model_version (when there is one), target, and fallback,
+// fallback_reason and cached when they apply.
 func appendAnswerFields(b []byte, res *router.Result, cached bool) []byte {
 	b = append(b, `"prediction":`...)
-	b = jsonenc.AppendString(b, res.Label)
-	b = append(b, `,"probability":`...)
-	b = strconv.AppendFloat(b, res.Probability, 'f', -1, 32)
+	if res.Kind == router.AnswerValue {
+		b = strconv.AppendFloat(b, res.Value, 'g', -1, 64)
+	} else {
+		b = jsonenc.AppendString(b, res.Label)
+	}
+	if res.Kind != router.AnswerValue && !math.IsNaN(res.Probability) {
+		b = append(b, `,"probability":`...)
+		b = strconv.AppendFloat(b, res.Probability, 'f', -1, 32)
+	}
+	if len(res.Probabilities) > 0 && res.Target != nil && res.Target.Model() != nil {
+		classes := res.Target.Model().Classes()
+		b = append(b, `,"probabilities":{`...)
+		for k, p := range res.Probabilities {
+			if k > 0 {
+				b = append(b, ',')
+			}
+			if k < len(classes) {
+				b = jsonenc.AppendString(b, classes[k])
+			} else {
+				b = jsonenc.AppendString(b, strconv.Itoa(k))
+			}
+			b = append(b, ':')
+			b = strconv.AppendFloat(b, float64(p), 'f', -1, 32)
+		}
+		b = append(b, '}')
+	}
 	if res.ModelVersion != "" {
 		b = append(b, `,"model_version":`...)
 		b = jsonenc.AppendString(b, res.ModelVersion)

@@ -234,9 +234,9 @@ func (g *Gateway) serveV2Infer(ctx *fasthttp.RequestCtx, key *auth.Key, route *r
 	for i := range n {
 		res := &b.res[i]
 		if b.keys[i] != nil && !res.Fallback {
-			cache.put(b.keys[i], float32(res.Probability))
+			cache.put(b.keys[i], res)
 		}
-		vs.out[i] = oip.Row{Probability: float32(res.Probability), Label: res.Label, ModelVersion: res.ModelVersion, Target: res.Target.Name()}
+		vs.out[i] = oip.Row{Probability: float32(res.Probability), Label: res.Label, ModelVersion: res.ModelVersion, Target: res.Target.Name(), Value: res.Value, Probabilities: res.Probabilities}
 		row := i
 		if n == 1 {
 			row = -1
@@ -246,7 +246,7 @@ func (g *Gateway) serveV2Infer(ctx *fasthttp.RequestCtx, key *auth.Key, route *r
 	}
 	ctx.SetContentTypeBytes(contentTypeJSON)
 	ctx.Response.Header.Set(headerRoute, route.Name())
-	vs.body = oip.AppendResponse(vs.body[:0], route.Name(), in, vs.out)
+	vs.body = oip.AppendResponse(vs.body[:0], route.Name(), rs.schema, in, vs.out)
 	vs.body = append(vs.body, '\n')
 	ctx.SetBody(vs.body)
 	stats.countOK(start)

@@ -10,18 +10,26 @@ import (
 
 // gateMetrics are the held-out metrics the promotion gate compares, in
 // order, and whether a higher value is better (the trainer's Metrics names).
-var gateMetrics = []struct {
+type gateMetric struct {
 	Name           string
 	HigherIsBetter bool
-}{
-	{"auc", true},
-	{"log_loss", false},
+}
+
+// gateMetrics are the metrics the gate compares for each task (by the
+// candidate's signature): a binary classifier's AUC and log loss, a
+// multi-class one's log loss and accuracy, a regression's RMSE and MAE.
+var gateMetrics = map[string][]gateMetric{
+	TaskBinary:     {{"auc", true}, {"log_loss", false}},
+	TaskMulticlass: {{"log_loss", false}, {"accuracy", true}},
+	TaskRegression: {{"rmse", false}, {"mae", false}},
 }
 
 // PromoteOptions control Promote.
 type PromoteOptions struct {
-	// Gate requires the candidate's held-out metrics — "auc" (higher is
-	// better) and "log_loss" (lower is better) — to be at least as good as
+	// Gate requires the candidate's held-out metrics — for a binary
+	// classifier "auc" (higher is better) and "log_loss" (lower is better),
+	// for a multi-class one "log_loss" and "accuracy", for a regression
+	// "rmse" and "mae" (lower is better) — to be at least as good as
 	// those of the version the alias names now, measured on the same
 	// held-out data (Lineage.HeldOutID). An unset alias passes.
 	Gate bool
@@ -152,7 +160,17 @@ func (s *Store) gate(model, alias string, cand *Version, baseline string) *GateV
 		return v
 	}
 	var worse, better []string
-	for _, gm := range gateMetrics {
+	task := cand.Signature.Task()
+	metrics, ok := gateMetrics[task]
+	if !ok {
+		v.Message = fmt.Sprintf("%s has outputs infergate does not score (no probabilities, label or score): the gate has no metric to compare; promote without --gate", cand.Version)
+		return v
+	}
+	if bt := base.Signature.Task(); bt != task {
+		v.Message = fmt.Sprintf("%s is a %s model, %s a %s one: their metrics do not compare", cand.Version, task, name, cmp.Or(bt, "raw"))
+		return v
+	}
+	for _, gm := range metrics {
 		c, okC := cand.Metrics[gm.Name]
 		b, okB := base.Metrics[gm.Name]
 		switch {

@@ -252,3 +252,48 @@ func (o *OutputSpec) LabelFor(p float64) string {
 	}
 	return ""
 }
+
+// Tasks a model's signature can say it does, for the metrics that fit it.
+const (
+	// TaskBinary: a binary classifier (metrics auc, log_loss).
+	TaskBinary = "binary"
+	// TaskMulticlass: a classifier over more classes (log_loss, accuracy).
+	TaskMulticlass = "multiclass"
+	// TaskRegression: a number per row (rmse, mae).
+	TaskRegression = "regression"
+	// TaskOther: outputs infergate does not interpret (raw, embedding).
+	TaskOther = ""
+)
+
+// Task is what the signature's outputs say the model does: a probabilities
+// output of one or two values per row, or a label with two labels, is a
+// binary classifier's; of more, a multi-class one's; a score is a
+// regression's.
+func (s *Signature) Task() string {
+	var label *OutputSpec
+	score := false
+	outs := s.OutputSpecs()
+	for i := range outs {
+		o := &outs[i]
+		switch o.Kind {
+		case KindProbabilities:
+			if len(o.Shape) < 2 || o.Shape[1] >= 1 && o.Shape[1] <= 2 {
+				return TaskBinary
+			}
+			return TaskMulticlass
+		case KindLabel:
+			label = o
+		case KindScore:
+			score = true
+		}
+	}
+	switch {
+	case label != nil && len(label.Labels) == 2:
+		return TaskBinary
+	case label != nil:
+		return TaskMulticlass
+	case score:
+		return TaskRegression
+	}
+	return TaskOther
+}

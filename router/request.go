@@ -44,6 +44,7 @@ type Request struct {
 	shape  []int64
 	outs   []tensor.Tensor
 	mapped []tensor.Tensor // Tensors in the answering model's input order
+	probs  []float32       // a classifier's class probabilities, which Result views
 	answer remote.Answer   // reused, so that a remote's answer allocates nothing
 	call   call
 	keyBuf []byte
@@ -96,9 +97,22 @@ func (req *Request) Picked() *Target { return req.picked }
 
 // Result is how a request was answered.
 type Result struct {
+	// Kind is what the answer holds: a binary classifier's probability and
+	// label, a classifier's probabilities per class, label and the
+	// predicted class's probability (the positive class's, of two), or a
+	// regression's Value.
+	Kind AnswerKind
+	// Probability is the positive class's (binary) or the predicted
+	// class's; NaN for a value, or a label without probabilities.
 	Probability float64
-	// Label is the prediction: the probability's label.
+	// Label is the prediction of a classifier: the probability's label.
 	Label string
+	// Value is a regression's answer; NaN otherwise.
+	Value float64
+	// Probabilities are a classifier's per class, in the order of the
+	// answering model's Classes; nil for other answers. They belong to
+	// the Request.
+	Probabilities []float32
 	// Outputs are a tensor route's answer: every output of the model (or
 	// static target) that answered, named, all rows. They belong to the
 	// Request and are valid until it is released.
@@ -132,11 +146,6 @@ func (e *InputError) Error() string { return e.Msg }
 
 // Unwrap makes every InputError errors.Is ErrInvalidInput.
 func (e *InputError) Unwrap() error { return ErrInvalidInput }
-
-// probability reads the answer of m's last run for req.
-func (req *Request) probability(m *Model) float32 {
-	return tensor.Float32s(req.outs[m.probability].Data)[0]
-}
 
 // encode encodes req's features for m into req.input, reusing an encoding
 // made for m already.

@@ -121,12 +121,12 @@ func TestLoad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out := make([]float32, 1)
-		if err := m.Predict(in, out, time.Now().Add(5*time.Second)); err != nil {
+		var res router.Result
+		if err := m.Predict(in, &res, time.Now().Add(5*time.Second)); err != nil {
 			t.Fatalf("route %q: Predict: %v", name, err)
 		}
-		if out[0] <= 0 || out[0] >= 1 {
-			t.Fatalf("route %q: probability %v is not in (0, 1)", name, out[0])
+		if res.Probability <= 0 || res.Probability >= 1 || res.Kind != router.AnswerBinary || res.Label == "" {
+			t.Fatalf("route %q: answer %+v: want a probability in (0, 1) and a label", name, res)
 		}
 	}
 	f(demo, router.DefaultVersion)
@@ -292,8 +292,8 @@ func TestCloseDrains(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range callers {
 		wg.Go(func() {
-			in, out := make([]float32, width), make([]float32, 1)
-			errs[i] = m.Predict(in, out, time.Time{})
+			var res router.Result
+			errs[i] = m.Predict(make([]float32, width), &res, time.Time{})
 		})
 	}
 	for deadline := time.Now().Add(10 * time.Second); m.QueueDepth() < callers; {
@@ -318,8 +318,8 @@ func TestCloseDrains(t *testing.T) {
 			t.Errorf("caller %d, queued before Close: %v, want it computed", i, err)
 		}
 	}
-	in, out := make([]float32, width), make([]float32, 1)
-	err := m.Predict(in, out, time.Time{})
+	var res router.Result
+	err := m.Predict(make([]float32, width), &res, time.Time{})
 	if !errors.Is(err, router.ErrClosed) || !errors.Is(err, router.ErrRejected) {
 		t.Fatalf("Predict after Close: got %v, want ErrClosed (ErrRejected)", err)
 	}

@@ -3,7 +3,6 @@ package router
 import (
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -27,9 +26,10 @@ type Model struct {
 	encoder *registry.Encoder // nil for a model that takes tensors
 	batcher *batcher.Batcher
 	spec    batcher.Spec
-	// outputs is the number of the model's outputs; probability indexes
-	// the one the signature reads the answer from.
-	outputs, probability int
+	// outputs is the number of the model's outputs; answer says where a
+	// tabular model's answer is among them.
+	outputs int
+	answer  answerSpec
 }
 
 // bindSignature checks that the model's tensors are what its signature
@@ -41,42 +41,13 @@ func (m *Model) bindSignature() error {
 		return m.bindTensors()
 	}
 	spec := m.spec
-	sig := &m.meta.Signature
 	want := []int64{-1, int64(m.encoder.Width())}
 	if len(spec.Inputs) != 1 || spec.Inputs[0].DType != tensor.Float32 || !tensor.SameDims(spec.Inputs[0].Shape, want) {
 		return fmt.Errorf("%w: want one float32 input of shape %s (the signature's %d columns), got %s",
 			ErrUnsupportedModel, tensor.ShapeString(want), m.encoder.Width(), describe(spec.Inputs))
 	}
-	m.outputs, m.probability = len(spec.Outputs), -1
-	answer := sig.Output.Name
-	if answer == "" {
-		answer = binaryOutput(sig)
-	}
-	for j, o := range spec.Outputs {
-		if o.Name == answer {
-			m.probability = j
-			if o.DType != tensor.Float32 || !tensor.SameDims(o.Shape, []int64{-1, 1}) {
-				return fmt.Errorf("%w: output %q must be float32 of shape [-1,1], got %s %s",
-					batcher.ErrUnsupportedModel, o.Name, o.DType, tensor.ShapeString(o.Shape))
-			}
-		}
-	}
-	if m.probability < 0 {
-		return fmt.Errorf("%w: the signature reads output %q, the model has %s", batcher.ErrUnsupportedModel, answer, describe(spec.Outputs))
-	}
-	return nil
-}
-
-// binaryOutput is the output a tabular signature without Output reads a
-// binary classifier's probability from: its probabilities output of one
-// value per row.
-func binaryOutput(sig *registry.Signature) string {
-	for _, o := range sig.OutputSpecs() {
-		if o.Kind == registry.KindProbabilities && len(o.Shape) == 2 && o.Shape[1] == 1 {
-			return o.Name
-		}
-	}
-	return ""
+	m.outputs = len(spec.Outputs)
+	return m.bindAnswer()
 }
 
 // describe lists tensors for messages: x float32 [-1,3], y int64 [-1].
@@ -100,17 +71,16 @@ func (m *Model) Meta() *registry.Version { return m.meta }
 // Encoder turns request features into the model's input row.
 func (m *Model) Encoder() *registry.Encoder { return m.encoder }
 
-// Predict computes the probability of one encoded row into out[0], waiting
-// at most until deadline. Errors are the batcher's (errors.Is
-// batcher.ErrRejected, ErrModelFailed…).
-func (m *Model) Predict(row, out []float32, deadline time.Time) error {
+// Predict computes the answer of one encoded row into res, waiting at most
+// until deadline. Errors are the batcher's (errors.Is batcher.ErrRejected,
+// ErrModelFailed…) and *InputError for an answer out of range.
+func (m *Model) Predict(row []float32, res *Result, deadline time.Time) error {
 	var req Request
 	req.input = row
 	if err := m.run(&req, deadline); err != nil {
 		return err
 	}
-	out[0] = req.probability(m)
-	return nil
+	return m.read(req.outs[:m.outputs], res, &req.probs)
 }
 
 // run computes req's encoded row through the model's batcher.
@@ -330,15 +300,10 @@ func (t *Target) callModel(req *Request, res *Result, deadline time.Time) error 
 	if err := m.run(req, deadline); err != nil {
 		return err
 	}
-	p := float64(req.probability(m))
-	if math.IsNaN(p) || math.IsInf(p, 0) {
-		// Finite inputs can still overflow inside the model (w·x summed in
-		// float32); the request's values are at fault, not the model.
-		return &InputError{Field: "features",
-			Msg: "the feature values are too far out of range for model " + strconv.Quote(m.Name()) + ": its output is not a number"}
+	if err := m.read(req.outs[:m.outputs], res, &req.probs); err != nil {
+		return err
 	}
-	res.Probability = p
-	res.Label = m.meta.Signature.Output.LabelFor(p)
+	res.Outputs = req.outs[:m.outputs]
 	res.ModelVersion = m.meta.Version
 	res.Target = t
 	return nil

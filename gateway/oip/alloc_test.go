@@ -72,7 +72,7 @@ func TestAppendResponseDoesNotAllocate(t *testing.T) {
 	buf := make([]byte, 0, 4096)
 	for _, req := range []*oip.Request{r, nil} {
 		if allocs := testing.AllocsPerRun(1000, func() {
-			buf = oip.AppendResponse(buf[:0], "customer-churn", req, answer)
+			buf = oip.AppendResponse(buf[:0], "customer-churn", testSchema, req, answer)
 		}); allocs != 0 {
 			t.Errorf("request %v: %.2f allocations per response, want 0", req != nil, allocs)
 		}

@@ -112,7 +112,7 @@ func FuzzDecode(f *testing.F) {
 		for i := range answer {
 			answer[i] = oip.Row{Probability: 0.5, Label: "x", ModelVersion: "1", Target: "primary"}
 		}
-		if out := oip.AppendResponse(nil, "m", r, answer); !json.Valid(out) {
+		if out := oip.AppendResponse(nil, "m", testSchema, r, answer); !json.Valid(out) {
 			t.Fatalf("the answer is not valid JSON: %s", out)
 		}
 	})

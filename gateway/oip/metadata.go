@@ -44,7 +44,7 @@ func NewModelMetadata(name string, versions []string, s *Schema) ModelMetadata {
 		Name:     name,
 		Platform: Platform,
 		Inputs:   make([]TensorMetadata, 0, len(s.features)),
-		Outputs:  make([]TensorMetadata, 0, len(AllOutputs)),
+		Outputs:  make([]TensorMetadata, 0, len(s.outputs)),
 	}
 	if len(versions) > 0 {
 		m.Versions = append([]string(nil), versions...)
@@ -56,8 +56,12 @@ func NewModelMetadata(name string, versions []string, s *Schema) ModelMetadata {
 		}
 		m.Inputs = append(m.Inputs, TensorMetadata{Name: s.features[i].name, Datatype: dt, Shape: []int64{-1}})
 	}
-	for _, o := range AllOutputs {
-		m.Outputs = append(m.Outputs, TensorMetadata{Name: o.String(), Datatype: o.Datatype(), Shape: []int64{-1}})
+	for _, o := range s.outputs {
+		shape := []int64{-1}
+		if o == OutputProbabilities {
+			shape = append(shape, -1)
+		}
+		m.Outputs = append(m.Outputs, TensorMetadata{Name: o.String(), Datatype: o.Datatype(), Shape: shape})
 	}
 	return m
 }

@@ -37,7 +37,7 @@ func BenchmarkAppendResponse(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		buf := make([]byte, 0, 4096)
 		for pb.Next() {
-			buf = oip.AppendResponse(buf[:0], "customer-churn", nil, rows)
+			buf = oip.AppendResponse(buf[:0], "customer-churn", testSchema, nil, rows)
 		}
 	})
 }

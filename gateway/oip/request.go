@@ -30,7 +30,7 @@ type Request struct {
 	TimeoutMicros int64
 	HasTimeout    bool
 	// Outputs are the requested outputs in the requested order; empty when
-	// the request lists none, which means every output (AllOutputs).
+	// the request lists none, which means every output of the model.
 	Outputs []Output
 
 	parser fastjson.Parser
@@ -122,7 +122,7 @@ func (r *Request) decode(body []byte, s *Schema, lim Limits, rows *[]features.Se
 	if err := r.decodeParameters(v.Get("parameters")); err != nil {
 		return err
 	}
-	return r.decodeOutputs(v.Get("outputs"))
+	return r.decodeOutputs(v.Get("outputs"), s)
 }
 
 // batch is what decodeInputs learns across inputs.
@@ -408,7 +408,7 @@ func nonNegative(v *fastjson.Value) (int64, bool) {
 	return x, err == nil && x >= 0
 }
 
-func (r *Request) decodeOutputs(v *fastjson.Value) error {
+func (r *Request) decodeOutputs(v *fastjson.Value, s *Schema) error {
 	if v == nil {
 		return nil
 	}
@@ -422,15 +422,15 @@ func (r *Request) decodeOutputs(v *fastjson.Value) error {
 		}
 		nv := o.Get("name")
 		if nv == nil {
-			return badRequest("outputs[" + strconv.Itoa(i) + "]: name is required: one of " + outputList)
+			return badRequest("outputs[" + strconv.Itoa(i) + "]: name is required: one of " + s.outputList())
 		}
 		name, err := nv.StringBytes()
 		if err != nil {
 			return badRequest("outputs[" + strconv.Itoa(i) + "]: name must be a string, got " + typeName(nv.Type()))
 		}
-		out, ok := parseOutput(name)
+		out, ok := s.parseOutput(name)
 		if !ok {
-			return badRequest("outputs: unknown output " + strconv.Quote(string(name)) + "; the model has " + outputList)
+			return badRequest("outputs: unknown output " + strconv.Quote(string(name)) + "; the model has " + s.outputList())
 		}
 		if slices.Contains(r.Outputs, out) {
 			return badRequest("outputs: " + strconv.Quote(string(name)) + " is requested twice; list each output once")

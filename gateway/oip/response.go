@@ -23,21 +23,26 @@ const (
 	OutputModelVersion
 	// OutputTarget is the route's target that answered the row: BYTES.
 	OutputTarget
+	// OutputProbabilities are a classifier's probabilities per class, in
+	// its classes' order: FP32 of shape [N, classes].
+	OutputProbabilities
+	// OutputValue is a regression's answer: FP64.
+	OutputValue
 )
 
-// AllOutputs are every output, in the order a response lists them when the
-// request names none.
+// AllOutputs are every output of a binary classifier, in the order a
+// response lists them when the request names none; a Schema lists its
+// model's (Outputs).
 var AllOutputs = [...]Output{OutputProbability, OutputLabel, OutputModelVersion, OutputTarget}
 
 var outputInfos = [...]struct{ name, datatype string }{
-	OutputProbability:  {"probability", "FP32"},
-	OutputLabel:        {"label", "BYTES"},
-	OutputModelVersion: {"model_version", "BYTES"},
-	OutputTarget:       {"target", "BYTES"},
+	OutputProbability:   {"probability", "FP32"},
+	OutputLabel:         {"label", "BYTES"},
+	OutputModelVersion:  {"model_version", "BYTES"},
+	OutputTarget:        {"target", "BYTES"},
+	OutputProbabilities: {"probabilities", "FP32"},
+	OutputValue:         {"value", "FP64"},
 }
-
-// outputList names the outputs for messages.
-const outputList = `"probability", "label", "model_version" and "target"`
 
 // String is the output's name in the protocol.
 func (o Output) String() string {
@@ -55,14 +60,29 @@ func (o Output) Datatype() string {
 	return ""
 }
 
-// parseOutput returns the output named name.
-func parseOutput(name []byte) (Output, bool) {
-	for _, o := range AllOutputs {
+// parseOutput returns the output of s named name.
+func (s *Schema) parseOutput(name []byte) (Output, bool) {
+	for _, o := range s.outputs {
 		if string(name) == outputInfos[o].name {
 			return o, true
 		}
 	}
 	return 0, false
+}
+
+// outputList names the schema's outputs for messages.
+func (s *Schema) outputList() string {
+	b := []byte{}
+	for i, o := range s.outputs {
+		switch {
+		case i == len(s.outputs)-1 && i > 0:
+			b = append(b, " and "...)
+		case i > 0:
+			b = append(b, ", "...)
+		}
+		b = strconv.AppendQuote(b, o.String())
+	}
+	return string(b)
 }
 
 // Row is one row's answer.
@@ -72,6 +92,10 @@ type Row struct {
 	// Label is the prediction; ModelVersion the version that computed it,
 	// "" for a target without one; Target the route's target that answered.
 	Label, ModelVersion, Target string
+	// Value is a regression's answer; Probabilities a classifier's per
+	// class.
+	Value         float64
+	Probabilities []float32
 }
 
 // AppendResponse appends to b the inference response for r's rows:
@@ -79,18 +103,18 @@ type Row struct {
 //	{"model_name": model, "model_version": V, "id": ID, "outputs": [
 //	  {"name": "probability", "datatype": "FP32", "shape": [N], "data": [...]}, ...]}
 //
-// with the outputs r requested in its order, or all of them (AllOutputs).
-// "model_version" is present when every row has the same non-empty version,
-// "id" when the request had one. r may be nil: every output, no id. It does
-// not allocate beyond growing b.
-func AppendResponse(b []byte, model string, r *Request, rows []Row) []byte {
+// with the outputs r requested in its order, or every output of the
+// schema's model. "model_version" is present when every row has the same
+// non-empty version, "id" when the request had one. r may be nil: every
+// output, no id. It does not allocate beyond growing b.
+func AppendResponse(b []byte, model string, s *Schema, r *Request, rows []Row) []byte {
 	b = append(b, `{"model_name":`...)
 	b = jsonenc.AppendString(b, model)
 	if v, ok := commonVersion(rows); ok {
 		b = append(b, `,"model_version":`...)
 		b = jsonenc.AppendString(b, v)
 	}
-	outs := AllOutputs[:]
+	outs := s.outputs
 	if r != nil {
 		if r.ID != nil {
 			b = append(b, `,"id":`...)
@@ -118,6 +142,9 @@ func appendOutput(b []byte, o Output, rows []Row) []byte {
 	b = append(b, o.Datatype()...)
 	b = append(b, `","shape":[`...)
 	b = strconv.AppendInt(b, int64(len(rows)), 10)
+	if o == OutputProbabilities {
+		return appendProbabilities(b, rows)
+	}
 	b = append(b, `],"data":[`...)
 	for i := range rows {
 		if i > 0 {
@@ -125,6 +152,8 @@ func appendOutput(b []byte, o Output, rows []Row) []byte {
 		}
 		row := &rows[i]
 		switch o {
+		case OutputValue:
+			b = strconv.AppendFloat(b, row.Value, 'g', -1, 64)
 		case OutputProbability:
 			b = strconv.AppendFloat(b, float64(row.Probability), 'g', -1, 32)
 		case OutputLabel:
@@ -133,6 +162,32 @@ func appendOutput(b []byte, o Output, rows []Row) []byte {
 			b = jsonenc.AppendString(b, row.ModelVersion)
 		case OutputTarget:
 			b = jsonenc.AppendString(b, row.Target)
+		}
+	}
+	return append(b, "]}"...)
+}
+
+// appendProbabilities ends the probabilities output: [N, K], K the most
+// classes a row has (a row of fewer, answered by a fallback, is padded
+// with zeros).
+func appendProbabilities(b []byte, rows []Row) []byte {
+	k := 0
+	for i := range rows {
+		k = max(k, len(rows[i].Probabilities))
+	}
+	b = append(b, ',')
+	b = strconv.AppendInt(b, int64(k), 10)
+	b = append(b, `],"data":[`...)
+	for i := range rows {
+		for c := range k {
+			if i > 0 || c > 0 {
+				b = append(b, ',')
+			}
+			p := float32(0)
+			if c < len(rows[i].Probabilities) {
+				p = rows[i].Probabilities[c]
+			}
+			b = strconv.AppendFloat(b, float64(p), 'g', -1, 32)
 		}
 	}
 	return append(b, "]}"...)

@@ -8,6 +8,11 @@ import "github.com/infergate/infergate/registry"
 type Schema struct {
 	features []schemaFeature
 	index    map[string]int // feature name → index in features
+	// outputs are the model's outputs in the order a response lists them:
+	// a binary classifier's probability and label, a multi-class one's
+	// with its probabilities, a regression's value; then model_version and
+	// target.
+	outputs []Output
 }
 
 type schemaFeature struct {
@@ -26,6 +31,7 @@ func NewSchema(sig *registry.Signature) *Schema {
 		features: make([]schemaFeature, 0, len(sig.Features)),
 		index:    make(map[string]int, len(sig.Features)),
 	}
+	s.outputs = schemaOutputs(sig)
 	for i := range sig.Features {
 		f := &sig.Features[i]
 		if _, dup := s.index[f.Name]; dup {
@@ -51,7 +57,7 @@ func (s *Schema) WithInput(name string, categorical bool) *Schema {
 	}
 	c := &Schema{features: append(s.features[:len(s.features):len(s.features)], schemaFeature{
 		name: name, nameBytes: []byte(name), categorical: categorical,
-	}), index: make(map[string]int, len(s.index)+1)}
+	}), index: make(map[string]int, len(s.index)+1), outputs: s.outputs}
 	for k, v := range s.index {
 		c.index[k] = v
 	}
@@ -76,4 +82,26 @@ type Limits struct {
 	// MaxInputs is the largest number of inputs (features) of a request;
 	// 0 means no limit.
 	MaxInputs int
+}
+
+// schemaOutputs are the outputs a tabular model answers: a regression's
+// value; a classifier's label, with its probability (and per class, over
+// more than two) when it gives probabilities; then model_version and target.
+func schemaOutputs(sig *registry.Signature) []Output {
+	task := sig.Task()
+	if task == registry.TaskRegression {
+		return []Output{OutputValue, OutputModelVersion, OutputTarget}
+	}
+	specs := sig.OutputSpecs()
+	probs := len(specs) == 0 // a signature that says nothing: the classic binary classifier
+	for _, o := range specs {
+		probs = probs || o.Kind == registry.KindProbabilities
+	}
+	switch {
+	case !probs:
+		return []Output{OutputLabel, OutputModelVersion, OutputTarget}
+	case task == registry.TaskMulticlass:
+		return []Output{OutputProbability, OutputLabel, OutputProbabilities, OutputModelVersion, OutputTarget}
+	}
+	return AllOutputs[:]
 }
