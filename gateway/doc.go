@@ -15,7 +15,9 @@
 //	                      GET /v2, /v2/health/{live,ready},
 //	                      /v2/models/NAME[/versions/V][/ready],
 //	                      POST /v2/models/NAME[/versions/V]/infer; a route is a
-//	                      v2 model whose inputs are its features; errors are
+//	                      v2 model whose inputs are its features (a tabular
+//	                      model) or its model's own tensors, by graph name
+//	                      (v2tensor.go; any other model); errors are
 //	                      {"error": "..."}
 //
 // Every prediction request (and v2 model metadata) needs an API key unless
@@ -27,7 +29,9 @@
 // no key.
 //
 // A 200 answer is {"model_id", "prediction", "probability", "model_version",
-// "latency_ms", "request_id", "route", "target"}: target names the route's
+// "latency_ms", "request_id", "route", "target"} ("probabilities" per class
+// for a multi-class model; for a regression, "prediction" is a number and
+// there is no probability): target names the route's
 // target that answered ("primary", a canary candidate, or a fallback such as
 // a rules or static target), and model_version is absent when that target
 // has no model version (rules, static, a remote that sent none). When a
@@ -57,7 +61,8 @@
 //	     [?format=text]                training data (monitoring.go)
 //	GET  /v1/models/{name}/feedback    live accuracy, AUC, log loss, Brier per version
 //	/v1/registry/models/...            the registry's actions (registryapi.go):
-//	                                   list, show, alias, gated promote,
+//	                                   list, show, import an uploaded model
+//	                                   (registryimport.go), alias, gated promote,
 //	                                   rollback, tags, delete
 //	GET  /v1/devices                   the ONNX Runtime library and the GPUs
 //	                                   (what the command reports, SetDeviceReport)

@@ -12,6 +12,10 @@ import (
 	"github.com/infergate/infergate/internal/onnxpb"
 )
 
+// ImportedBy is the Lineage.TrainerVersion of a version Import registered:
+// it was brought, not trained.
+const ImportedBy = "import"
+
 // ErrInvalidModel: an imported file is not a model infergate can serve (it
 // does not load, or does not run on inputs of its declared shape), or its
 // signature file does not fit it. The message says what failed.
@@ -90,7 +94,7 @@ func (s *Store) Import(req ImportRequest) (*Version, error) {
 		Signature: *sig,
 		Lineage: Lineage{
 			DataPath:       name,
-			TrainerVersion: "import",
+			TrainerVersion: ImportedBy,
 			Params:         map[string]string{"imported_file": filepath.Base(modelPath)},
 		},
 	}

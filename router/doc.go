@@ -23,19 +23,32 @@
 //   - a fallback chain: targets tried in order when the picked one fails,
 //     times out or has its circuit breaker open.
 //
+// A route takes what its primary model takes (tensor.go): features, for a
+// tabular model (each model target encodes them with its own signature; a
+// tabular model answers as its outputs' kinds say: a binary classifier's
+// probability and label, a classifier's probabilities per class, or a
+// regression's value, answer.go), or tensors by input name, for any other
+// model (Request.Tensors in, Result.Outputs out, through the same chain).
+// Load refuses a target that cannot take the route's requests: rules or a
+// remote on a tensor route, a model of the other kind, a candidate whose
+// inputs differ. A tensor route's static target answers a row of each
+// output; its shadows compare one output by its kind (compare.go).
+//
 // The gateway only asks a route to Prepare and Serve a request and never
 // learns how the target was chosen.
 //
 // # Request lifecycle
 //
 //  1. The caller fills a pooled Request (AcquireRequest) with the request's
-//     raw features, the sticky header's value and the deadline; it calls
+//     raw features (or, on a tensor route, its tensors), the sticky header's
+//     value and the deadline; it calls
 //     SkipModels when features only the feature store could give are
 //     missing and their policy says fall back: Serve then answers from the
 //     first rules, static or remote fallback.
-//  2. Prepare picks the target (canary or primary) and, for a model, encodes
-//     the features with its signature; the encoded row keys the response
-//     cache, which the gateway consults before Serve.
+//  2. Prepare picks the target (canary or primary) and, for a tabular model,
+//     encodes the features with its signature; the encoded row (a tensor
+//     request's tensors) keys the response cache, which the gateway consults
+//     before Serve.
 //  3. Serve calls the picked target, then (for a canary request) the primary,
 //     then the fallbacks. A target whose breaker is open is skipped without
 //     a call. Each model or remote target gets an even share of the time left

@@ -126,12 +126,16 @@ func (c *registryCmd) showVersion(v *registry.Version, aliases []string) error {
 		t.row("metric "+k, metric(v.Metrics, k))
 	}
 	l := &v.Lineage
-	t.row("data", cmp.Or(l.DataPath, "-"))
-	t.row("data sha256", cmp.Or(l.DataSHA256, "-"))
-	t.row("held-out data", cmp.Or(l.HeldOutID(), "unknown (metrics cannot be gated)"))
-	t.row("parent", cmp.Or(l.Parent, "-"))
-	t.row("trainer", cmp.Or(l.TrainerVersion, "-"))
-	t.row("code", cmp.Or(l.CodeVersion, "-"))
+	if l.TrainerVersion == registry.ImportedBy {
+		t.row("imported from", cmp.Or(l.DataPath, "-"))
+	} else {
+		t.row("data", cmp.Or(l.DataPath, "-"))
+		t.row("data sha256", cmp.Or(l.DataSHA256, "-"))
+		t.row("held-out data", cmp.Or(l.HeldOutID(), "unknown (metrics cannot be gated)"))
+		t.row("parent", cmp.Or(l.Parent, "-"))
+		t.row("trainer", cmp.Or(l.TrainerVersion, "-"))
+		t.row("code", cmp.Or(l.CodeVersion, "-"))
+	}
 	if !l.TrainedAt.IsZero() {
 		t.row("trained", l.TrainedAt.UTC().Format(time.RFC3339))
 	}

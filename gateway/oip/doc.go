@@ -44,6 +44,20 @@
 // the caller (Request.Priority, Request.TimeoutMicros); other parameters are
 // ignored. The request's "id" is echoed in the response.
 //
+// A route whose model takes tensors (not features) is its model, as Triton
+// serves it (tensors.go, tensorresp.go): TensorSchema lists the model's
+// inputs and outputs with their datatypes and dims (-1 for dynamic), and
+// DecodeTensors takes each input by its graph name, checks its datatype
+// (exactly the model's), rank and every fixed dimension (all but the first
+// for a model that batches, whose first is the rows of every input), and
+// converts its data into the model's element type; an unknown, missing or
+// repeated input, or one that does not fit, is a 400 naming it (and the
+// dimension). AppendTensorResponse answers the outputs asked for, or all,
+// as tensors, or, for an output asked with parameters.classification K,
+// Triton's classification strings "score:index:label". A tabular
+// multi-class model answers "probabilities" ([N, classes]) too, and a
+// regression "value" (FP64) instead of probability and label.
+//
 // Not supported: the binary data extension (binary_data and
 // binary_data_output parameters are ignored and answers are JSON; a body
 // with Inference-Header-Content-Length is not JSON and fails to decode), raw
