@@ -44,7 +44,7 @@ BENCH_REGISTRY := bench/results/registry
 bench: build ## the standard load scenario (configs/bench/standard.yaml); report under bench/results/
 	rm -rf $(BENCH_REGISTRY)
 	$(BIN) train --demo --registry $(BENCH_REGISTRY) --demo-data bench/results/churn.csv
-	$(GO) run ./bench/heavymodel --registry $(BENCH_REGISTRY) --hidden 1024 --layers 2
+	$(GO) run ./cmd/heavymodel --registry $(BENCH_REGISTRY) --hidden 1024 --layers 2
 	$(BIN) bench --scenario configs/bench/standard.yaml
 
 bench-shadow: build ## shadow isolation: p99 with a hanging or failing shadow vs none (configs/bench/shadow.yaml)
@@ -60,7 +60,7 @@ lifecycle: build ## the model lifecycle end to end: train, serve, drift, retrain
 
 gpu-check-build: setup ## the binaries scripts/gpu-check.sh runs on a GPU machine without Go (stripped: they travel)
 	$(GO) build -ldflags '-s -w' -o $(BIN) ./cmd/infergate
-	$(GO) build -ldflags '-s -w' -o bin/heavymodel ./bench/heavymodel
+	$(GO) build -ldflags '-s -w' -o bin/heavymodel ./cmd/heavymodel
 
 clean: ## remove build outputs and the local registry
 	rm -rf bin var

@@ -91,7 +91,7 @@ echo "== results in $OUT"
 echo "== build"
 make build
 go build -o "$OUT/fixedbody" ./bench/fixedbody
-go build -o "$OUT/heavymodel" ./bench/heavymodel
+go build -o "$OUT/heavymodel" ./cmd/heavymodel
 
 echo "== scratch registry: demo model, then the heavy MLP"
 rm -rf "$REGISTRY"

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/infergate/infergate/drift"
 	"github.com/infergate/infergate/drift/feedback"
 	"github.com/infergate/infergate/featurefetch"
 	"github.com/infergate/infergate/gateway"
@@ -49,6 +50,10 @@ type RouteSpec struct {
 	// Features names the feature view whose values fill what the route's
 	// requests lack. Default none.
 	Features gateway.RouteFeaturesConfig `yaml:"features"`
+	// Drift monitors the live traffic of the route's model versions
+	// against their training data. Default on for every version with a
+	// reference profile.
+	Drift drift.RouteConfig `yaml:"drift"`
 }
 
 // RouterRoutes returns the routes as package router takes them.
@@ -69,8 +74,10 @@ func (c *Config) GatewayConfig() gateway.Config {
 	g.Features = c.Features
 	g.RouteFeatures = make(map[string]gateway.RouteFeaturesConfig, len(c.Routes))
 	g.Caches = make(map[string]gateway.CacheConfig, len(c.Routes))
+	g.Drift = make(map[string]drift.RouteConfig, len(c.Routes))
 	for i := range c.Routes {
 		g.Caches[c.Routes[i].Name] = c.Routes[i].Cache
+		g.Drift[c.Routes[i].Name] = c.Routes[i].Drift
 		if c.Routes[i].Features.View != "" {
 			g.RouteFeatures[c.Routes[i].Name] = c.Routes[i].Features
 		}
@@ -145,6 +152,7 @@ func (c *Config) ApplyDefaults() {
 	for i := range c.Routes {
 		c.Routes[i].ApplyDefaults()
 		c.Routes[i].Cache.ApplyDefaults()
+		c.Routes[i].Drift.ApplyDefaults()
 	}
 	defaults.Set(&c.Log.Level, DefaultLogLevel)
 	defaults.Set(&c.Log.Format, DefaultLogFormat)
@@ -173,6 +181,7 @@ func (c *Config) Validate() error {
 		if r.Cache.Enabled {
 			errs = append(errs, r.Cache.Validate(fieldpath.Item("routes", r.Name, i)+".cache"))
 		}
+		errs = appendPrefixed(errs, fieldpath.Item("routes", r.Name, i)+".", r.Drift.Validate())
 		if v := r.Features.View; v != "" && !views[v] {
 			errs = append(errs, fmt.Errorf("%s.features.view: no view %q in features.views", fieldpath.Item("routes", r.Name, i), v))
 		}
@@ -184,6 +193,21 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("log.format: %q is not text or json", c.Log.Format))
 	}
 	return errors.Join(errs...)
+}
+
+// appendPrefixed appends err with prefix before it; an error that joins
+// several (errors.Join) is split, so that every line gets the prefix.
+func appendPrefixed(errs []error, prefix string, err error) []error {
+	if err == nil {
+		return errs
+	}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			errs = appendPrefixed(errs, prefix, e)
+		}
+		return errs
+	}
+	return append(errs, fmt.Errorf("%s%w", prefix, err))
 }
 
 // SlogLevel returns the configured log level.

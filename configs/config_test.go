@@ -143,12 +143,12 @@ func TestMinimalConfigGetsEveryDefault(t *testing.T) {
 					Probes:       router.DefaultBreakerProbes,
 				},
 				Retry: router.RetryConfig{Backoff: router.DefaultRetryBackoff, MaxBackoff: router.DefaultRetryMaxBackoff},
-				Drift: router.DriftConfig{MonitorConfig: drift.MonitorConfig{
-					SampleRate: drift.DefaultSampleRate, Window: drift.DefaultWindow, Buckets: drift.DefaultBuckets,
-					PSIWarn: drift.DefaultPSIWarn, PSIAlert: drift.DefaultPSIAlert, KSAlpha: drift.DefaultKSAlpha,
-					ChiAlpha: drift.DefaultChiAlpha, MinSamples: drift.DefaultMinSamples,
-				}},
 			},
+			Drift: drift.RouteConfig{MonitorConfig: drift.MonitorConfig{
+				SampleRate: drift.DefaultSampleRate, Window: drift.DefaultWindow, Buckets: drift.DefaultBuckets,
+				PSIWarn: drift.DefaultPSIWarn, PSIAlert: drift.DefaultPSIAlert, KSAlpha: drift.DefaultKSAlpha,
+				ChiAlpha: drift.DefaultChiAlpha, MinSamples: drift.DefaultMinSamples,
+			}},
 			Cache: gateway.CacheConfig{TTL: gateway.DefaultCacheTTL, MaxBytes: gateway.DefaultCacheMaxBytes},
 		}},
 		Auth:     auth.Config{Mode: auth.ModeOff, Admin: auth.AdminConfig{Mode: auth.ModeOff, AuditLog: auth.DefaultAuditLog}},

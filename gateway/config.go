@@ -4,12 +4,14 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/infergate/infergate/drift/feedback"
-	"github.com/infergate/infergate/featurefetch"
-	"github.com/infergate/infergate/gateway/auth"
 	"net"
 	"strings"
 	"time"
+
+	"github.com/infergate/infergate/drift"
+	"github.com/infergate/infergate/drift/feedback"
+	"github.com/infergate/infergate/featurefetch"
+	"github.com/infergate/infergate/gateway/auth"
 
 	"github.com/infergate/infergate/internal/defaults"
 )
@@ -115,6 +117,9 @@ type Config struct {
 	// AdminTLS serves the admin API over TLS. Default off.
 	AdminTLS TLSConfig `yaml:"admin_tls"`
 
+	// Drift is the routes' drift monitoring by route name (routes[].drift);
+	// a route without an entry is monitored with the defaults.
+	Drift map[string]drift.RouteConfig `yaml:"-" json:",omitempty"`
 	// Caches are the routes' response caches by route name. They are
 	// configured under routes[].cache; package configs fills this in.
 	Caches map[string]CacheConfig `yaml:"-" json:",omitempty"`
@@ -170,6 +175,10 @@ func (c *Config) ApplyDefaults() {
 	defaults.Set(&c.MaxQueueWait, DefaultMaxQueueWait)
 	c.Auth.ApplyDefaults()
 	c.Feedback.ApplyDefaults()
+	for name, d := range c.Drift {
+		d.ApplyDefaults()
+		c.Drift[name] = d
+	}
 }
 
 // Validate checks c after ApplyDefaults; errors name the field under server.

@@ -5,16 +5,17 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/infergate/infergate/drift/feedback"
-	"github.com/infergate/infergate/featurefetch"
-	"github.com/infergate/infergate/gateway/auth"
-	"github.com/infergate/infergate/gateway/oip"
 	"log/slog"
 	"net"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/infergate/infergate/drift/feedback"
+	"github.com/infergate/infergate/featurefetch"
+	"github.com/infergate/infergate/gateway/auth"
+	"github.com/infergate/infergate/gateway/oip"
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/infergate/infergate/registry"
@@ -74,6 +75,7 @@ type Gateway struct {
 type serving struct {
 	table  *router.Table
 	routes map[*router.Route]*routeState
+	drift  snapshotDrift
 	// inflight counts the requests using this snapshot, so that a
 	// replaced one is closed only once they are done (acquire, release).
 	inflight atomic.Int64
@@ -92,6 +94,8 @@ type routeState struct {
 	trackers map[*router.Target]*feedback.Tracker
 	// features is the route's feature view; nil without one.
 	features *routeFeatures
+	// drift monitors the route's versions; nil when none is.
+	drift *routeDrift
 }
 
 // acquire returns the current snapshot, counted as in use until release. A
@@ -138,6 +142,7 @@ func (s *serving) close() {
 			rs.cache.close()
 		}
 	}
+	s.closeDrift()
 }
 
 // New builds a gateway over table. It serves nothing until Serve.
@@ -228,7 +233,7 @@ func (g *Gateway) newServer(name string, h fasthttp.RequestHandler, limit bodyLi
 // are done with it. A cache the table's models cannot serve (rounding a
 // feature a model lacks) is an error, and the table in use stays.
 func (g *Gateway) SetTable(t *router.Table) (*router.Table, error) {
-	s := &serving{table: t, routes: make(map[*router.Route]*routeState, len(t.Routes()))}
+	s := &serving{table: t, routes: make(map[*router.Route]*routeState, len(t.Routes())), drift: snapshotDrift{metrics: metrics.NewSet()}}
 	for _, r := range t.Routes() {
 		sig := &r.Target().Meta().Signature
 		rs := &routeState{stats: newRouteStats(g.metrics, r.Name()), schema: oip.NewSchema(sig), trackers: g.trackers(r), features: g.routeFeaturesOf(r.Name())}
@@ -238,6 +243,11 @@ func (g *Gateway) SetTable(t *router.Table) (*router.Table, error) {
 		if rf := rs.features; rf != nil {
 			// v2 clients may send the entity key as an input of its own.
 			rs.schema = rs.schema.WithInput(rf.vf.JoinKey(), rf.vf.KeyIsString())
+		}
+		var err error
+		if rs.drift, err = g.newRouteDrift(s, r); err != nil {
+			s.close()
+			return nil, err
 		}
 		if cc, ok := g.cfg.Caches[r.Name()]; ok && cc.Enabled {
 			c, err := newRouteCache(g.metrics, r.Name(), cc, r.Target().Encoder(), g.cacheHash)
@@ -249,6 +259,7 @@ func (g *Gateway) SetTable(t *router.Table) (*router.Table, error) {
 		}
 		s.routes[r] = rs
 	}
+	s.startDrift()
 	old := g.state.Swap(s)
 	if old == nil {
 		return nil, nil

@@ -139,15 +139,15 @@ func BenchmarkBareInmemoryListener(b *testing.B) {
 func BenchmarkPredictMonitoring(b *testing.B) {
 	for _, bc := range []struct {
 		name     string
-		drift    router.DriftConfig
+		drift    drift.RouteConfig
 		feedback feedback.Config
 	}{
-		{"off", router.DriftConfig{Disabled: true}, feedback.Config{Disabled: true}},
-		{"drift=all,feedback=on", router.DriftConfig{MonitorConfig: drift.MonitorConfig{SampleRate: 1}}, feedback.Config{}},
+		{"off", drift.RouteConfig{Disabled: true}, feedback.Config{Disabled: true}},
+		{"drift=all,feedback=on", drift.RouteConfig{MonitorConfig: drift.MonitorConfig{SampleRate: 1}}, feedback.Config{}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			table := servingtest.LoadTable(b, router.RouteConfig{Name: servingtest.Route, Drift: bc.drift}, batcher.ONNXOpener{Env: servingtest.Env(b)})
-			g := benchGatewayWith(b, gateway.Config{Feedback: bc.feedback}, table)
+			table := servingtest.LoadTable(b, router.RouteConfig{Name: servingtest.Route}, batcher.ONNXOpener{Env: servingtest.Env(b)})
+			g := benchGatewayWith(b, gateway.Config{Feedback: bc.feedback, Drift: map[string]drift.RouteConfig{servingtest.Route: bc.drift}}, table)
 			benchHandler(b, g.Handler(), fasthttp.MethodPost, "/v1/predictions", validBody)
 		})
 	}

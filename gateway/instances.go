@@ -182,6 +182,7 @@ func (g *Gateway) serveInstances(ctx *fasthttp.RequestCtx, st *predictState, rou
 		out = rs.features.appendDefaulted(out, b.fetched[i].Defaulted)
 		out = append(out, '}')
 		st.logKey = g.logPrediction(st.logKey, rs, key, requestID, i, res, start)
+		rs.observe(&b.reqs[i].Features, res)
 		route.Mirror(b.reqs[i], res, time.Since(start))
 	}
 	out = append(out, `],"latency_ms":`...)

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -9,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/infergate/infergate/drift"
 	"github.com/infergate/infergate/router"
 	"github.com/valyala/fasthttp"
 )
@@ -39,13 +39,13 @@ func (g *Gateway) serveModel(ctx *fasthttp.RequestCtx, rest string) {
 		g.serveFeedbackReport(ctx, route)
 		return
 	}
-	g.serveDrift(ctx, route)
+	g.serveDrift(ctx, g.state.Load().routes[route], route)
 }
 
 // serveDrift answers GET /v1/models/{route}/drift[?format=text]: the drift
 // report of each monitored version the route serves, computed now, as JSON
 // or as a table for a terminal.
-func (g *Gateway) serveDrift(ctx *fasthttp.RequestCtx, route *router.Route) {
+func (g *Gateway) serveDrift(ctx *fasthttp.RequestCtx, rs *routeState, route *router.Route) {
 	text := false
 	switch f := string(ctx.QueryArgs().Peek("format")); f {
 	case "", "json":
@@ -56,12 +56,21 @@ func (g *Gateway) serveDrift(ctx *fasthttp.RequestCtx, route *router.Route) {
 			"format must be json (the default) or text, got "+strconv.Quote(f))
 		return
 	}
-	versions, err := route.DriftReport(time.Now())
-	if errors.Is(err, router.ErrNoDriftProfile) {
+	if rs == nil || rs.drift == nil {
 		writeError(ctx, fasthttp.StatusNotFound, codeNotFound, "",
 			"model "+strconv.Quote(route.Name())+" serves no version with a drift reference profile "+
 				"(infergate train stores one with each version), or routes[].drift.disabled is set for it")
 		return
+	}
+	now := time.Now()
+	versions := make([]versionReport, 0, len(rs.drift.versions))
+	for _, v := range rs.drift.versions {
+		vr := versionReport{Version: v.version, Report: v.monitor.Report(now)}
+		if v.watcher != nil {
+			ok, failed := v.watcher.Actions()
+			vr.Actions = &driftActions{OK: ok, Failed: failed}
+		}
+		versions = append(versions, vr)
 	}
 	if text {
 		ctx.SetContentType("text/plain; charset=utf-8")
@@ -69,14 +78,29 @@ func (g *Gateway) serveDrift(ctx *fasthttp.RequestCtx, route *router.Route) {
 		return
 	}
 	writeJSON(ctx, struct {
-		Route    string                `json:"route"`
-		Versions []router.VersionDrift `json:"versions"`
+		Route    string          `json:"route"`
+		Versions []versionReport `json:"versions"`
 	}{route.Name(), versions}, "the drift report")
+}
+
+// versionReport is the drift report of one version a route serves.
+type versionReport struct {
+	Version string       `json:"version"`
+	Report  drift.Report `json:"report"`
+	// Actions are the watcher's actions run and failed since the snapshot
+	// was loaded (absent without an action).
+	Actions *driftActions `json:"actions,omitempty"`
+}
+
+// driftActions counts a watcher's actions.
+type driftActions struct {
+	OK     uint64 `json:"ok"`
+	Failed uint64 `json:"failed"`
 }
 
 // writeDriftText writes the drift reports as a table per version: a line
 // per feature and one for the score.
-func writeDriftText(w io.Writer, route string, versions []router.VersionDrift) {
+func writeDriftText(w io.Writer, route string, versions []versionReport) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for i, v := range versions {
 		r := &v.Report

@@ -28,12 +28,14 @@ func TestAdminDrift(t *testing.T) {
 	const route, off = "churn-drift", "churn-drift-off"
 	gates := servingtest.NewGates(t)
 	table := loadTable(t, servingtest.Store(t), gates,
-		router.RouteConfig{Name: route, Model: servingtest.Route,
-			Drift: router.DriftConfig{MonitorConfig: drift.MonitorConfig{SampleRate: 1, MinSamples: 1 << 20}}},
-		router.RouteConfig{Name: off, Model: servingtest.Route, Drift: router.DriftConfig{Disabled: true}},
+		router.RouteConfig{Name: route, Model: servingtest.Route},
+		router.RouteConfig{Name: off, Model: servingtest.Route},
 	)
 	releaseGates(t, gates)
-	s := serveTable(t, table, gateway.Config{Caches: map[string]gateway.CacheConfig{route: {Enabled: true}}})
+	s := serveTable(t, table, gateway.Config{Caches: map[string]gateway.CacheConfig{route: {Enabled: true}}, Drift: map[string]drift.RouteConfig{
+		route: {MonitorConfig: drift.MonitorConfig{SampleRate: 1, MinSamples: 1 << 20}},
+		off:   {Disabled: true},
+	}})
 
 	// Ristretto applies a new entry asynchronously: send until an answer
 	// comes from the cache, then a few more.

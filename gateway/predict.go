@@ -196,6 +196,7 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.Set(headerCache, "hit")
 		st.writePrediction(ctx, route, rs, &st.res, requestID, start, true)
 		st.logKey = g.logPrediction(st.logKey, rs, apiKey, requestID, -1, &st.res, start)
+		rs.observe(&req.Features, &st.res)
 		stats.countOK(start)
 		route.Mirror(req, &st.res, time.Since(start))
 		return
@@ -213,6 +214,7 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 	}
 	st.writePrediction(ctx, route, rs, &st.res, requestID, start, false)
 	st.logKey = g.logPrediction(st.logKey, rs, apiKey, requestID, -1, &st.res, start)
+	rs.observe(&req.Features, &st.res)
 	stats.countOK(start)
 	route.Mirror(req, &st.res, time.Since(start))
 }
@@ -274,8 +276,6 @@ func (st *predictState) lookup(cache *routeCache, req *router.Request, input []f
 	e, hit := cache.get(key)
 	if hit {
 		e.answer(&st.res, picked.Version(), req.Picked())
-		// A cached answer is still live traffic of that version.
-		req.Picked().Observe(req, &st.res)
 	}
 	return key, hit
 }

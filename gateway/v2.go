@@ -242,6 +242,7 @@ func (g *Gateway) serveV2Infer(ctx *fasthttp.RequestCtx, key *auth.Key, route *r
 			row = -1
 		}
 		vs.logKey = g.logPrediction(vs.logKey, rs, key, requestID, row, res, start)
+		rs.observe(&b.reqs[i].Features, res)
 		route.Mirror(b.reqs[i], res, time.Since(start))
 	}
 	ctx.SetContentTypeBytes(contentTypeJSON)

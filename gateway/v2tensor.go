@@ -69,8 +69,6 @@ func (g *Gateway) serveV2Tensors(ctx *fasthttp.RequestCtx, key *auth.Key, route 
 		if e, hit := cache.get(cacheKey); hit {
 			res = router.Result{Outputs: e.outputs, ModelVersion: picked.Model().Version(), Target: picked}
 			cached = true
-			// A cached answer is still live traffic of that version.
-			picked.Observe(req, &res)
 			ctx.Response.Header.Set(headerCache, "hit")
 		} else {
 			ctx.Response.Header.Set(headerCache, "miss")

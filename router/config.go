@@ -82,9 +82,6 @@ type RouteConfig struct {
 	// Shadow mirrors a sample of the traffic to candidate targets and
 	// compares their answers with the primary's.
 	Shadow *ShadowConfig `yaml:"shadow"`
-	// Drift monitors the live traffic of the route's model versions
-	// against their training data.
-	Drift DriftConfig `yaml:"drift"`
 }
 
 // TargetConfig is one entry of a route's targets. Exactly one of version
@@ -229,7 +226,6 @@ func (c *RouteConfig) ApplyDefaults() {
 	c.Batching.ApplyDefaults()
 	c.Breaker.ApplyDefaults(breakerDefaults)
 	c.Retry.applyDefaults()
-	c.Drift.ApplyDefaults()
 	for i := range c.Targets {
 		t := &c.Targets[i]
 		switch t.kind() {
@@ -380,7 +376,6 @@ func Validate(routes []RouteConfig) error {
 		errs = appendPrefixed(errs, path+".", r.Batching.Validate())
 		errs = validateCall(errs, path+".", r.Timeout, &r.Breaker, &r.Retry)
 		errs = r.validateTargets(errs, path)
-		errs = appendPrefixed(errs, path+".", r.Drift.Validate())
 	}
 	return errors.Join(errs...)
 }

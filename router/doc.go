@@ -57,8 +57,9 @@
 //     retries, when configured, only while a call as long as the last still
 //     fits its share. An input error of the picked model ends the request
 //     (the client must fix it); any other failure moves on, counted per
-//     target and reason (infergate_fallbacks_total). The answering model
-//     version's drift monitor counts the answer.
+//     target and reason (infergate_fallbacks_total). The caller counts the
+//     answer into the answering version's drift monitor and feedback log
+//     (Result.Target says which): the router knows nothing of drift.
 //  4. Mirror offers the request to the shadow queue; the caller then
 //     releases the Request (ReleaseRequest).
 //
@@ -72,9 +73,7 @@
 // canary weight and the analysis window are atomics written by the request
 // path and read by one analysis goroutine per analysed canary (which also
 // takes a mutex for its step moves and status); breakers are gobreaker's
-// (a mutex per target, internal/breaker); drift monitors (drift.go: one per
-// served model version with a reference profile) count answers with atomic
-// adds and no lock; shadow requests are copied into pooled jobs, offered
+// (a mutex per target, internal/breaker); shadow requests are copied into pooled jobs, offered
 // to a bounded channel without blocking, and served by the route's shadow
 // workers, which alone write the comparison figures (under a mutex). Each
 // Model's batcher owns its own goroutines (see package batcher); targets of a
@@ -98,5 +97,4 @@
 //	infergate_shadow_agreement_ratio{route,target}         label agreement since start
 //	infergate_shadow_probability_diff{route,target}        |shadow - primary| histogram
 //	infergate_shadow_duration_seconds{route,target}        shadow call latency histogram
-//	infergate_drift_*{route,version,...}, infergate_schema_*  the drift monitors (package drift)
 package router

@@ -61,7 +61,6 @@ func Load(routes []RouteConfig, store *registry.Store, opener Opener) (*Table, e
 		if r.shadow != nil {
 			r.shadow.start()
 		}
-		r.startDrift()
 	}
 	return l.table, nil
 }
@@ -116,13 +115,6 @@ func (l *loader) route(rc *RouteConfig) (*Route, error) {
 	}
 	if err != nil {
 		return r, err
-	}
-	for _, t := range r.targets {
-		if t.model != nil {
-			if t.drift, err = l.monitor(r, &rc.Drift, t.model); err != nil {
-				return r, err
-			}
-		}
 	}
 	for _, t := range r.targets {
 		t.metrics = newTargetMetrics(l.table.metrics, rc.Name, t.name)

@@ -1,7 +1,6 @@
 package router
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -46,12 +45,6 @@ type Route struct {
 
 	served    map[*Target]*metrics.Counter
 	fallenOff map[*Target]*[numReasons]*metrics.Counter
-
-	// drift monitors the route's model versions (those with a reference
-	// profile); watchers run their actions until stopWatchers.
-	drift        []*versionDrift
-	watchers     sync.WaitGroup
-	stopWatchers context.CancelFunc
 }
 
 // Name is the public model name.
@@ -153,7 +146,6 @@ func (r *Route) Serve(req *Request, res *Result) error {
 	}
 	if why == reasonOK {
 		r.served[picked].Inc()
-		picked.Observe(req, res)
 		return nil
 	}
 	if req.pinned != nil {
@@ -214,7 +206,6 @@ func (r *Route) next(t *Target, req *Request, res *Result, pos int) bool {
 	}
 	res.Fallback, res.Reason = true, reason
 	r.served[t].Inc()
-	t.Observe(req, res)
 	return true
 }
 
@@ -325,7 +316,6 @@ func (t *Table) Close() error {
 		if r.shadow != nil {
 			r.shadow.close()
 		}
-		r.stopDrift()
 		for _, tg := range r.targets {
 			tg.close()
 		}

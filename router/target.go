@@ -10,7 +10,6 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/infergate/infergate/batcher"
-	"github.com/infergate/infergate/drift"
 	"github.com/infergate/infergate/internal/breaker"
 	"github.com/infergate/infergate/internal/tensor"
 	"github.com/infergate/infergate/registry"
@@ -118,9 +117,6 @@ type Target struct {
 	// tensorModel encodes the row a v2 remote target sends: the route's
 	// primary model's signature.
 	tensorModel *Model
-	// drift counts a model target's answers against its version's
-	// reference profile; nil when not monitored.
-	drift *drift.Monitor
 }
 
 type staticAnswer struct {

@@ -78,7 +78,7 @@ func run() error {
 				"layers":    fmt.Sprint(*layers),
 				"seed":      fmt.Sprint(*seed),
 			},
-			TrainerVersion: "bench/heavymodel",
+			TrainerVersion: "cmd/heavymodel",
 			TrainedAt:      time.Now().UTC(),
 		},
 	}
@@ -133,7 +133,7 @@ func mlp(sig *registry.Signature, width, hidden, layers int, seed uint64) []byte
 	nodes = append(nodes, onnxpb.Node{Name: "sigmoid", Op: "Sigmoid", Inputs: []string{x}, Outputs: []string{sig.Output.Name}})
 	m := onnxpb.Model{
 		ProducerName: "infergate-bench",
-		DocString:    "random MLP with the demo model's signature, for load benchmarks (bench/heavymodel)",
+		DocString:    "random MLP with the demo model's signature, for load benchmarks (cmd/heavymodel)",
 		Graph: onnxpb.Graph{
 			Name:         "bench_mlp",
 			Nodes:        nodes,
