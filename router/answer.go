@@ -45,6 +45,10 @@ type answerSpec struct {
 	// prob, label and value index the model's outputs: its probabilities,
 	// label and score; -1 where it has none.
 	prob, label, value int
+	// positive is the element of a binary classifier's probabilities that
+	// is the positive class's: 0 of one, 1 of two (the second of a
+	// classifier's two classes, as skl2onnx and onnxmltools order them).
+	positive int
 	// classes name the classes (AnswerClasses), in the probabilities'
 	// order, or the values of an integer label output.
 	classes []string
@@ -53,8 +57,9 @@ type answerSpec struct {
 }
 
 // bindAnswer finds a tabular model's answer among its outputs, as its
-// signature's kinds say: a probabilities output (one per row: binary; one
-// per class: classes), a label output, or a score (value).
+// signature's kinds say: a probabilities output (one or two per row:
+// binary, as registry.Signature.Task says; one per class: classes), a label
+// output, or a score (value).
 func (m *Model) bindAnswer() error {
 	sig := &m.meta.Signature
 	a := answerSpec{prob: -1, label: -1, value: -1}
@@ -98,8 +103,8 @@ func (m *Model) bindAnswer() error {
 			return fmt.Errorf("%w: output %q must be floats of shape [-1,1] or [-1,classes], got %s %s",
 				ErrUnsupportedModel, info.Name, info.DType, tensor.ShapeString(info.Shape))
 		}
-		if width == 1 {
-			a.kind, a.binary = AnswerBinary, *probs
+		if width <= 2 {
+			a.kind, a.binary, a.positive = AnswerBinary, *probs, int(width)-1
 			break
 		}
 		a.kind = AnswerClasses
@@ -150,7 +155,7 @@ func (m *Model) read(outs []tensor.Tensor, res *Result, probs *[]float32) error 
 			return m.outOfRange()
 		}
 	case AnswerBinary:
-		p := outs[a.prob].Float64At(0)
+		p := outs[a.prob].Float64At(a.positive)
 		if math.IsNaN(p) || math.IsInf(p, 0) {
 			return m.outOfRange()
 		}
@@ -190,11 +195,7 @@ func (m *Model) read(outs []tensor.Tensor, res *Result, probs *[]float32) error 
 		case best >= 0:
 			res.Label = a.classes[best]
 		}
-		switch {
-		case len(res.Probabilities) == 2:
-			// Two classes: the positive class's, as a binary classifier.
-			res.Probability = float64(res.Probabilities[1])
-		case best >= 0 && best < len(res.Probabilities):
+		if best >= 0 && best < len(res.Probabilities) {
 			res.Probability = float64(res.Probabilities[best])
 		}
 	}

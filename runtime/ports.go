@@ -23,6 +23,9 @@ type port struct {
 	// because they keep it reachable and Go's collector never moves heap
 	// objects; when it grows, the bindings are dropped.
 	buf []byte
+	// unknownShape marks an output whose shape ONNX Runtime decides at
+	// each run however the inputs' look (see narrow).
+	unknownShape bool
 }
 
 func newPorts(infos []TensorInfo) []port {
@@ -188,6 +191,9 @@ func (s *Session) canBind() bool {
 // shape is known and whether the buffer grew.
 func (p *port) setOutputShape(rows int, batch bool) (known, grew bool) {
 	p.t.Shape = p.t.Shape[:0]
+	if p.unknownShape {
+		return false, false
+	}
 	for d, n := range p.info.Shape {
 		switch {
 		case d == 0 && batch:

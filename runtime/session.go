@@ -46,7 +46,10 @@ type SessionOptions struct {
 	// name, as a signature does: a dimension the model declares -1 and
 	// Shapes gives as n > 0 is n from then on (every input must have it);
 	// -1 keeps it dynamic. A shape must have the model's rank and may not
-	// contradict a fixed dimension. Names the model lacks are an error.
+	// contradict an input's fixed dimension; an output's fixed dimension
+	// may be given as -1, for the converters that declare a batch of
+	// outputs as [1] (onnxmltools' LightGBM label). Names the model lacks
+	// are an error.
 	Shapes map[string][]int64
 
 	// NoBatch says the first dimension is not a batch even where every
@@ -176,7 +179,8 @@ func (s *Session) load(opts SessionOptions) error {
 	if len(outs) == 0 {
 		return fmt.Errorf("runtime: %w %q: the model has no outputs", ErrUnsupportedModel, s.path)
 	}
-	if err := narrow(s.path, ins, outs, opts.Shapes); err != nil {
+	widened, err := narrow(s.path, ins, outs, opts.Shapes)
+	if err != nil {
 		return err
 	}
 	s.batchable = !opts.NoBatch && Batchable(ins, outs)
@@ -184,7 +188,13 @@ func (s *Session) load(opts SessionOptions) error {
 		s.maxBatch = 1
 	}
 	s.inputs, s.outputs = newPorts(ins), newPorts(outs)
-	s.bindable = s.canBind()
+	for j := range s.outputs {
+		// ONNX Runtime checks an output it is given against the graph's
+		// declared shape: one the signature declares dynamic must be one
+		// it allocates itself.
+		s.outputs[j].unknownShape = slices.Contains(widened, s.outputs[j].info.Name)
+	}
+	s.bindable = len(widened) == 0 && s.canBind()
 
 	so, err := newORTOptions(opts)
 	if err != nil {
@@ -274,14 +284,15 @@ func Batchable(ins, outs []TensorInfo) bool {
 }
 
 // narrow applies the shapes a signature gives to the model's declared ones,
-// in place.
-func narrow(path string, ins, outs []TensorInfo, shapes map[string][]int64) error {
+// in place, and names the outputs where it declared a fixed dimension
+// dynamic.
+func narrow(path string, ins, outs []TensorInfo, shapes map[string][]int64) (widened []string, _ error) {
 	if len(shapes) == 0 {
-		return nil
+		return nil, nil
 	}
 	used := 0
 	var errs []error
-	for _, list := range [][]TensorInfo{ins, outs} {
+	for l, list := range [][]TensorInfo{ins, outs} {
 		for k := range list {
 			t := &list[k]
 			want, ok := shapes[t.Name]
@@ -289,9 +300,19 @@ func narrow(path string, ins, outs []TensorInfo, shapes map[string][]int64) erro
 				continue
 			}
 			used++
-			if err := NarrowShape(t.Shape, want); err != nil {
+			check := NarrowShape
+			if l == 1 {
+				check = NarrowOutputShape
+			}
+			if err := check(t.Shape, want); err != nil {
 				errs = append(errs, fmt.Errorf("runtime: %w %q: tensor %q: %w", ErrUnsupportedModel, path, t.Name, err))
 				continue
+			}
+			for d, n := range want {
+				if n == -1 && t.Shape[d] != -1 {
+					widened = append(widened, t.Name)
+					break
+				}
 			}
 			copy(t.Shape, want)
 		}
@@ -304,7 +325,7 @@ func narrow(path string, ins, outs []TensorInfo, shapes map[string][]int64) erro
 			}
 		}
 	}
-	return errors.Join(errs...)
+	return widened, errors.Join(errs...)
 }
 
 // NarrowShape checks that want may narrow the declared shape model: the
@@ -324,6 +345,18 @@ func NarrowShape(model, want []int64) error {
 		}
 	}
 	return nil
+}
+
+// NarrowOutputShape is NarrowShape for an output, whose fixed dimensions
+// may also be declared dynamic (-1).
+func NarrowOutputShape(model, want []int64) error {
+	widened := slices.Clone(model)
+	for d := range widened {
+		if d < len(want) && want[d] == -1 {
+			widened[d] = -1
+		}
+	}
+	return NarrowShape(widened, want)
 }
 
 // newORTOptions translates opts into ONNX Runtime's session options. The

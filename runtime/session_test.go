@@ -546,3 +546,36 @@ func TestCheck(t *testing.T) {
 		t.Errorf("Check of a model that cannot run: %v", err)
 	}
 }
+
+// A converter that declares an output of a batch as [1] (onnxmltools'
+// LightGBM label) is served in batches once the signature declares it
+// [-1]: ONNX Runtime then allocates the output itself.
+func TestWidenedOutput(t *testing.T) {
+	e := testEnv(t)
+	path := passThrough(t, "Identity",
+		onnxpb.ValueInfo{Name: "x", Type: onnxpb.Float, Shape: []onnxpb.Dim{{Param: "batch"}}},
+		onnxpb.ValueInfo{Name: "y", Type: onnxpb.Float, Shape: []onnxpb.Dim{{Value: 1}}})
+	if s := testSession(t, e, path, SessionOptions{MaxBatch: 8}); s.MaxBatch() != 1 {
+		t.Fatalf("as declared: MaxBatch %d, want 1 (the output's first dimension is fixed)", s.MaxBatch())
+	}
+	s := testSession(t, e, path, SessionOptions{MaxBatch: 8, Shapes: map[string][]int64{"y": {-1}}})
+	if s.MaxBatch() != 8 {
+		t.Fatalf("widened: MaxBatch %d, want 8", s.MaxBatch())
+	}
+	for _, rows := range []int{3, 1, 5} {
+		in, err := s.Input(0, []int64{int64(rows)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range rows {
+			tensor.Float32s(in.Data)[i] = float32(10 * (i + 1))
+		}
+		if err := s.Run(); err != nil {
+			t.Fatalf("%d rows: %v", rows, err)
+		}
+		out := s.Output(0)
+		if !slices.Equal(out.Shape, []int64{int64(rows)}) || tensor.Float32s(out.Data)[rows-1] != float32(10*rows) {
+			t.Fatalf("%d rows: output %v %v", rows, out.Shape, tensor.Float32s(out.Data))
+		}
+	}
+}

@@ -12,7 +12,10 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	goruntime "runtime"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -182,4 +185,66 @@ func fileSHA256(p string) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Exported returns the folder holding the models scripts/exported/export.py
+// makes with the pinned PyPI packages of scripts/exported/requirements.txt
+// (scikit-learn through skl2onnx, LightGBM through onnxmltools, PyTorch
+// through torch.onnx.export), making them on first use: in the cache, one
+// folder per version of the script and its requirements. It skips the test
+// when PyPI cannot be reached, naming the package.
+func Exported(tb testing.TB) string {
+	tb.Helper()
+	exportedOnce.Do(func() { exportedDir, exportedErr = export() })
+	var unreachable *unreachableError
+	if errors.As(exportedErr, &unreachable) {
+		tb.Skip(exportedErr.Error())
+	}
+	if exportedErr != nil {
+		tb.Fatal(exportedErr)
+	}
+	return exportedDir
+}
+
+var (
+	exportedOnce sync.Once
+	exportedDir  string
+	exportedErr  error
+)
+
+func export() (string, error) {
+	_, file, _, _ := goruntime.Caller(0)
+	scripts := filepath.Join(filepath.Dir(file), "..", "..", "scripts", "exported")
+	h := sha256.New()
+	for _, name := range []string{"export.sh", "export.py", "requirements.txt"} {
+		data, err := os.ReadFile(filepath.Join(scripts, name))
+		if err != nil {
+			return "", err
+		}
+		h.Write(data)
+	}
+	dir := filepath.Join(cacheDir(), "exported-"+hex.EncodeToString(h.Sum(nil))[:16])
+	if _, err := os.Stat(filepath.Join(dir, "torch_mlp.onnx")); err == nil {
+		return dir, nil
+	}
+	staged := dir + ".tmp-" + strconv.Itoa(os.Getpid())
+	cmd := exec.Command(filepath.Join(scripts, "export.sh"), staged)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit) && exit.ExitCode() == 3:
+		return "", &unreachableError{strings.TrimSpace(lastLine(string(out)))}
+	case err != nil:
+		return "", fmt.Errorf("scripts/exported/export.sh: %w\n%s", err, out)
+	}
+	if err := os.Rename(staged, dir); err != nil && !fileExists(filepath.Join(dir, "torch_mlp.onnx")) {
+		return "", err
+	}
+	_ = os.RemoveAll(staged)
+	return dir, nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
