@@ -49,16 +49,26 @@ func appendFeedbackKey(b []byte, key *auth.Key, id []byte, row int) []byte {
 // it answers: its model version's, or for a remote, rules or static target,
 // "KIND:NAME"'s. nil when feedback is off.
 func (g *Gateway) trackers(r *router.Route) map[*router.Target]*feedback.Tracker {
-	if !g.feedback.Enabled() {
+	if !g.feedback.Enabled() || !r.Tabular() {
 		return nil
 	}
 	m := make(map[*router.Target]*feedback.Tracker, len(r.Targets()))
 	for _, t := range r.Targets() {
 		version := t.Kind().String() + ":" + t.Name()
-		if mdl := t.Model(); mdl != nil {
+		// Rules and static answers are scored as the route's model's.
+		mdl := r.Target()
+		if t.Model() != nil {
+			mdl = t.Model()
 			version = mdl.Version()
 		}
-		m[t] = g.feedback.Tracker(r.Name(), version)
+		kind, classes := feedback.Binary, []string(nil)
+		switch mdl.Answer() {
+		case router.AnswerClasses:
+			kind, classes = feedback.Classes, mdl.Classes()
+		case router.AnswerValue:
+			kind = feedback.Value
+		}
+		m[t] = g.feedback.TrackerOf(r.Name(), version, kind, classes)
 	}
 	return m
 }
@@ -73,12 +83,19 @@ func (g *Gateway) logPrediction(scratch []byte, rs *routeState, key *auth.Key, i
 		return scratch
 	}
 	scratch = appendFeedbackKey(scratch[:0], key, id, row)
-	g.feedback.Record(scratch, tr, res.Probability, now)
+	prediction := res.Probability
+	switch tr.Kind() {
+	case feedback.Classes:
+		prediction = float64(tr.ClassIndex(res.Label))
+	case feedback.Value:
+		prediction = res.Value
+	}
+	g.feedback.Record(scratch, tr, prediction, now)
 	return scratch
 }
 
 // feedbackHelp is the shape of a POST /v1/feedback body, for errors.
-const feedbackHelp = `send {"request_id": "<the X-Request-Id of the prediction>", "label": 1} (label 1 or true: the outcome was positive; 0 or false: negative)`
+const feedbackHelp = `send {"request_id": "<the X-Request-Id of the prediction>", "label": 1} (a binary classifier's label is 1 or true: the outcome was positive, 0 or false: negative; a classifier's is the class's name; a regression's is the true number)`
 
 // serveFeedback answers POST /v1/feedback: it joins the label to the logged
 // prediction and answers what was predicted.
@@ -117,9 +134,9 @@ func (g *Gateway) serveFeedback(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	id = idv.GetStringBytes()
-	positive, ok := labelValue(lv)
+	truth, ok := labelValue(lv)
 	if !ok {
-		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, "label", "label must be 0, 1, false or true, got "+string(lv.MarshalTo(nil))+"; "+feedbackHelp)
+		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, "label", "label must be a number, true, false or a string, got "+string(lv.MarshalTo(nil))+"; "+feedbackHelp)
 		return
 	}
 	if len(id) == 0 || len(id) > maxFeedbackIDLen {
@@ -127,8 +144,11 @@ func (g *Gateway) serveFeedback(ctx *fasthttp.RequestCtx) {
 			"no prediction is logged under a request id of "+strconv.Itoa(len(id))+" bytes: ids of 1 to "+strconv.Itoa(maxFeedbackIDLen)+" bytes (row suffix included) are")
 		return
 	}
-	out, err := g.feedback.Label(appendFeedbackKey(nil, key, id, -1), positive, start)
+	out, err := g.feedback.Label(appendFeedbackKey(nil, key, id, -1), truth, start)
 	switch {
+	case errors.Is(err, feedback.ErrBadLabel):
+		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, "label", err.Error())
+		return
 	case errors.Is(err, feedback.ErrUnknownRequest):
 		writeError(ctx, fasthttp.StatusNotFound, codeNotFound, "request_id",
 			"no prediction with request_id "+strconv.Quote(string(id))+" is waiting for a label: it was never made with this tenant's keys, "+
@@ -148,32 +168,47 @@ func (g *Gateway) serveFeedback(ctx *fasthttp.RequestCtx) {
 	b = jsonenc.AppendString(b, out.Route)
 	b = append(b, `,"model_version":`...)
 	b = jsonenc.AppendString(b, out.Version)
-	b = append(b, `,"probability":`...)
-	// As the prediction wrote it: the model computes float32.
-	b = strconv.AppendFloat(b, out.Probability, 'g', -1, 32)
-	b = append(b, `,"label":`...)
-	b = strconv.AppendBool(b, positive)
+	switch out.Kind {
+	case feedback.Binary:
+		b = append(b, `,"probability":`...)
+		// As the prediction wrote it: the model computes float32.
+		b = strconv.AppendFloat(b, out.Probability, 'g', -1, 32)
+		b = append(b, `,"label":`...)
+		b = strconv.AppendBool(b, truth.Number == 1)
+	case feedback.Classes:
+		b = append(b, `,"prediction":`...)
+		b = jsonenc.AppendString(b, out.Class)
+		b = append(b, `,"label":`...)
+		b = lv.MarshalTo(b)
+	case feedback.Value:
+		b = append(b, `,"prediction":`...)
+		b = strconv.AppendFloat(b, out.Value, 'g', -1, 64)
+		b = append(b, `,"label":`...)
+		b = strconv.AppendFloat(b, truth.Number, 'g', -1, 64)
+		b = append(b, `,"error":`...)
+		b = strconv.AppendFloat(b, out.Value-truth.Number, 'g', -1, 64)
+	}
 	b = append(b, `,"correct":`...)
-	b = strconv.AppendBool(b, out.PredictedPositive == positive)
+	b = strconv.AppendBool(b, out.Correct)
 	b = append(b, "}\n"...)
 	ctx.SetContentTypeBytes(contentTypeJSON)
 	ctx.SetBody(b)
 }
 
-// labelValue reads a label: 0, 1, false or true.
-func labelValue(v *fastjson.Value) (positive, ok bool) {
+// labelValue reads a label: a number, true (1), false (0) or a string;
+// the store checks that it fits the prediction.
+func labelValue(v *fastjson.Value) (feedback.Truth, bool) {
 	switch v.Type() {
 	case fastjson.TypeTrue:
-		return true, true
+		return feedback.Truth{Number: 1}, true
 	case fastjson.TypeFalse:
-		return false, true
+		return feedback.Truth{}, true
 	case fastjson.TypeNumber:
-		switch f := v.GetFloat64(); f {
-		case 0, 1:
-			return f == 1, true
-		}
+		return feedback.Truth{Number: v.GetFloat64()}, true
+	case fastjson.TypeString:
+		return feedback.Truth{Text: string(v.GetStringBytes()), IsText: true}, true
 	}
-	return false, false
+	return feedback.Truth{}, false
 }
 
 // serveFeedbackReport answers GET /v1/models/{route}/feedback on the admin

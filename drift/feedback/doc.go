@@ -1,6 +1,8 @@
 // Package feedback joins ground-truth labels to the predictions the gateway
-// served, and keeps live accuracy, AUC, log loss and Brier score per served
-// model version.
+// served, and keeps live figures per served model version by what it
+// predicts (Kind): a binary classifier's accuracy, AUC, log loss and Brier
+// score; a multi-class classifier's accuracy; a regression's MAE, RMSE and
+// bias.
 //
 // A Store keeps the predictions that wait for their label in a table of
 // fixed size, and a Tracker per (route, version) pair counts the labelled
@@ -16,17 +18,20 @@
 //     tracker of each (route, model version) it serves. A version that
 //     stays over a reload keeps its tracker and its statistics.
 //  2. The gateway answers a prediction request and calls Record with the
-//     request's id, the tracker of the version that answered, the
-//     probability it answered and the time. Record copies the id; the
+//     request's id, the tracker of the version that answered, what it
+//     predicted (a binary classifier's probability, a classifier's class
+//     index, a regression's value) and the time. Record copies the id; the
 //     prediction now waits for its label.
 //  3. Later the client posts the label: POST /v1/feedback
-//     {"request_id": "…", "label": 0|1}. The gateway calls Label, which
-//     finds the prediction, marks it labelled, adds (probability, label)
-//     to its tracker and returns the Outcome (route, version, probability,
-//     predicted class). ErrUnknownRequest (404: never predicted, evicted,
-//     or older than the TTL), ErrAlreadyLabelled (409: a prediction takes
-//     one label, a second is not counted) and ErrDisabled are sentinels,
-//     checked with errors.Is.
+//     {"request_id": "…", "label": …}. The gateway calls Label with the
+//     label as a Truth, which finds the prediction, checks the label fits
+//     its kind, marks it labelled, adds (prediction, label) to its tracker
+//     and returns the Outcome (route, version, kind, what was predicted,
+//     whether it was right). ErrUnknownRequest (404: never predicted,
+//     evicted, or older than the TTL), ErrBadLabel (400, a *LabelError
+//     that says what the label may be), ErrAlreadyLabelled (409: a
+//     prediction takes one label, a second is not counted) and ErrDisabled
+//     are sentinels, checked with errors.Is.
 //  4. GET /v1/models/{route}/feedback serves Store.RouteReports(route); the
 //     metrics (RegisterMetrics) are computed from the same reports at each
 //     scrape.
@@ -42,7 +47,7 @@
 // store) picks one of Capacity/Ways sets, and the prediction is kept in one
 // of that set's Ways (8) entries. Each entry holds the id inline (a
 // [MaxIDLen]byte array and its length), the tracker's number, the
-// probability (float64, so that the Outcome repeats it exactly), the record
+// prediction (float64, so that the Outcome repeats it exactly), the record
 // time and whether the label came, plus 32 bits of the hash compared before
 // the id. When the set is full, Record replaces an entry whose label came or
 // whose TTL passed, the oldest first, or else the oldest entry; a

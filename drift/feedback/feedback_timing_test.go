@@ -71,7 +71,7 @@ func BenchmarkLabel(b *testing.B) {
 			record()
 			b.StartTimer()
 		}
-		if _, err := s.Label(ids[i%pool], i%3 == 0, now); err != nil {
+		if _, err := s.Label(ids[i%pool], bin(i%3 == 0), now); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -83,7 +83,7 @@ func BenchmarkReport(b *testing.B) {
 	s := newTestStore(b, Config{})
 	tr := s.Tracker("churn", "1.0.0")
 	for i := range 1000 {
-		tr.add(float64(i)/1000, i%3 == 0)
+		tr.addBinary(float64(i)/1000, i%3 == 0)
 	}
 	b.ReportAllocs()
 	for b.Loop() {

@@ -34,10 +34,12 @@ func (s *Store) RegisterMetrics(set *metrics.Set) {
 //	infergate_feedback_unknown_labels_total               labels refused: ErrUnknownRequest
 //	infergate_feedback_duplicate_labels_total             labels refused: ErrAlreadyLabelled
 //	infergate_feedback_labels_total{route,version}        labelled predictions
-//	infergate_feedback_accuracy{route,version}            at Threshold
-//	infergate_feedback_auc{route,version}
-//	infergate_feedback_log_loss{route,version}
-//	infergate_feedback_brier{route,version}
+//	infergate_feedback_accuracy{route,version}            a classifier's (a binary one's at Threshold)
+//	infergate_feedback_auc{route,version}                 a binary classifier's
+//	infergate_feedback_log_loss{route,version}            a binary classifier's
+//	infergate_feedback_brier{route,version}               a binary classifier's
+//	infergate_feedback_mae{route,version}                 a regression's
+//	infergate_feedback_rmse{route,version}                a regression's
 //
 // A version without labels has only its labels_total line, and one whose
 // labels are all of one class has no auc line.
@@ -62,15 +64,17 @@ func (s *Store) WriteMetrics(w io.Writer) {
 		name string
 		get  func(*Report) (float64, bool)
 	}{
-		{"infergate_feedback_accuracy", func(r *Report) (float64, bool) { return r.Accuracy, r.Labels > 0 }},
+		{"infergate_feedback_accuracy", func(r *Report) (float64, bool) { return r.Accuracy, r.Labels > 0 && r.Kind != Value.String() }},
 		{"infergate_feedback_auc", func(r *Report) (float64, bool) {
 			if r.AUC == nil {
 				return 0, false
 			}
 			return *r.AUC, true
 		}},
-		{"infergate_feedback_log_loss", func(r *Report) (float64, bool) { return r.LogLoss, r.Labels > 0 }},
-		{"infergate_feedback_brier", func(r *Report) (float64, bool) { return r.Brier, r.Labels > 0 }},
+		{"infergate_feedback_log_loss", func(r *Report) (float64, bool) { return r.LogLoss, r.Labels > 0 && r.Kind == Binary.String() }},
+		{"infergate_feedback_brier", func(r *Report) (float64, bool) { return r.Brier, r.Labels > 0 && r.Kind == Binary.String() }},
+		{"infergate_feedback_mae", func(r *Report) (float64, bool) { return deref(r.MAE) }},
+		{"infergate_feedback_rmse", func(r *Report) (float64, bool) { return deref(r.RMSE) }},
 	}
 	for _, g := range gauges {
 		for i := range rs {
@@ -79,4 +83,11 @@ func (s *Store) WriteMetrics(w io.Writer) {
 			}
 		}
 	}
+}
+
+func deref(x *float64) (float64, bool) {
+	if x == nil {
+		return 0, false
+	}
+	return *x, true
 }

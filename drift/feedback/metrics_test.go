@@ -19,7 +19,7 @@ func TestWriteMetrics(t *testing.T) {
 	s.Tracker("fraud", "7")
 	label := func(id string, tr *Tracker, p float64, positive bool) {
 		s.Record([]byte(id), tr, p, testStart)
-		if _, err := s.Label([]byte(id), positive, testStart); err != nil {
+		if _, err := s.Label([]byte(id), bin(positive), testStart); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -30,8 +30,8 @@ func TestWriteMetrics(t *testing.T) {
 	label("b1", b, 0.75, true)
 	s.Record([]byte("waiting"), a, 0.5, testStart)
 	s.Record([]byte(strings.Repeat("x", MaxIDLen+1)), a, 0.5, testStart)
-	_, _ = s.Label([]byte("a1"), true, testStart)
-	_, _ = s.Label([]byte("nope"), true, testStart)
+	_, _ = s.Label([]byte("a1"), bin(true), testStart)
+	_, _ = s.Label([]byte("nope"), bin(true), testStart)
 	var w bytes.Buffer
 	s.WriteMetrics(&w)
 	golden.Check(t, "metrics.txt", w.Bytes())

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"errors"
 	"hash/maphash"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -40,15 +41,24 @@ var (
 	ErrDisabled = errors.New("feedback is disabled: set feedback.disabled to false to record predictions and take labels")
 )
 
-// Outcome is what Label joined a label to: the prediction's model and
-// probability.
+// Outcome is what Label joined a label to: the prediction's model and what
+// it predicted.
 type Outcome struct {
 	Route   string `json:"route"`
 	Version string `json:"version"`
-	// Probability is the prediction's probability of the positive class.
-	Probability float64 `json:"probability"`
-	// PredictedPositive: Probability is at or above Config.Threshold.
-	PredictedPositive bool `json:"predicted_positive"`
+	// Kind is what the version predicts.
+	Kind Kind `json:"-"`
+	// Probability is a binary classifier's probability of the positive
+	// class; PredictedPositive says it is at or above Config.Threshold.
+	Probability       float64 `json:"probability"`
+	PredictedPositive bool    `json:"predicted_positive"`
+	// Class is a classifier's predicted class ("" when it predicted one
+	// its tracker does not know); Value a regression's prediction.
+	Class string  `json:"class,omitempty"`
+	Value float64 `json:"value,omitempty"`
+	// Correct says the prediction was the label (the side of the
+	// threshold, the class; for a value, exactly).
+	Correct bool `json:"correct"`
 }
 
 // Stats are a store's counters since New.
@@ -162,11 +172,18 @@ func (s *Store) Config() Config { return s.cfg }
 // is false).
 func (s *Store) Enabled() bool { return s.sets != nil }
 
-// Tracker returns the tracker of a route's model version, making it on the
-// first call for the pair: a routing table reloaded with the same version
-// keeps its statistics. It takes a lock; call it when a routing table
-// loads, not per request.
+// Tracker returns the tracker of a route's model version, a binary
+// classifier's (TrackerOf).
 func (s *Store) Tracker(route, version string) *Tracker {
+	return s.TrackerOf(route, version, Binary, nil)
+}
+
+// TrackerOf returns the tracker of a route's model version whose
+// predictions are of kind (a classifier's over classes), making it on the
+// first call for the pair: a routing table reloaded with the same version
+// keeps its statistics (and its first kind). It takes a lock; call it when
+// a routing table loads, not per request.
+func (s *Store) TrackerOf(route, version string, kind Kind, classes []string) *Tracker {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := trackerKey{route, version}
@@ -174,7 +191,14 @@ func (s *Store) Tracker(route, version string) *Tracker {
 		return t
 	}
 	old := *s.trackers.Load()
-	t := &Tracker{route: route, version: version, threshold: s.cfg.Threshold, store: s, num: uint32(len(old))}
+	t := &Tracker{route: route, version: version, threshold: s.cfg.Threshold, store: s, num: uint32(len(old)), kind: kind}
+	if kind == Classes {
+		t.classes = slices.Clone(classes)
+		t.classIndex = make(map[string]int, len(classes))
+		for i, c := range classes {
+			t.classIndex[c] = i
+		}
+	}
 	list := append(slices.Clip(old), t)
 	s.trackers.Store(&list)
 	s.byKey[k] = t
@@ -182,8 +206,10 @@ func (s *Store) Tracker(route, version string) *Tracker {
 }
 
 // Record keeps a prediction until its label comes: id is the request's id,
-// tr the tracker of the model version that answered, probability its
-// probability of the positive class and now the time it answered. It is on
+// tr the tracker of the model version that answered, prediction what it
+// predicted (as the tracker's kind takes it: a probability of the positive
+// class, a class's index — tr.ClassIndex, -1 for one it does not know — or
+// a value) and now the time it answered. It is on
 // the request path: it takes one set's lock for a scan of Ways entries and
 // a copy of id, and allocates nothing. id is copied, not retained.
 //
@@ -193,8 +219,9 @@ func (s *Store) Tracker(route, version string) *Tracker {
 // entry that has had its label or is older than the TTL, the oldest first,
 // or else its oldest entry (counted in Stats.Evicted). Nothing is recorded
 // when the store is disabled, tr is nil, id is empty or longer than
-// MaxIDLen, or probability is not in [0, 1]. tr must come from s.Tracker.
-func (s *Store) Record(id []byte, tr *Tracker, probability float64, now time.Time) {
+// MaxIDLen, or prediction does not fit the kind (a probability outside
+// [0, 1], NaN, an infinite value). tr must come from s.Tracker.
+func (s *Store) Record(id []byte, tr *Tracker, prediction float64, now time.Time) {
 	if s.sets == nil || tr == nil || len(id) == 0 {
 		return
 	}
@@ -205,7 +232,7 @@ func (s *Store) Record(id []byte, tr *Tracker, probability float64, now time.Tim
 		s.tooLong.Add(1)
 		return
 	}
-	if !(probability >= 0 && probability <= 1) {
+	if !tr.fits(prediction) {
 		s.invalid.Add(1)
 		return
 	}
@@ -215,7 +242,7 @@ func (s *Store) Record(id []byte, tr *Tracker, probability float64, now time.Tim
 	sh := &s.shards[i%counterShards]
 	st.mu.Lock()
 	e, evicted, expired := st.victim(tag, id, at, s.ttl)
-	e.at, e.prob, e.tag, e.tracker, e.n, e.labelled = at, probability, tag, tr.num, uint8(len(id)), false
+	e.at, e.prob, e.tag, e.tracker, e.n, e.labelled = at, prediction, tag, tr.num, uint8(len(id)), false
 	copy(e.id[:], id)
 	st.mu.Unlock()
 	sh.recorded.Add(1)
@@ -278,13 +305,14 @@ func (st *set) find(tag uint32, id []byte) *entry {
 	return nil
 }
 
-// Label joins a ground-truth label (positive: the positive class happened)
-// to the prediction recorded with id, adds the pair to its version's
-// tracker and returns what was predicted. It fails with ErrUnknownRequest
-// when no such prediction waits (never recorded, evicted, or older than the
-// TTL at now), ErrAlreadyLabelled when it has had its label, and
-// ErrDisabled. It allocates nothing; id is not retained.
-func (s *Store) Label(id []byte, positive bool, now time.Time) (Outcome, error) {
+// Label joins a ground-truth label to the prediction recorded with id, adds
+// the pair to its version's tracker and returns what was predicted. It
+// fails with ErrUnknownRequest when no such prediction waits (never
+// recorded, evicted, or older than the TTL at now), ErrAlreadyLabelled when
+// it has had its label, ErrBadLabel when the label does not fit the
+// prediction's kind (the prediction still waits), and ErrDisabled. It
+// allocates nothing but on an error; id is not retained.
+func (s *Store) Label(id []byte, truth Truth, now time.Time) (Outcome, error) {
 	if s.sets == nil {
 		return Outcome{}, ErrDisabled
 	}
@@ -296,22 +324,51 @@ func (s *Store) Label(id []byte, positive bool, now time.Time) (Outcome, error) 
 	st := &s.sets[i]
 	st.mu.Lock()
 	e := st.find(tag, id)
-	switch {
-	case e == nil || now.UnixNano()-e.at > s.ttl:
+	if e == nil || now.UnixNano()-e.at > s.ttl {
 		st.mu.Unlock()
 		s.unknown.Add(1)
 		return Outcome{}, ErrUnknownRequest
-	case e.labelled:
+	}
+	// A label that cannot be the prediction's is refused as such, even
+	// when the prediction has one already.
+	tr := (*s.trackers.Load())[e.tracker]
+	y, err := tr.truthOf(truth)
+	if err != nil {
+		st.mu.Unlock()
+		return Outcome{}, err
+	}
+	if e.labelled {
 		st.mu.Unlock()
 		s.duplicates.Add(1)
 		return Outcome{}, ErrAlreadyLabelled
 	}
 	e.labelled = true
-	num, p := e.tracker, e.prob
+	p := e.prob
 	st.mu.Unlock()
-	tr := (*s.trackers.Load())[num]
-	predicted := tr.add(p, positive)
-	return Outcome{Route: tr.route, Version: tr.version, Probability: p, PredictedPositive: predicted}, nil
+	out := Outcome{Route: tr.route, Version: tr.version, Kind: tr.kind}
+	out.Correct = tr.add(p, y)
+	switch tr.kind {
+	case Binary:
+		out.Probability, out.PredictedPositive = p, p >= tr.threshold
+	case Classes:
+		if k := int(p); k >= 0 && k < len(tr.classes) {
+			out.Class = tr.classes[k]
+		}
+	case Value:
+		out.Value = p
+	}
+	return out, nil
+}
+
+// fits reports whether prediction is one the tracker's kind records.
+func (t *Tracker) fits(prediction float64) bool {
+	switch t.kind {
+	case Classes:
+		return prediction == math.Trunc(prediction) && prediction >= -1 && prediction < float64(len(t.classes))
+	case Value:
+		return !math.IsNaN(prediction) && !math.IsInf(prediction, 0)
+	}
+	return prediction >= 0 && prediction <= 1
 }
 
 // Stats returns the store's counters. They are read one by one while

@@ -41,8 +41,8 @@ func TestRecordThenLabel(t *testing.T) {
 	f := func(id string, tr *Tracker, p float64, positive, wantPredicted bool) {
 		t.Helper()
 		s.Record([]byte(id), tr, p, testStart)
-		got, err := s.Label([]byte(id), positive, testStart.Add(time.Hour))
-		want := Outcome{Route: tr.Route(), Version: tr.Version(), Probability: p, PredictedPositive: wantPredicted}
+		got, err := s.Label([]byte(id), bin(positive), testStart.Add(time.Hour))
+		want := Outcome{Route: tr.Route(), Version: tr.Version(), Probability: p, PredictedPositive: wantPredicted, Correct: wantPredicted == positive}
 		if err != nil || got != want {
 			t.Errorf("Label(%q) = %+v, %v; want %+v", id, got, err, want)
 		}
@@ -75,7 +75,7 @@ func TestLabelErrors(t *testing.T) {
 	s.Record([]byte("req-3"), tr, 0.3, testStart)
 	f := func(id string, at time.Duration, wantErr error) {
 		t.Helper()
-		got, err := s.Label([]byte(id), true, testStart.Add(at))
+		got, err := s.Label([]byte(id), bin(true), testStart.Add(at))
 		if !errors.Is(err, wantErr) || (err != nil && got != Outcome{}) {
 			t.Errorf("Label(%q) at +%s = %+v, %v; want %v", id, at, got, err, wantErr)
 		}
@@ -118,7 +118,7 @@ func TestRecordRefuses(t *testing.T) {
 		t.Errorf("stats %+v, want %+v", st, want)
 	}
 	for _, id := range []string{long, "nan", "big", "neg", "nil"} {
-		if _, err := s.Label([]byte(id), true, testStart); !errors.Is(err, ErrUnknownRequest) {
+		if _, err := s.Label([]byte(id), bin(true), testStart); !errors.Is(err, ErrUnknownRequest) {
 			t.Errorf("Label(%.10q) = %v, want ErrUnknownRequest", id, err)
 		}
 	}
@@ -147,10 +147,10 @@ func TestEviction(t *testing.T) {
 	for i := range Ways {
 		s.Record(id(i), tr, 0.5, at(i))
 	}
-	if _, err := s.Label(id(5), true, at(8)); err != nil {
+	if _, err := s.Label(id(5), bin(true), at(8)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Label(id(3), true, at(8)); err != nil {
+	if _, err := s.Label(id(3), bin(true), at(8)); err != nil {
 		t.Fatal(err)
 	}
 	step := func(i int, now time.Time, gone int, evicted, expired uint64) {
@@ -160,7 +160,7 @@ func TestEviction(t *testing.T) {
 		if st.Evicted != evicted || st.Expired != expired {
 			t.Errorf("after id-%d: evicted %d, expired %d; want %d, %d", i, st.Evicted, st.Expired, evicted, expired)
 		}
-		if _, err := s.Label(id(gone), false, now); !errors.Is(err, ErrUnknownRequest) {
+		if _, err := s.Label(id(gone), bin(false), now); !errors.Is(err, ErrUnknownRequest) {
 			t.Errorf("after id-%d: Label(id-%d) = %v, want ErrUnknownRequest (replaced)", i, gone, err)
 		}
 	}
@@ -174,11 +174,11 @@ func TestEviction(t *testing.T) {
 	step(12, at(63), 2, 2, 1)
 	step(13, at(65), 4, 2, 2)
 	for _, i := range []int{6, 7, 8, 9, 10, 11, 12, 13} {
-		if _, err := s.Label(id(i), true, at(65)); err != nil {
+		if _, err := s.Label(id(i), bin(true), at(65)); err != nil {
 			t.Errorf("Label(id-%d): %v", i, err)
 		}
 	}
-	if _, err := s.Label(id(13), true, at(65)); !errors.Is(err, ErrAlreadyLabelled) {
+	if _, err := s.Label(id(13), bin(true), at(65)); !errors.Is(err, ErrAlreadyLabelled) {
 		t.Errorf("id-13 labelled twice: %v", err)
 	}
 }
@@ -197,14 +197,14 @@ func TestRerecord(t *testing.T) {
 	if st := s.Stats(); st.Recorded != Ways+1 || st.Evicted != 0 {
 		t.Errorf("stats %+v: want %d recorded, none evicted", st, Ways+1)
 	}
-	got, err := s.Label([]byte("dup"), true, testStart.Add(time.Minute))
+	got, err := s.Label([]byte("dup"), bin(true), testStart.Add(time.Minute))
 	want := Outcome{Route: "churn", Version: "2.0.0", Probability: 0.2}
 	if err != nil || got != want {
 		t.Errorf("Label = %+v, %v; want %+v", got, err, want)
 	}
 	// Recorded again after its label: it takes a new one.
 	s.Record([]byte("dup"), a, 0.7, testStart.Add(2*time.Minute))
-	got, err = s.Label([]byte("dup"), false, testStart.Add(3*time.Minute))
+	got, err = s.Label([]byte("dup"), bin(false), testStart.Add(3*time.Minute))
 	want = Outcome{Route: "churn", Version: "1.0.0", Probability: 0.7, PredictedPositive: true}
 	if err != nil || got != want {
 		t.Errorf("second Label = %+v, %v; want %+v", got, err, want)
@@ -222,7 +222,7 @@ func TestDisabled(t *testing.T) {
 	}
 	tr := s.Tracker("churn", "1.0.0")
 	s.Record([]byte("a"), tr, 0.5, testStart)
-	if _, err := s.Label([]byte("a"), true, testStart); !errors.Is(err, ErrDisabled) {
+	if _, err := s.Label([]byte("a"), bin(true), testStart); !errors.Is(err, ErrDisabled) {
 		t.Errorf("Label = %v, want ErrDisabled", err)
 	}
 	if st := s.Stats(); st != (Stats{}) {
@@ -237,7 +237,7 @@ func TestTrackerReuse(t *testing.T) {
 	s := newTestStore(t, Config{})
 	a := s.Tracker("churn", "1.0.0")
 	s.Record([]byte("a"), a, 0.8, testStart)
-	if _, err := s.Label([]byte("a"), true, testStart); err != nil {
+	if _, err := s.Label([]byte("a"), bin(true), testStart); err != nil {
 		t.Fatal(err)
 	}
 	if again := s.Tracker("churn", "1.0.0"); again != a {
@@ -302,15 +302,15 @@ func TestConcurrentRecordLabel(t *testing.T) {
 				if i%5 == 4 {
 					continue // never labelled
 				}
-				if _, err := s.Label(buf, i%3 == 0, testStart); err != nil {
+				if _, err := s.Label(buf, bin(i%3 == 0), testStart); err != nil {
 					t.Error(err)
 				}
 				if i%7 == 0 {
-					if _, err := s.Label(buf, true, testStart); !errors.Is(err, ErrAlreadyLabelled) {
+					if _, err := s.Label(buf, bin(true), testStart); !errors.Is(err, ErrAlreadyLabelled) {
 						t.Errorf("second label: %v", err)
 					}
 				}
-				if _, err := s.Label(append(buf, '?'), true, testStart); !errors.Is(err, ErrUnknownRequest) {
+				if _, err := s.Label(append(buf, '?'), bin(true), testStart); !errors.Is(err, ErrUnknownRequest) {
 					t.Errorf("unknown id: %v", err)
 				}
 			}
@@ -380,13 +380,13 @@ func TestAllocs(t *testing.T) {
 	f("Record again", func() { s.Record(ids[0], tr, 0.25, testStart) })
 	f("Record too long", func() { s.Record(long, tr, 0.25, testStart) })
 	f("Label", func() {
-		if _, err := s.Label(ids[i], i%2 == 0, testStart); err != nil {
+		if _, err := s.Label(ids[i], bin(i%2 == 0), testStart); err != nil {
 			t.Fatal(err)
 		}
 		i++
 	})
-	f("Label twice", func() { _, _ = s.Label(ids[1], true, testStart) })
-	f("Label unknown", func() { _, _ = s.Label(long[:20], true, testStart) })
+	f("Label twice", func() { _, _ = s.Label(ids[1], bin(true), testStart) })
+	f("Label unknown", func() { _, _ = s.Label(long[:20], bin(true), testStart) })
 }
 
 // The table holds no pointer, so the garbage collector never scans it; a

@@ -56,6 +56,13 @@ type Tracker struct {
 	threshold      float64
 	store          *Store
 	num            uint32 // index in store.trackers
+	kind           Kind
+	classes        []string       // Classes
+	classIndex     map[string]int // class → its index in classes
+
+	// Value: sums of |prediction − label|, of its square, and of
+	// prediction − label.
+	absErr, sqErr, err atomic.Uint64
 
 	labels    atomic.Uint64
 	positives atomic.Uint64
@@ -72,11 +79,36 @@ func (t *Tracker) Route() string { return t.route }
 // Version returns the tracker's model version.
 func (t *Tracker) Version() string { return t.version }
 
-// add counts a labelled prediction of probability p, and reports whether it
-// predicted the positive class. labels is counted first and read last by
-// Report, so that a report never counts more positives or correct
+// add counts a prediction p (a probability, a class's index or a value, as
+// the tracker's kind says) labelled y (the positive class as 1 or 0, a
+// class's index, a value) and reports whether the prediction was right
+// (for a value: whether it was the label exactly).
+func (t *Tracker) add(p, y float64) bool {
+	switch t.kind {
+	case Classes:
+		t.labels.Add(1)
+		right := p == y
+		if right {
+			t.correct.Add(1)
+		}
+		return right
+	case Value:
+		t.labels.Add(1)
+		d := p - y
+		addFloat(&t.absErr, math.Abs(d))
+		addFloat(&t.sqErr, d*d)
+		addFloat(&t.err, d)
+		return d == 0
+	}
+	predicted := t.addBinary(p, y == 1)
+	return predicted == (y == 1)
+}
+
+// addBinary counts a labelled prediction of probability p, and reports
+// whether it predicted the positive class. labels is counted first and read
+// last by Report, so that a report never counts more positives or correct
 // predictions than labels.
-func (t *Tracker) add(p float64, positive bool) bool {
+func (t *Tracker) addBinary(p float64, positive bool) bool {
 	t.labels.Add(1)
 	predicted := p >= t.threshold
 	if predicted {
@@ -116,6 +148,11 @@ func addFloat(a *atomic.Uint64, x float64) {
 type Report struct {
 	Route   string `json:"route"`
 	Version string `json:"version"`
+	// Kind is what the version predicts: binary, classes or value. The
+	// figures below are a binary classifier's but for Accuracy (a
+	// classifier's: the share of predicted classes that were the label's)
+	// and MAE, RMSE and Bias (a regression's).
+	Kind string `json:"kind"`
 	// Labels is the number of labelled predictions; Positives of them had
 	// the positive label.
 	Labels    uint64 `json:"labels"`
@@ -140,13 +177,34 @@ type Report struct {
 	PositiveRate          float64 `json:"positive_rate"`
 	PredictedPositiveRate float64 `json:"predicted_positive_rate"`
 	Threshold             float64 `json:"threshold"`
+	// MAE is the mean |prediction − label|, RMSE the root of the mean of
+	// its square, Bias the mean of prediction − label: a regression's,
+	// nil otherwise or while Labels is 0.
+	MAE  *float64 `json:"mae,omitempty"`
+	RMSE *float64 `json:"rmse,omitempty"`
+	Bias *float64 `json:"bias,omitempty"`
 }
 
 // Report returns the tracker's statistics. It reads every counter once
 // (2·Bins histogram bins), without a lock: labels that arrive meanwhile may
 // be left out, or counted in some figures and not others.
 func (t *Tracker) Report() Report {
-	r := Report{Route: t.route, Version: t.version, Threshold: t.threshold}
+	r := Report{Route: t.route, Version: t.version, Threshold: t.threshold, Kind: t.kind.String()}
+	if t.kind != Binary {
+		r.Labels, r.Threshold = t.labels.Load(), 0
+		if r.Labels == 0 {
+			return r
+		}
+		n := float64(r.Labels)
+		if t.kind == Classes {
+			r.Accuracy = float64(t.correct.Load()) / n
+			return r
+		}
+		mae, rmse := math.Float64frombits(t.absErr.Load())/n, math.Sqrt(math.Float64frombits(t.sqErr.Load())/n)
+		bias := math.Float64frombits(t.err.Load()) / n
+		r.MAE, r.RMSE, r.Bias = &mae, &rmse, &bias
+		return r
+	}
 	// Mann–Whitney over the bins: a positive outranks the negatives of
 	// lower bins and ties with half of its own bin's.
 	var np, nn, wins, ties float64

@@ -75,7 +75,7 @@ func TestStatisticsAgainstExact(t *testing.T) {
 			pairs[i] = pair{p, positive}
 			id := []byte(name + "-" + strconv.Itoa(i))
 			s.Record(id, tr, p, testStart)
-			if _, err := s.Label(id, positive, testStart); err != nil {
+			if _, err := s.Label(id, bin(positive), testStart); err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
 		}
@@ -149,13 +149,13 @@ func TestReportUndefined(t *testing.T) {
 	for i := range 3 {
 		id := []byte{'a', byte(i)}
 		s.Record(id, tr, 0.9, testStart)
-		if _, err := s.Label(id, true, testStart); err != nil {
+		if _, err := s.Label(id, bin(true), testStart); err != nil {
 			t.Fatal(err)
 		}
 	}
 	check(3, `"labels":3,"positives":3,"accuracy":1,"auc":null`)
 	s.Record([]byte("neg"), tr, 0.1, testStart)
-	if _, err := s.Label([]byte("neg"), false, testStart); err != nil {
+	if _, err := s.Label([]byte("neg"), bin(false), testStart); err != nil {
 		t.Fatal(err)
 	}
 	if r := tr.Report(); r.AUC == nil || *r.AUC != 1 || *r.AUCErrorBound != 0 {
