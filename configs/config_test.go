@@ -148,6 +148,10 @@ func TestMinimalConfigGetsEveryDefault(t *testing.T) {
 				SampleRate: drift.DefaultSampleRate, Window: drift.DefaultWindow, Buckets: drift.DefaultBuckets,
 				PSIWarn: drift.DefaultPSIWarn, PSIAlert: drift.DefaultPSIAlert, KSAlpha: drift.DefaultKSAlpha,
 				ChiAlpha: drift.DefaultChiAlpha, MinSamples: drift.DefaultMinSamples,
+				InputsConfig: drift.InputsConfig{
+					ShiftWarn: drift.DefaultShiftWarn, ShiftAlert: drift.DefaultShiftAlert,
+					NaNShareWarn: drift.DefaultNaNShareWarn, NaNShareAlert: drift.DefaultNaNShareAlert,
+				},
 			}},
 			Cache: gateway.CacheConfig{TTL: gateway.DefaultCacheTTL, MaxBytes: gateway.DefaultCacheMaxBytes},
 		}},

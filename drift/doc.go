@@ -110,6 +110,21 @@
 //     unknown category, wrong type) and, for a sampled request, adds one to
 //     the bin of each value and of the score in the current slice.
 //
+// # Tensor inputs
+//
+// A model that takes tensors (an image, an audio frame) has no features to
+// bin. Its profile holds Inputs instead: per numeric input, the mean,
+// standard deviation, min, max and NaN share of the elements of sample
+// requests given at import (BuildInputProfile). ObserveInputs sums a
+// sampled request's elements, as differences from the reference mean so
+// that the sum of squares does not cancel, into the same sliding window, a
+// short lock per input; Report gives each input's live statistics, its mean
+// shift and change of spread in reference standard deviations and its
+// change of NaN share, and a verdict: warn from ShiftWarn (0.25) or
+// NaNShareWarn (0.01), drift from ShiftAlert (0.5) or NaNShareAlert (0.05),
+// once MinSamples requests are in the window. There is no significance
+// test: the elements of one request are not independent draws.
+//
 // # Profile file format
 //
 // drift-profile.json (ProfileFile), written by Profile.Encode and read by
@@ -131,6 +146,13 @@
 //	  ],
 //	  "score": {"name": "score", "type": "numeric", …}
 //	}
+//
+// or, for a model that takes tensors,
+//
+//	{"format": 1, "rows": 6,               // sample requests
+//	 "inputs": [{"name": "x", "datatype": "float32", "requests": 6,
+//	             "elements": 165888, "mean": -0.02, "std": 0.58,
+//	             "min": -1.1, "max": 1.1, "nan_share": 0}]}
 //
 // # Actions
 //

@@ -32,8 +32,13 @@ func (m *Monitor) RegisterMetrics(set *metrics.Set, route, version string) {
 //	infergate_schema_out_of_range_total{route,version,feature}       numeric features
 //	infergate_schema_unknown_category_total{route,version,feature}   categorical features
 //	infergate_schema_invalid_total{route,version,feature}
+//	infergate_drift_input_verdict{route,version,input}          a tensor input's verdict
+//	infergate_drift_input_mean_shift{route,version,input}       |Δmean| in reference stds
+//	infergate_drift_input_std_change{route,version,input}       |Δstd| in reference stds
+//	infergate_drift_input_nan_share{route,version,input}        live share of NaN or infinite elements
 //
-// A feature without enough samples has no psi or p-value line.
+// A feature without enough samples has no psi or p-value line, an input
+// without samples no shift lines.
 func (m *Monitor) WriteMetrics(w io.Writer, route, version string) {
 	r := m.Report(m.now())
 	lbl := `route="` + promtext.EscapeLabel(route) + `",version="` + promtext.EscapeLabel(version) + `"`
@@ -62,13 +67,16 @@ func (m *Monitor) WriteMetrics(w io.Writer, route, version string) {
 			metrics.WriteGaugeFloat64(w, "infergate_drift_chi2_pvalue{"+flbl[i]+"}", t.PValue)
 		}
 	}
-	metrics.WriteGaugeFloat64(w, "infergate_drift_score_verdict{"+lbl+"}", r.Score.Verdict.Value())
+	if r.Score.Name != "" {
+		metrics.WriteGaugeFloat64(w, "infergate_drift_score_verdict{"+lbl+"}", r.Score.Verdict.Value())
+	}
 	if r.Score.Samples > 0 {
 		metrics.WriteGaugeFloat64(w, "infergate_drift_score_psi{"+lbl+"}", r.Score.PSI)
 	}
 	if t := r.Score.KS; t != nil {
 		metrics.WriteGaugeFloat64(w, "infergate_drift_score_ks_pvalue{"+lbl+"}", t.PValue)
 	}
+	writeInputMetrics(w, lbl, r.Inputs)
 	schema := []struct {
 		name string
 		only string // the feature type the metric applies to, or "" for both
@@ -83,6 +91,30 @@ func (m *Monitor) WriteMetrics(w io.Writer, route, version string) {
 		for i := range r.Features {
 			if s.only == "" || s.only == r.Features[i].Type {
 				metrics.WriteCounterUint64(w, s.name+"{"+flbl[i]+"}", s.get(r.Features[i].Schema))
+			}
+		}
+	}
+}
+
+func writeInputMetrics(w io.Writer, lbl string, ins []InputReport) {
+	ilbl := make([]string, len(ins))
+	for i := range ins {
+		ilbl[i] = lbl + `,input="` + promtext.EscapeLabel(ins[i].Name) + `"`
+	}
+	for i := range ins {
+		metrics.WriteGaugeFloat64(w, "infergate_drift_input_verdict{"+ilbl[i]+"}", ins[i].Verdict.Value())
+	}
+	for _, m := range []struct {
+		name string
+		get  func(*InputReport) float64
+	}{
+		{"infergate_drift_input_mean_shift", func(r *InputReport) float64 { return r.MeanShift }},
+		{"infergate_drift_input_std_change", func(r *InputReport) float64 { return r.StdChange }},
+		{"infergate_drift_input_nan_share", func(r *InputReport) float64 { return r.Live.NaNShare }},
+	} {
+		for i := range ins {
+			if ins[i].Live != nil {
+				metrics.WriteGaugeFloat64(w, m.name+"{"+ilbl[i]+"}", m.get(&ins[i]))
 			}
 		}
 	}

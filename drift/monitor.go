@@ -54,6 +54,8 @@ type MonitorConfig struct {
 	// MinSamples is the number of live values in the window below which a
 	// feature's verdict is "insufficient_data". Default 100.
 	MinSamples int `yaml:"min_samples"`
+	// The thresholds of a tensor input's summary statistics.
+	InputsConfig `yaml:",inline"`
 }
 
 // ApplyDefaults fills the fields left at zero.
@@ -66,6 +68,7 @@ func (c *MonitorConfig) ApplyDefaults() {
 	defaults.Set(&c.KSAlpha, DefaultKSAlpha)
 	defaults.Set(&c.ChiAlpha, DefaultChiAlpha)
 	defaults.Set(&c.MinSamples, DefaultMinSamples)
+	c.InputsConfig.ApplyDefaults()
 }
 
 // Validate reports the first invalid field of a config with defaults applied.
@@ -88,7 +91,7 @@ func (c *MonitorConfig) Validate() error {
 	case c.MinSamples < 1:
 		return fmt.Errorf("drift.min_samples: %d must be at least 1", c.MinSamples)
 	}
-	return nil
+	return c.InputsConfig.Validate()
 }
 
 // Monitor counts live observations of one served model version against its
@@ -107,9 +110,10 @@ type Monitor struct {
 	sampleAll bool
 	threshold uint64
 
-	width  int64   // a slice's duration, ns
-	ring   []slice // Buckets+1 slices: the window, and the next one cleared ahead
-	stride int     // counters per slice
+	width    int64   // a slice's duration, ns
+	ring     []slice // Buckets+1 slices: the window, and the next one cleared ahead
+	stride   int     // counters per slice
+	inputOff int     // where the requests holding each tensor input are counted
 
 	schema  []schemaCounters // per feature, for every request
 	sampled atomic.Uint64    // sampled requests since start
@@ -139,7 +143,8 @@ type slice struct {
 	epoch  atomic.Int64
 	n      atomic.Uint64 // sampled requests
 	counts []atomic.Uint64
-	_      [32]byte // keep neighbouring slices' epochs off one cache line
+	inputs inputSlice // a profile of tensor inputs only
+	_      [32]byte   // keep neighbouring slices' epochs off one cache line
 }
 
 // schemaCounters counts one feature's schema problems since start.
@@ -182,10 +187,15 @@ func NewMonitor(p *Profile, cfg MonitorConfig) (*Monitor, error) {
 		m.feats[i] = m.layout(&p.Features[i])
 		m.index[p.Features[i].Name] = i
 	}
-	m.score = m.layout(&p.Score)
+	if p.Score.Type != "" {
+		m.score = m.layout(&p.Score)
+	}
+	m.inputOff = m.stride
+	m.stride += len(p.Inputs)
 	m.ring = make([]slice, cfg.Buckets+1)
 	for i := range m.ring {
 		m.ring[i].counts = make([]atomic.Uint64, m.stride)
+		m.ring[i].inputs.moments = make([]moments, len(p.Inputs))
 	}
 	return m, nil
 }
@@ -292,6 +302,7 @@ func (m *Monitor) advance(s *slice, k int64) bool {
 			for i := range s.counts {
 				s.counts[i].Store(0)
 			}
+			s.inputs.clear()
 			s.epoch.Store(k << 1)
 			return true
 		}
@@ -357,7 +368,7 @@ func (m *Monitor) count(f *features.Set, score float64, s *slice) {
 			}
 		}
 	}
-	if s == nil {
+	if s == nil || m.score.prof == nil {
 		return
 	}
 	if math.IsNaN(score) || math.IsInf(score, 0) {

@@ -503,7 +503,8 @@ func TestMonitorConfigValidate(t *testing.T) {
 
 	var cfg MonitorConfig
 	cfg.ApplyDefaults()
-	want := MonitorConfig{SampleRate: 0.1, Window: time.Hour, Buckets: 12, PSIWarn: 0.1, PSIAlert: 0.25, KSAlpha: 0.05, ChiAlpha: 0.05, MinSamples: 100}
+	want := MonitorConfig{SampleRate: 0.1, Window: time.Hour, Buckets: 12, PSIWarn: 0.1, PSIAlert: 0.25, KSAlpha: 0.05, ChiAlpha: 0.05, MinSamples: 100,
+		InputsConfig: InputsConfig{ShiftWarn: 0.25, ShiftAlert: 0.5, NaNShareWarn: 0.01, NaNShareAlert: 0.05}}
 	if cfg != want {
 		t.Errorf("defaults = %+v, want %+v", cfg, want)
 	}

@@ -54,10 +54,15 @@ type Profile struct {
 	// Rows is the number of reference rows.
 	Rows int `json:"rows"`
 	// Features in ascending order of name.
-	Features []FeatureProfile `json:"features"`
+	Features []FeatureProfile `json:"features,omitempty"`
 	// Score is the distribution of the model's probability on the
-	// reference rows (numeric, named "score").
-	Score FeatureProfile `json:"score"`
+	// reference rows (numeric, named "score"); absent for a model that
+	// takes tensors.
+	Score FeatureProfile `json:"score,omitzero"`
+	// Inputs are the tensor inputs of a model that takes tensors, in
+	// ascending order of name, from sample requests (BuildInputProfile).
+	// A profile has Inputs or Features and Score.
+	Inputs []InputProfile `json:"inputs,omitempty"`
 }
 
 // FeatureProfile is the reference distribution of one feature or of the
@@ -317,11 +322,32 @@ func (p *Profile) Validate() error {
 			return fmt.Errorf("profile.features[%s].%w", f.Name, err)
 		}
 	}
+	if len(p.Inputs) > 0 {
+		if len(p.Features) > 0 || p.Score.Type != "" {
+			return errors.New("profile.inputs: a profile of tensor inputs has no features or score")
+		}
+		return validateInputs(p.Inputs)
+	}
 	if p.Score.Type != Numeric {
 		return fmt.Errorf("profile.score.type: %q, want numeric", p.Score.Type)
 	}
 	if err := p.Score.validate(); err != nil {
 		return fmt.Errorf("profile.score.%w", err)
+	}
+	return nil
+}
+
+func validateInputs(ins []InputProfile) error {
+	if len(ins) > MaxFeatures {
+		return fmt.Errorf("profile.inputs: %d inputs, at most %d are supported", len(ins), MaxFeatures)
+	}
+	for i := range ins {
+		if err := ins[i].validate(); err != nil {
+			return fmt.Errorf("profile.inputs[%d].%w", i, err)
+		}
+		if i > 0 && ins[i].Name <= ins[i-1].Name {
+			return fmt.Errorf("profile.inputs[%d].name: %q must follow %q (ascending, no repeats)", i, ins[i].Name, ins[i-1].Name)
+		}
 	}
 	return nil
 }

@@ -50,12 +50,16 @@ type Report struct {
 	// Verdict is the most severe verdict of the features and the score, or
 	// insufficient_data when all of them have too few samples.
 	Verdict Verdict `json:"verdict"`
-	// Drifted names the features whose verdict is drift.
+	// Drifted names the features (or tensor inputs) whose verdict is drift.
 	Drifted []string `json:"drifted"`
 	// Features in the profile's order (ascending name).
 	Features []FeatureReport `json:"features"`
-	// Score is the drift of the model's probability.
-	Score FeatureReport `json:"score"`
+	// Score is the drift of the model's probability; absent for a model
+	// that takes tensors.
+	Score FeatureReport `json:"score,omitzero"`
+	// Inputs are the tensor inputs of a model that takes tensors, in the
+	// profile's order (ascending name).
+	Inputs []InputReport `json:"inputs,omitempty"`
 	// Thresholds are the monitor's settings that the verdicts used.
 	Thresholds Thresholds `json:"thresholds"`
 }
@@ -67,6 +71,11 @@ type Thresholds struct {
 	KSAlpha    float64 `json:"ks_alpha"`
 	ChiAlpha   float64 `json:"chi_alpha"`
 	MinSamples int     `json:"min_samples"`
+	// The tensor inputs' (a model that takes tensors).
+	ShiftWarn     float64 `json:"shift_warn,omitempty"`
+	ShiftAlert    float64 `json:"shift_alert,omitempty"`
+	NaNShareWarn  float64 `json:"nan_share_warn,omitempty"`
+	NaNShareAlert float64 `json:"nan_share_alert,omitempty"`
 }
 
 // FeatureReport is the drift of one feature, or of the score.
@@ -128,6 +137,8 @@ func (m *Monitor) Report(now time.Time) Report {
 	k := m.epochOf(now)
 	sum := make([]uint64, m.stride)
 	tmp := make([]uint64, m.stride)
+	inputs := make([]moments, len(m.prof.Inputs))
+	tmpInputs := make([]moments, len(m.prof.Inputs))
 	var samples uint64
 	for i := range m.ring {
 		s := &m.ring[i]
@@ -139,11 +150,17 @@ func (m *Monitor) Report(now time.Time) Report {
 		for j := range s.counts {
 			tmp[j] = s.counts[j].Load()
 		}
+		s.inputs.mu.Lock()
+		copy(tmpInputs, s.inputs.moments)
+		s.inputs.mu.Unlock()
 		if s.epoch.Load() != e {
 			continue // cleared for a newer interval while we read
 		}
 		for j, c := range tmp {
 			sum[j] += c
+		}
+		for j := range tmpInputs {
+			inputs[j].merge(&tmpInputs[j])
 		}
 		samples += n
 	}
@@ -162,6 +179,11 @@ func (m *Monitor) Report(now time.Time) Report {
 			PSIWarn: m.cfg.PSIWarn, PSIAlert: m.cfg.PSIAlert,
 			KSAlpha: m.cfg.KSAlpha, ChiAlpha: m.cfg.ChiAlpha, MinSamples: m.cfg.MinSamples,
 		},
+	}
+	if len(m.prof.Inputs) > 0 {
+		c := &m.cfg.InputsConfig
+		r.Thresholds.ShiftWarn, r.Thresholds.ShiftAlert = c.ShiftWarn, c.ShiftAlert
+		r.Thresholds.NaNShareWarn, r.Thresholds.NaNShareAlert = c.NaNShareWarn, c.NaNShareAlert
 	}
 	if !now.IsZero() {
 		r.From = r.From.In(now.Location())
@@ -182,8 +204,19 @@ func (m *Monitor) Report(now time.Time) Report {
 		}
 		r.Verdict = worse(r.Verdict, fr.Verdict)
 	}
-	r.Score = m.judge(&m.score, sum)
-	r.Verdict = worse(r.Verdict, r.Score.Verdict)
+	if m.score.prof != nil {
+		r.Score = m.judge(&m.score, sum)
+		r.Verdict = worse(r.Verdict, r.Score.Verdict)
+	}
+	if len(m.prof.Inputs) > 0 {
+		r.Inputs = m.judgeInputs(inputs, sum[m.inputOff:])
+		for _, in := range r.Inputs {
+			if in.Verdict == Drift {
+				r.Drifted = append(r.Drifted, in.Name)
+			}
+			r.Verdict = worse(r.Verdict, in.Verdict)
+		}
+	}
 	return r
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/infergate/infergate/drift"
 	"github.com/infergate/infergate/internal/features"
+	"github.com/infergate/infergate/internal/tensor"
 	"github.com/infergate/infergate/registry"
 	"github.com/infergate/infergate/router"
 )
@@ -147,4 +148,16 @@ func (rs *routeState) observe(f *features.Set, res *router.Result) {
 		score = res.Value
 	}
 	mon.Observe(f, score)
+}
+
+// observeInputs counts a tensor request's inputs into the drift monitor of
+// the version that answered it, when that version has a reference of its
+// inputs; cached answers included.
+func (rs *routeState) observeInputs(ins []tensor.Tensor, res *router.Result) {
+	if rs.drift == nil {
+		return
+	}
+	if mon := rs.drift.byTarget[res.Target]; mon != nil {
+		mon.ObserveInputs(ins)
+	}
 }

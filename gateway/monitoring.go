@@ -59,7 +59,8 @@ func (g *Gateway) serveDrift(ctx *fasthttp.RequestCtx, rs *routeState, route *ro
 	if rs == nil || rs.drift == nil {
 		writeError(ctx, fasthttp.StatusNotFound, codeNotFound, "",
 			"model "+strconv.Quote(route.Name())+" serves no version with a drift reference profile "+
-				"(infergate train stores one with each version), or routes[].drift.disabled is set for it")
+				"(infergate train stores one with each version; `registry import --sample FILE` one of a model that takes tensors), "+
+				"or routes[].drift.disabled is set for it")
 		return
 	}
 	now := time.Now()
@@ -113,6 +114,10 @@ func writeDriftText(w io.Writer, route string, versions []versionReport) {
 		}
 		_, _ = fmt.Fprintf(tw, "route %s, version %s: %s (drifted: %s); %d samples from %s to %s\n",
 			route, v.Version, r.Verdict, drifted, r.Samples, r.From.Format(time.TimeOnly), r.Time.Format(time.TimeOnly))
+		if len(r.Inputs) > 0 {
+			writeInputsText(tw, r.Inputs)
+			continue
+		}
 		_, _ = fmt.Fprintln(tw, "FEATURE\tTYPE\tSAMPLES\tMISSING\tPSI\tTEST\tP-VALUE\tVERDICT")
 		for _, f := range append(r.Features, r.Score) {
 			test, p := "-", "-"
@@ -127,4 +132,18 @@ func writeDriftText(w io.Writer, route string, versions []versionReport) {
 		}
 	}
 	_ = tw.Flush()
+}
+
+// writeInputsText writes a line per tensor input: the reference's and the
+// window's mean and standard deviation, and the shifts.
+func writeInputsText(tw io.Writer, ins []drift.InputReport) {
+	_, _ = fmt.Fprintln(tw, "INPUT\tTYPE\tSAMPLES\tMEAN (REF)\tSTD (REF)\tNAN\tMEAN SHIFT\tSTD CHANGE\tVERDICT")
+	for _, in := range ins {
+		mean, std, nan := "-", "-", "-"
+		if l := in.Live; l != nil {
+			mean, std, nan = fmt.Sprintf("%.4g", l.Mean), fmt.Sprintf("%.4g", l.Std), fmt.Sprintf("%.2f%%", l.NaNShare*100)
+		}
+		_, _ = fmt.Fprintf(tw, "%s\t%s\t%d\t%s (%.4g)\t%s (%.4g)\t%s\t%.3f\t%.3f\t%s\n",
+			in.Name, in.DType, in.Samples, mean, in.Reference.Mean, std, in.Reference.Std, nan, in.MeanShift, in.StdChange, in.Verdict)
+	}
 }

@@ -26,7 +26,8 @@ const codeInvalidModel = "invalid_model"
 // importHelp says what an upload holds, for 400 answers.
 const importHelp = "send the ONNX file as the body (Content-Type: application/octet-stream), or a multipart/form-data form " +
 	"with a file part \"model\", optional file parts \"data\" (its external data files, by the names the model uses), " +
-	"an optional \"signature\" (YAML) and fields \"alias\", \"by\" and \"reason\"; ?alias=, ?by= and ?reason= work with either"
+	"an optional \"signature\" (YAML), optional file parts \"sample\" (v2 inference requests, the drift reference of a model that takes tensors) " +
+	"and fields \"alias\", \"by\" and \"reason\"; ?alias=, ?by= and ?reason= work with either"
 
 // importVersion answers POST /v1/registry/models/{model}/versions/{version}:
 // the upload is written to a temporary folder in the registry's root, checked
@@ -56,6 +57,10 @@ func (g *Gateway) importVersion(ctx *fasthttp.RequestCtx, store *registry.Store,
 	}
 	v, err := store.Import(req)
 	if err != nil {
+		if errors.Is(err, ErrBadSample) {
+			writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, "sample", err.Error())
+			return
+		}
 		if errors.Is(err, registry.ErrInvalidModel) {
 			writeError(ctx, fasthttp.StatusBadRequest, codeInvalidModel, "", err.Error())
 			return
@@ -138,6 +143,17 @@ func saveUpload(ctx *fasthttp.RequestCtx, dir string, req *registry.ImportReques
 			return "signature", err.Error()
 		}
 		req.Signature = file
+	}
+	if parts := form.File["sample"]; len(parts) > 0 {
+		samples := make([]Sample, len(parts))
+		for i, fh := range parts {
+			data, err := readFormFile(fh, MaxSampleBytes)
+			if err != nil {
+				return "sample", fmt.Sprintf("sample %s: %v", fh.Filename, err)
+			}
+			samples[i] = Sample{Name: fh.Filename, Body: data}
+		}
+		req.Artifacts = SampleArtifacts(samples)
 	}
 	return "", ""
 }

@@ -127,7 +127,15 @@ func TestAdminImport(t *testing.T) {
 		t.Errorf("raw upload answered %s", r.body)
 	}
 
-	ct, body := form(t, [][3]string{{"model", "cls.onnx", string(onnx)}}, map[string]string{
+	sample := func(rows, height int) string {
+		x := make([]float32, rows*3*height*192)
+		for i := range x {
+			x[i] = float32(i%7) / 7
+		}
+		b, _ := json.Marshal(map[string]any{"inputs": []map[string]any{{"name": "x", "datatype": "FP32", "shape": []int{rows, 3, height, 192}, "data": x}}})
+		return string(b)
+	}
+	ct, body := form(t, [][3]string{{"model", "cls.onnx", string(onnx)}, {"sample", "a.json", sample(1, 48)}, {"sample", "b.json", sample(2, 48)}}, map[string]string{
 		"alias": "staging", "reason": "a test",
 		"signature": "inputs: [{name: x, shape: [-1, 3, 48, 192]}]\noutputs: [{name: softmax_0.tmp_0, kind: probabilities, labels: [\"0\", \"180\"]}]\n",
 	})
@@ -142,6 +150,9 @@ func TestAdminImport(t *testing.T) {
 	if o := v.Signature.Outputs[0]; o.Kind != registry.KindProbabilities || !slices.Equal(v.Signature.Inputs[0].Shape, []int64{-1, 3, 48, 192}) {
 		t.Errorf("form upload stored %+v", v.Signature)
 	}
+	if data, err := store.ReadFile("ocr", "1.1.0", registry.DriftProfileFile); err != nil || !strings.Contains(string(data), `"requests": 2`) {
+		t.Errorf("the samples' drift reference: %s (%v)", data, err)
+	}
 	if a, _ := store.Aliases("ocr"); a["staging"] != "1.1.0" || a["production"] != "1.0.0" {
 		t.Errorf("aliases %v", a)
 	}
@@ -155,6 +166,13 @@ func TestAdminImport(t *testing.T) {
 	wantError(t, upload(t, s.admin, base+"2.0.0", ct, body, true), 400, "invalid_field", "model")
 	ct, body = form(t, [][3]string{{"model", "m.onnx", string(onnx)}}, map[string]string{"signature": "outputs: [{name: softmax_0.tmp_0, knd: raw}]"})
 	wantError(t, upload(t, s.admin, base+"2.0.0", ct, body, true), 400, "invalid_field", "signature")
+	ct, body = form(t, [][3]string{{"model", "m.onnx", string(onnx)}, {"sample", "tall.json", sample(1, 64)}}, map[string]string{
+		"signature": "inputs: [{name: x, shape: [-1, 3, 48, 192]}]\n",
+	})
+	e = wantError(t, upload(t, s.admin, base+"2.0.0", ct, body, true), 400, "invalid_field", "sample")
+	if !strings.Contains(e.Error.Message, "tall.json") || !strings.Contains(e.Error.Message, "dimension 2 is 64, but the model takes 48") {
+		t.Errorf("a sample of the wrong shape: %q", e.Error.Message)
+	}
 	wantError(t, upload(t, s.admin, base+"1.0.0", "application/octet-stream", onnx, true), 409, "conflict", "")
 	small := serveTable(t, table, gateway.Config{AdminMaxBodyBytes: 16 << 10})
 	e = wantError(t, upload(t, small.admin, base+"2.0.0", "application/octet-stream", make([]byte, 20<<10), true), 413, "body_too_large", "")
@@ -184,7 +202,7 @@ func TestAdminImport(t *testing.T) {
 	}
 	// The 501 and 401 happen before an import runs; the 413 before any
 	// handler.
-	if want := []int{501, 201, 201, 400, 400, 400, 409}; !slices.Equal(statuses, want) {
+	if want := []int{501, 201, 201, 400, 400, 400, 400, 409}; !slices.Equal(statuses, want) {
 		t.Errorf("audit statuses %v, want %v", statuses, want)
 	}
 }

@@ -104,5 +104,6 @@ func (g *Gateway) serveV2Tensors(ctx *fasthttp.RequestCtx, key *auth.Key, route 
 	ts.body = append(ts.body, '\n')
 	ctx.SetBody(ts.body)
 	stats.countOK(start)
+	rs.observeInputs(req.Tensors, &res)
 	route.Mirror(req, &res, time.Since(start))
 }

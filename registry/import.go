@@ -49,6 +49,10 @@ type ImportRequest struct {
 	By, Reason string
 	// Check loads and runs the model; required.
 	Check CheckFunc
+	// Artifacts, when set, makes the files stored with the version from its
+	// signature (the drift reference of sample inputs, DriftProfileFile);
+	// its error refuses the import.
+	Artifacts func(sig *Signature) (map[string][]byte, error)
 }
 
 // Import registers a model a user brings: it finds its file (and external
@@ -98,7 +102,13 @@ func (s *Store) Import(req ImportRequest) (*Version, error) {
 			Params:         map[string]string{"imported_file": filepath.Base(modelPath)},
 		},
 	}
-	if err := s.RegisterFiles(v, modelPath, data); err != nil {
+	var artifacts map[string][]byte
+	if req.Artifacts != nil {
+		if artifacts, err = req.Artifacts(sig); err != nil {
+			return nil, fmt.Errorf("cannot import %s as %s@%s: %w", name, req.Model, req.Version, err)
+		}
+	}
+	if err := s.RegisterFiles(v, modelPath, data, artifacts); err != nil {
 		return nil, err
 	}
 	alias := req.Alias

@@ -178,13 +178,23 @@ func (s *Store) RegisterWith(v *Version, model []byte, files map[string][]byte) 
 // (external data), by the name the model refers to them by, each stored
 // beside model.onnx under that name. Names are plain file names
 // ([A-Za-z0-9._-], not starting with a dot) and may not be the store's own.
-func (s *Store) RegisterFiles(v *Version, modelPath string, data map[string]string) error {
+// artifacts are stored too, as RegisterWith's files are.
+func (s *Store) RegisterFiles(v *Version, modelPath string, data map[string]string, artifacts map[string][]byte) error {
 	src := map[string]source{modelFile: fileSource(modelPath)}
 	for name, path := range data {
 		if err := validateDataFileName(name); err != nil {
 			return fmt.Errorf("cannot register %s@%s: %w", v.Model, v.Version, err)
 		}
 		src[name] = fileSource(path)
+	}
+	for name, b := range artifacts {
+		if err := validateFileName(name); err != nil {
+			return fmt.Errorf("cannot register %s@%s: %w", v.Model, v.Version, err)
+		}
+		if _, dup := src[name]; dup {
+			return fmt.Errorf("cannot register %s@%s: %w: the model keeps tensor data in %q, the name of an artifact", v.Model, v.Version, ErrInvalidModel, name)
+		}
+		src[name] = bytesSource(b)
 	}
 	return s.register(v, src)
 }

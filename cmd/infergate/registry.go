@@ -24,7 +24,7 @@ metadata and tags, and the aliases (production, staging, …) that routes follow
 
   infergate registry list
   infergate registry show     MODEL | MODEL@ALIAS | MODEL:VERSION
-  infergate registry import   FILE.onnx|FOLDER --model NAME --version V [--signature FILE.yaml] [--alias ALIAS]
+  infergate registry import   FILE.onnx|FOLDER --model NAME --version V [--signature FILE.yaml] [--sample REQUEST.json]... [--alias ALIAS]
   infergate registry alias    MODEL ALIAS VERSION [--reason TEXT]
   infergate registry promote  MODEL VERSION [--alias production] [--gate] [--override --reason TEXT]
   infergate registry rollback MODEL [--alias production] [--reason TEXT]
@@ -39,8 +39,10 @@ or as the signature file says) and refuses a file that does not load or run.
 A FOLDER holds the model (model.onnx, or its only .onnx file) and the files its
 tensors keep their data in. The signature file says what outputs mean
 (probabilities with labels, label, score, embedding, raw), narrows shapes and,
-for a tabular model, how features encode. The model's first version gets the
-alias production unless --alias names another.
+for a tabular model, how features encode. Each --sample is a v2 inference
+request like the model's traffic: the summary statistics of its inputs (mean,
+std, min, max, NaN share) become the version's drift reference. The model's
+first version gets the alias production unless --alias names another.
 
 promote --gate requires the version's held-out auc and log_loss to be at
 least as good as those of the version the alias names, measured on the same
@@ -94,6 +96,10 @@ func registryMain(args []string, stdout, stderr io.Writer) error {
 		c.fs.StringVar(&c.model, "model", "", "the registry model to import into (required)")
 		c.fs.StringVar(&c.version, "version", "", "the new version, MAJOR.MINOR.PATCH (required)")
 		c.fs.StringVar(&c.signature, "signature", "", "a signature file (YAML): output kinds and labels, shapes, batch mode, features")
+		c.fs.Func("sample", "a v2 inference request (JSON) like the model's traffic, the drift reference of its tensor inputs; repeat for more", func(path string) error {
+			c.samples = append(c.samples, path)
+			return nil
+		})
 		c.fs.StringVar(&c.aliasName, "alias", "", "the alias to move to the new version (default: production for a model's first version)")
 		c.fs.StringVar(&c.by, "by", os.Getenv("USER"), "who imports, for the alias log (default $USER)")
 	case "alias", "promote", "rollback":
@@ -134,6 +140,7 @@ type registryCmd struct {
 	model      string // import
 	version    string
 	signature  string
+	samples    []string // files of sample requests
 	store      *registry.Store
 }
 

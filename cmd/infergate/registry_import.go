@@ -2,8 +2,10 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"slices"
 
+	"github.com/infergate/infergate/gateway"
 	"github.com/infergate/infergate/internal/tensor"
 	"github.com/infergate/infergate/registry"
 	"github.com/infergate/infergate/runtime"
@@ -40,10 +42,22 @@ func (c *registryCmd) importModel() error {
 		return err
 	}
 	defer func() { _ = env.Close() }()
-	v, err := store.Import(registry.ImportRequest{
+	req := registry.ImportRequest{
 		Model: c.model, Version: c.version, Source: c.args[0], Signature: sig,
 		Alias: c.aliasName, By: c.by, Check: modelChecker(env),
-	})
+	}
+	if len(c.samples) > 0 {
+		samples := make([]gateway.Sample, len(c.samples))
+		for i, path := range c.samples {
+			body, err := readSample(path)
+			if err != nil {
+				return err
+			}
+			samples[i] = gateway.Sample{Name: path, Body: body}
+		}
+		req.Artifacts = gateway.SampleArtifacts(samples)
+	}
+	v, err := store.Import(req)
 	if err != nil {
 		return err
 	}
@@ -58,6 +72,19 @@ func (c *registryCmd) importModel() error {
 		return err
 	}
 	return c.showVersion(v, versionAliases(aliases, v.Version))
+}
+
+// readSample reads a sample request file, refusing one over
+// gateway.MaxSampleBytes before reading it.
+func readSample(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("--sample: %w", err)
+	}
+	if st.Size() > gateway.MaxSampleBytes {
+		return nil, fmt.Errorf("--sample %s: %d bytes, at most %d: a sample is one request", path, st.Size(), gateway.MaxSampleBytes)
+	}
+	return os.ReadFile(path)
 }
 
 // modelChecker is the registry's CheckFunc over ONNX Runtime: it loads the

@@ -162,6 +162,11 @@ func (c *registryCmd) showVersion(v *registry.Version, aliases []string) error {
 	for _, o := range sig.OutputSpecs() {
 		t.row("output "+o.Name, tensorLine(o.TensorSpec)+" "+outputMeaning(o))
 	}
+	if _, ok := v.Files[registry.DriftProfileFile]; ok {
+		t.row("drift reference", registry.DriftProfileFile)
+	} else {
+		t.row("drift reference", "none (unmonitored)")
+	}
 	switch {
 	case sig.Batched():
 		t.row("batch", "along the first dimension")

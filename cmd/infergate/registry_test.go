@@ -257,10 +257,25 @@ func TestRegistryImport(t *testing.T) {
 		"aliases                 production",
 		"input x                 float32 [-1,3,48,192]",
 		"output softmax_0.tmp_0  float32 [-1,2] probabilities labels 0,180",
+		"drift reference         none (unmonitored)",
 		"batch                   along the first dimension",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("import output lacks %q", want)
+		}
+	}
+	// Samples that are not requests to the model are refused, naming the file.
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte(`{"inputs": [{"name": "image", "datatype": "FP32", "shape": [1], "data": [1]}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ sample, want string }{
+		{bad, `bad.json: unknown input "image"`},
+		{filepath.Join(dir, "missing.json"), "--sample: stat"},
+	} {
+		err := registryMain([]string{"import", ocr, "--model", "ocr-direction", "--version", "1.0.1", "--signature", sig, "--sample", tc.sample, "--registry", root}, &stdout, &stderr)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("--sample %s: %v, want an error saying %q", tc.sample, err, tc.want)
 		}
 	}
 	stdout.Reset()

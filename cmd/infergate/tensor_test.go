@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/infergate/infergate/drift"
 	"github.com/infergate/infergate/internal/onnxpb"
 	"github.com/infergate/infergate/internal/tensor"
 	"github.com/infergate/infergate/internal/testmodels"
@@ -113,8 +114,20 @@ func TestServeTensorRoute(t *testing.T) {
 	if err := os.WriteFile(sig, []byte("inputs: [{name: x, shape: [-1, 3, 48, 192]}]\noutputs: [{name: softmax_0.tmp_0, kind: probabilities, labels: [\"0\", \"180\"]}]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Sample requests of two images each: the drift reference of x.
+	sampleRNG := rand.New(rand.NewPCG(8, 8))
+	var samples []string
+	for i := range 3 {
+		body, _ := json.Marshal(map[string]any{"inputs": []map[string]any{{"name": "x", "datatype": "FP32", "shape": []int{2, 3, 48, 192},
+			"data": append(image(sampleRNG), image(sampleRNG)...)}}})
+		p := filepath.Join(dir, fmt.Sprintf("sample-%d.json", i))
+		if err := os.WriteFile(p, body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		samples = append(samples, "--sample", p)
+	}
 	for _, args := range [][]string{
-		{ocr, "--model", "ocr-direction", "--version", "1.0.0", "--signature", sig},
+		append([]string{ocr, "--model", "ocr-direction", "--version", "1.0.0", "--signature", sig}, samples...),
 		{liteOCR(t, dir), "--model", "ocr-lite", "--version", "1.0.0", "--signature", sig},
 		{wake, "--model", "hello-deepa", "--version", "1.0.0"},
 	} {
@@ -136,6 +149,9 @@ routes:
     shadow: {targets: [lite], compare: {by: label}}
     fallbacks: [upright]
     cache: {enabled: true}
+  - name: ocr-plain
+    model: ocr-direction
+    drift: {sample_rate: 1, min_samples: 20}
   - name: wake
     model: hello-deepa
 auth: {mode: off, admin: {mode: off, audit_log: %q}}
@@ -256,6 +272,57 @@ auth: {mode: off, admin: {mode: off, audit_log: %q}}
 	}
 	if rt := report.Targets; len(rt) != 1 || rt[0].Compared < 40 || rt[0].Method != "label" || rt[0].Output != "softmax_0.tmp_0" || rt[0].Agreement >= 1 || rt[0].ProbabilityDiff.Max <= 0 {
 		t.Errorf("shadow report %+v", report)
+	}
+
+	// Drift of the image input against the samples' statistics: none for
+	// images like them, drift once most are darker.
+	type driftVersions struct {
+		Versions []struct {
+			Version string
+			Report  drift.Report
+		}
+	}
+	driftReport := func(route string) (int, string, driftVersions) {
+		t.Helper()
+		resp, err := client.Get(admin + "/v1/models/" + route + "/drift")
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		var rep driftVersions
+		if resp.StatusCode == http.StatusOK {
+			if err := json.Unmarshal(data, &rep); err != nil {
+				t.Fatalf("drift report %s: %v", data, err)
+			}
+		}
+		return resp.StatusCode, string(data), rep
+	}
+	for range 20 {
+		if status, _, out := v2Infer(t, client, public, "ocr-plain", image(rng)); status != 200 {
+			t.Fatalf("ocr-plain: %d %+v", status, out)
+		}
+	}
+	_, body0, rep := driftReport("ocr-plain")
+	if len(rep.Versions) != 1 || len(rep.Versions[0].Report.Inputs) != 1 || rep.Versions[0].Report.Inputs[0].Samples != 20 || rep.Versions[0].Report.Verdict != drift.None {
+		t.Fatalf("drift after 20 images like the samples: %s", body0)
+	}
+	for range 40 {
+		dark := image(rng)
+		for i := range dark {
+			dark[i] -= 0.8
+		}
+		v2Infer(t, client, public, "ocr-plain", dark)
+	}
+	_, body1, rep := driftReport("ocr-plain")
+	in := rep.Versions[0].Report.Inputs[0]
+	t.Logf("drift of x: reference mean %.3f std %.3f; after 20 images like it and 40 darker by 0.8: mean %.3f, shift %.2f std, %s",
+		in.Reference.Mean, in.Reference.Std, in.Live.Mean, in.MeanShift, in.Verdict)
+	if in.Verdict != drift.Drift || in.Samples != 60 || rep.Versions[0].Report.Drifted[0] != "x" {
+		t.Errorf("drift after 40 darker images: %s", body1)
+	}
+	if status, body, _ := driftReport("wake"); status != http.StatusNotFound || !strings.Contains(body, "--sample") {
+		t.Errorf("wake, imported without samples: %d %s, want a 404 that says how to give a reference", status, body)
 	}
 
 	// openWakeWord's detector: no batch dimension, answered as ONNX Runtime.
