@@ -20,7 +20,7 @@ setup: ## download Go modules and install the pinned ONNX Runtime library
 build: setup ## build bin/infergate
 	$(GO) build -o $(BIN) ./cmd/infergate
 
-run: build ## train the demo model if the registry has none, load its features, then serve it (API :8080, admin :8081)
+run: build ## train the demo models the registry lacks, load their features, then serve them (API :8080, admin :8081)
 	$(BIN) train --demo --if-missing --config $(CONFIG)
 	test -f var/features/snapshot.json || $(BIN) features materialize --config $(CONFIG) --from var/data/churn.csv --event-time now
 	$(BIN) serve --config $(CONFIG)

@@ -44,13 +44,16 @@ func TestDefaultFile(t *testing.T) {
 	checkGolden(t, "infergate.golden.json", cfg)
 
 	// The values the file documents in its comments.
-	if len(cfg.Routes) != 2 {
-		t.Fatalf("routes: got %d, want 2", len(cfg.Routes))
+	if len(cfg.Routes) != 4 {
+		t.Fatalf("routes: got %d, want 4", len(cfg.Routes))
 	}
 	// The founding document's model_id serves the same model with the same
 	// batching (two routes on one version share its batcher).
 	if v2 := cfg.Routes[1]; v2.Name != "customer-churn-v2" || v2.Model != "customer-churn" || v2.Batching.MaxBatchSize != 64 || v2.Batching.Instances != 2 || v2.Features.View != "customer_stats" {
 		t.Errorf("routes[1]: %+v", v2)
+	}
+	if cfg.Routes[2].Model != "customer-contract" || cfg.Routes[3].Model != "customer-charges" {
+		t.Errorf("routes %s and %s, want the demo's multi-class and regression models third and fourth", cfg.Routes[2].Name, cfg.Routes[3].Name)
 	}
 	r := cfg.Routes[0]
 	if r.Name != "customer-churn" || r.Model != "customer-churn" || r.Version != router.DefaultVersion {

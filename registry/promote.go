@@ -24,6 +24,16 @@ var gateMetrics = map[string][]gateMetric{
 	TaskRegression: {{"rmse", false}, {"mae", false}},
 }
 
+// GateMetrics names the held-out metrics the promotion gate compares for
+// task (Signature.Task), in order; nil for a task it does not gate.
+func GateMetrics(task string) []string {
+	var names []string
+	for _, m := range gateMetrics[task] {
+		names = append(names, m.Name)
+	}
+	return names
+}
+
 // PromoteOptions control Promote.
 type PromoteOptions struct {
 	// Gate requires the candidate's held-out metrics — for a binary

@@ -8,15 +8,36 @@ import (
 	"time"
 
 	"github.com/infergate/infergate/internal/defaults"
+	"github.com/infergate/infergate/registry"
+)
+
+// Tasks Train learns (Config.Task), named as registry.Signature.Task names
+// them, so that a trained model's signature says the task it was trained
+// for (except a two-class multi-class model, which the registry treats as
+// the binary classifier it is).
+const (
+	// TaskAuto infers the task from the target column: 0/1 numbers are a
+	// binary classifier's, text a multi-class one's, other numbers a
+	// regression's.
+	TaskAuto = ""
+	// TaskBinary predicts the probability of a 0/1 target being 1.
+	TaskBinary = registry.TaskBinary
+	// TaskMulticlass predicts a probability for each class of the target.
+	TaskMulticlass = registry.TaskMulticlass
+	// TaskRegression predicts the target's value.
+	TaskRegression = registry.TaskRegression
 )
 
 // Algorithms Train fits (Config.Algorithm).
 const (
-	// LogReg is a logistic regression: sigmoid(x·W + B), trained full-batch
-	// to convergence.
+	// LogReg is a linear model trained full-batch to convergence: a
+	// logistic regression sigmoid(x·W + B) for a binary target, a softmax
+	// regression softmax(x·W + B) for a multi-class one, a linear
+	// regression x·W + B for a number.
 	LogReg = "logreg"
 	// MLP is a multilayer perceptron: one or two ReLU hidden layers and a
-	// sigmoid output, trained on mini-batches with early stopping.
+	// sigmoid, softmax or linear output, trained on mini-batches with early
+	// stopping.
 	MLP = "mlp"
 )
 
@@ -50,6 +71,11 @@ const (
 // MaxHiddenLayers is the deepest MLP Train fits.
 const MaxHiddenLayers = 2
 
+// MaxClasses is the most classes a multi-class target may have: a column of
+// more distinct values is more likely an id or free text than a label, and
+// each class is an output of the model.
+const MaxClasses = 256
+
 // DefaultIDColumns are the entity-key columns excluded from the features when
 // Config.IDColumns is nil.
 var DefaultIDColumns = []string{"customer_id"}
@@ -60,11 +86,21 @@ var DefaultHidden = []int{32}
 // Config says what and how to train. Zero fields take the documented
 // defaults (WithDefaults).
 type Config struct {
-	// Target is the label column: 0/1 values, none missing. Required.
+	// Target is the column to predict, none of its cells missing: 0/1 for
+	// a binary classifier, class names (or numbers taken as names) for a
+	// multi-class one, numbers for a regression. Required.
 	Target string `yaml:"target"`
-	// IDColumns are entity keys, not features. Default ["customer_id"]
-	// (when nil; an empty list excludes nothing). Names absent from the
-	// data are ignored.
+	// Task is what to learn: "binary", "multiclass" or "regression".
+	// Default "" infers it from the target: a numeric column of 0s and 1s
+	// is binary, a text column multiclass, any other numeric column a
+	// regression. "multiclass" on a numeric column takes its distinct
+	// values as the classes.
+	Task string `yaml:"task"`
+	// IDColumns are the columns that are not features: entity keys, and
+	// any other column the model must not see (another model's target, a
+	// value known only after the fact). Default ["customer_id"] (when nil;
+	// an empty list excludes nothing). Names absent from the data are
+	// ignored.
 	IDColumns []string `yaml:"id_columns"`
 	// Required features must be present in every request; the others are
 	// optional and take the training median (numeric) or the unknown bucket
@@ -79,8 +115,8 @@ type Config struct {
 	// TestFraction of rows is held out for the reported metrics. Default 0.2.
 	TestFraction float64 `yaml:"test_fraction"`
 	// ValidationFraction of rows is held out for early stopping and the
-	// hyperparameter search, and reported on (validation_log_loss).
-	// Default 0.1.
+	// hyperparameter search, and reported on (validation_log_loss, or
+	// validation_rmse for a regression). Default 0.1.
 	ValidationFraction float64 `yaml:"validation_fraction"`
 	// Epochs is the most passes over the train rows. Logistic regression
 	// takes one full-batch step per epoch and, being convex with L2, is
@@ -99,16 +135,17 @@ type Config struct {
 	// BatchSize is the MLP's mini-batch size. Default 64. Unused by logreg.
 	BatchSize int `yaml:"batch_size"`
 	// Patience is how many epochs the MLP trains without improving its best
-	// validation log loss before it stops and restores the best weights.
-	// Default 10. Unused by logreg.
+	// validation loss (log loss; a regression's mean squared error) before
+	// it stops and restores the best weights. Default 10. Unused by logreg.
 	Patience int `yaml:"patience"`
 	// MaxCategories caps a categorical feature's vocabulary; rarer values
 	// share the unknown bucket. Default 50.
 	MaxCategories int `yaml:"max_categories"`
 	// Search, when "grid" or "random", tries several learning rates, L2
 	// weights and (mlp) hidden layouts and keeps the model with the lowest
-	// validation log loss; the searched values replace LearningRate, L2 and
-	// Hidden. Default "" (no search).
+	// validation loss (log loss; a regression's mean squared error); the
+	// searched values replace LearningRate, L2 and Hidden. Default "" (no
+	// search).
 	Search string `yaml:"search"`
 	// SearchBudget bounds the search's time: no trial starts after it, and
 	// a trial it interrupts is discarded (the first trial always completes).
@@ -168,6 +205,11 @@ func (c *Config) Validate() error {
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if c.Target == "" {
 		bad("target: must name the label column")
+	}
+	switch c.Task {
+	case TaskAuto, TaskBinary, TaskMulticlass, TaskRegression:
+	default:
+		bad("task: %q is not %q, %q or %q (or empty to infer it from the target)", c.Task, TaskBinary, TaskMulticlass, TaskRegression)
 	}
 	if c.Algorithm != LogReg && c.Algorithm != MLP {
 		bad("algorithm: %q is not %q or %q", c.Algorithm, LogReg, MLP)
@@ -260,8 +302,11 @@ func (c *Config) validateFor(d *Dataset) error {
 	switch {
 	case target == nil:
 		errs = append(errs, fmt.Errorf("target: no column %q in the data (columns: %s)", c.Target, columnNames(d)))
-	case target.Kind != Numeric:
+	case target.Kind == Numeric:
+	case c.Task == TaskBinary:
 		errs = append(errs, fmt.Errorf("target: column %q must hold 0/1, found non-numeric values", c.Target))
+	case c.Task == TaskRegression:
+		errs = append(errs, fmt.Errorf("target: column %q must hold numbers for a regression, found non-numeric values (task multiclass takes them as classes)", c.Target))
 	}
 	for i, name := range c.Required {
 		col := d.Column(name)

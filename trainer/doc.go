@@ -1,8 +1,9 @@
 // Package trainer trains the small models infergate serves in tests, demos
-// and simple production cases — a logistic regression or a small MLP on
-// tabular data — exports them to ONNX, evaluates them on held-out rows, and
-// registers them with their signature, lineage and drift reference profile
-// in the registry.
+// and simple production cases — a linear model or a small MLP on tabular
+// data, as a binary classifier, a multi-class classifier or a regression —
+// exports them to ONNX, evaluates them on held-out rows, and registers them
+// with their signature, lineage and drift reference profile in the
+// registry.
 //
 // # Data
 //
@@ -11,7 +12,7 @@
 // header row (an empty cell is missing; a column whose cells all parse as
 // numbers is numeric) and ReadCSV records the SHA-256 of the bytes it read,
 // for lineage. GenerateChurn makes a deterministic, realistic synthetic
-// customer-churn table, the data of the demo model.
+// customer-churn table, the data of the demo models.
 //
 // ReadParquet reads a Parquet file into the same Dataset and records the
 // SHA-256 of its bytes likewise. Parquet has a schema, so the reader trusts
@@ -44,40 +45,85 @@
 // registry.Encoder — the code the gateway runs on each request — so a model
 // cannot see different inputs in training and in serving.
 //
-// Both models are fitted in float64 with Adam (β1 0.9, β2 0.999, ε 1e-8) and
-// L2 weight decay on the weights. The logistic regression (Config.Algorithm
-// "logreg", the default) takes full-batch steps for a fixed number of
-// epochs: it is convex, so it is trained to convergence. The MLP ("mlp") has
-// one or two ReLU hidden layers and a sigmoid output, He-initialised from the
-// seed; it takes mini-batch steps in an order shuffled from the seed and
-// stops when the validation log loss has not improved for Config.Patience
-// epochs, keeping the weights of the best epoch.
+// Config.Task says what the model learns, and by default the target column
+// says it: a numeric column of 0s and 1s is a binary classifier's label, a
+// text column a multi-class classifier's (its distinct values are the
+// classes, sorted by name, at most MaxClasses), any other numeric column a
+// regression's value. Task "multiclass" takes a numeric column's distinct
+// values as classes. Every row must have a target: a missing cell is an
+// error naming the row. A classifier needs two classes among the train
+// rows, and a binary (or two-class) one both classes in every split, so
+// that its AUC is defined.
+//
+// Every model is fitted in float64 with Adam (β1 0.9, β2 0.999, ε 1e-8) and
+// L2 weight decay on the weights, its output bias starting at the best
+// constant prediction. The linear model (Config.Algorithm "logreg", the
+// default) takes full-batch steps for a fixed number of epochs: it is
+// convex, so it is trained to convergence. It is a logistic regression for
+// a binary target (sigmoid, log loss, bias the base rate's log-odds), a
+// softmax regression for a multi-class one (softmax, cross-entropy, weights
+// zero and biases the log class priors, add-one smoothed), and a linear
+// regression for a value (squared error, weights zero). The MLP ("mlp") has
+// one or two ReLU hidden layers, He-initialised from the seed, and the same
+// output as the linear model of its task: one sigmoid unit, one softmax unit
+// per class, one linear unit. It takes mini-batch steps in an order shuffled
+// from the seed and stops when the validation loss — log loss, or a
+// regression's mean squared error — has not improved for Config.Patience
+// epochs, keeping the weights of the best epoch. A regression learns its
+// target standardised with the train rows' mean and standard deviation (1
+// when the target is constant), so one learning rate fits targets of any
+// scale; the export folds the scale back into the last layer.
+//
+// The binary classifier's arithmetic is the one the trainer had before it
+// learned other tasks, operation for operation and draw for draw: the same
+// data and config give the same bytes as before.
 //
 // With Config.Search, a grid or seeded random set of learning rates, L2
 // weights and hidden layouts is tried in a fixed order, each a full fit,
-// and the one with the lowest validation log loss is kept (Model.Search
-// lists the trials). Config.SearchBudget bounds the time: no trial starts
-// after it and a trial it interrupts is discarded, so the budget changes how
-// many trials run, never their results.
+// and the one with the lowest validation loss is kept (Model.Search lists
+// the trials). Config.SearchBudget bounds the time: no trial starts after
+// it and a trial it interrupts is discarded, so the budget changes how many
+// trials run, never their results.
 //
-// Metrics (AUC, accuracy at 0.5, log loss, Brier score) are measured on
-// every split with the float32 weights the ONNX file holds; those of the
-// test split are the model's reported metrics. The same data and config
-// always give the same model, byte for byte. TrainWith reports every epoch
-// (Options.Progress; ProgressPrinter writes them as lines) and WriteSummary
+// Metrics are measured on every split with the float32 weights the ONNX
+// file holds: a binary classifier's AUC, accuracy at 0.5, log loss and
+// Brier score; a multi-class classifier's accuracy, log loss, macro F1 and
+// multi-class Brier score (and AUC with two classes); a regression's RMSE,
+// MAE and R² on the target's own scale. Those of the test split are the
+// model's reported metrics, the ones the registry's promotion gate
+// compares. The same data and config always give the same model, byte for
+// byte. TrainWith reports every epoch (Options.Progress; ProgressPrinter
+// writes them as lines, with the task's headline metric) and WriteSummary
 // writes the result as tables.
 //
 // # Export and registration
 //
-// Model.ONNX writes Gemm → Sigmoid for a logistic regression, Gemm → Relu →
-// … → Gemm → Sigmoid for an MLP, with input "features" [batch, width] and
-// output "probability" [batch, 1]; the same model always gives the same
-// bytes. Model.PredictRow computes the same function in Go from the same
-// float32 weights. Register stores a model as the next version of a registry
-// model with its lineage (data path and hash, the hash of the test rows its
-// metrics were measured on, parameters — a search's trials included —,
-// trainer version, the program's VCS revision, parent, time) and sets
-// aliases; TrainDemo does all of it for the demo churn model.
+// Model.ONNX writes the input "features" [batch, width] and the output of
+// the task. A binary classifier is Gemm → Sigmoid (logistic regression) or
+// Gemm → Relu → … → Gemm → Sigmoid (MLP), with output "probability"
+// [batch, 1] and the signature's legacy Output, thresholds and all, as
+// every binary version has had. A multi-class classifier is Gemm (→ Relu →
+// … → Gemm) → Softmax(axis 1) with output "probabilities" [batch, classes],
+// described by an OutputSpec of kind probabilities labelled with the
+// classes. A regression is Gemm (→ Relu → … → Gemm) with output "value"
+// [batch, 1], no activation, described by an OutputSpec of kind score: its
+// last layer holds the de-standardisation (W·std, B·std + mean), so the
+// float32 layers, PredictRow and the ONNX file all give values on the
+// target's scale. The same model always gives the same bytes.
+//
+// Model.PredictRowK computes the output row in Go from the same float32
+// weights; Model.PredictRow the one score the gateway records for drift: a
+// binary classifier's probability, a multi-class classifier's probability
+// of its predicted class (of the second class when there are two), a
+// regression's value. Register stores a model as the next version of a
+// registry model with its lineage (data path and hash, the hash of the test
+// rows its metrics were measured on, parameters — the task when it is not
+// binary, a search's trials included —, trainer version, the program's VCS
+// revision, parent, time) and sets aliases. TrainDemo does all of it for
+// the demo churn model; TrainDemos for the three demo models, trained from
+// the same generated table: customer-contract (multi-class, the contract),
+// customer-charges (regression, the monthly charges) and customer-churn
+// (binary, churn), each promoted to production.
 //
 // # Drift reference profile
 //
@@ -85,7 +131,8 @@
 // of the train rows — the rows the model was fitted on: for each signature
 // feature its raw values as a request carries them (before standardisation
 // and imputation, a missing cell counted as missing), and the model's
-// probability on each of those rows, in drift.DefaultBins quantile bins.
+// score on each of those rows (PredictRow, the number the gateway observes
+// on live answers), in drift.DefaultBins quantile bins.
 // Register stores it with the model in one atomic step, as the version's
 // drift-profile.json (registry.DriftProfileFile), the reference of the
 // gateway's drift monitor. Like the ONNX file, it depends only on the data

@@ -17,11 +17,13 @@ type Layer struct {
 	B []float32
 }
 
-// net is an MLP in training: float64 parameters in one flat slice, layer by
-// layer, each layer's weights (row-major [in][out]) then its biases, so the
-// optimiser and early stopping handle them as one vector.
+// net is an MLP in training — or, without hidden layers, the linear model
+// of a multi-class classifier or a regression: float64 parameters in one
+// flat slice, layer by layer, each layer's weights (row-major [in][out])
+// then its biases, so the optimiser and early stopping handle them as one
+// vector.
 type net struct {
-	sizes  []int // input width, hidden widths, 1
+	sizes  []int // input width, hidden widths, output units (the head's)
 	params []float64
 	wOff   []int // where each layer's weights start in params
 	bOff   []int // where each layer's biases start in params
@@ -63,9 +65,14 @@ func (n *net) decayMask() []float64 {
 	return mask
 }
 
-// heInit draws every weight from N(0, 2/fan_in) (He et al., for ReLU
-// layers) and sets the biases to zero, the output bias to bias.
-func (n *net) heInit(rng *rand.Rand, bias float64) {
+// heInit initialises a net of one output unit, whose bias is bias
+// (heInitOutputs).
+func (n *net) heInit(rng *rand.Rand, bias float64) { n.heInitOutputs(rng, []float64{bias}) }
+
+// heInitOutputs draws every weight from N(0, 2/fan_in) (He et al., for ReLU
+// layers) and sets the biases to zero, the output layer's to biases. The
+// draws depend on the layer sizes alone, not on the biases.
+func (n *net) heInitOutputs(rng *rand.Rand, biases []float64) {
 	clear(n.params)
 	for l := range n.layers() {
 		scale := math.Sqrt(2 / float64(n.sizes[l]))
@@ -74,7 +81,7 @@ func (n *net) heInit(rng *rand.Rand, bias float64) {
 			w[i] = scale * rng.NormFloat64()
 		}
 	}
-	n.biases(n.params, n.layers()-1)[0] = bias
+	copy(n.biases(n.params, n.layers()-1), biases)
 }
 
 // buffers returns per-layer activation and delta buffers for forward and
@@ -90,9 +97,17 @@ func (n *net) buffers() (acts, deltas [][]float64) {
 	return acts, deltas
 }
 
-// forward computes the probability of row x with parameters p, leaving the
-// activations in acts (acts[0] = x).
+// forward computes the probability of row x of a binary classifier (one
+// output unit, a sigmoid) with parameters p, leaving the activations in
+// acts (pass).
 func (n *net) forward(p, x []float64, acts [][]float64) float64 {
+	return sigmoid(n.pass(p, x, acts)[0])
+}
+
+// pass computes the output layer's values for row x with parameters p —
+// before the head's activation (sigmoid, softmax, none) — leaving the
+// activations in acts (acts[0] = x); the result is acts' last slice.
+func (n *net) pass(p, x []float64, acts [][]float64) []float64 {
 	acts[0] = x
 	last := n.layers() - 1
 	for l := range n.layers() {
@@ -114,14 +129,23 @@ func (n *net) forward(p, x []float64, acts [][]float64) float64 {
 			}
 		}
 	}
-	return sigmoid(acts[len(acts)-1][0])
+	return acts[len(acts)-1]
 }
 
 // backward adds to grad the gradient of the log loss of the row forward
-// last saw, given dz = p - y, the gradient at the output's logit.
+// last saw, given dz = p - y, the gradient at a binary classifier's one
+// output logit (backprop).
 func (n *net) backward(p, grad []float64, acts, deltas [][]float64, dz float64) {
+	deltas[n.layers()-1][0] = dz
+	n.backprop(p, grad, acts, deltas)
+}
+
+// backprop adds to grad the gradient of the loss of the row pass last saw,
+// given in deltas[layers-1] the loss's gradient with respect to each output
+// unit's value (the head writes it there), and leaves every layer's delta
+// in deltas.
+func (n *net) backprop(p, grad []float64, acts, deltas [][]float64) {
 	last := n.layers() - 1
-	deltas[last][0] = dz
 	for l := last; l >= 0; l-- {
 		in, d := acts[l], deltas[l]
 		width := len(d)
@@ -176,77 +200,47 @@ func (n *net) export() []Layer {
 	return layers
 }
 
-// fitMLP trains an MLP with mini-batch Adam and L2 decay, shuffling the
-// train rows every epoch, and stops when the validation log loss has not
-// improved for cfg.Patience epochs; it returns the net with the weights of
-// the best epoch, the epochs run and the best epoch. The seed's mlp stream
-// draws the initial weights, then the batch order.
-func (rn *run) fitMLP(cfg Config, mon monitor) (n *net, epochs, bestEpoch int, err error) {
-	xs, y := rn.rows64(), rn.y
-	rng := rand.New(rand.NewPCG(cfg.Seed, mlpStream))
-	n = newNet(slices.Concat([]int{len(xs[0])}, cfg.Hidden, []int{1}))
-	n.heInit(rng, rn.baseLogit())
-
-	size := len(n.params)
-	grad, mom, vel := make([]float64, size), make([]float64, size), make([]float64, size)
-	decay := n.decayMask()
-	l2 := cfg.l2()
-	acts, deltas := n.buffers()
-	order := slices.Clone(rn.train)
-	best := slices.Clone(n.params)
-	bestLoss := math.Inf(1)
-	step := 0
-	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
-		if rn.expired(mon) {
-			return nil, 0, 0, errBudget
-		}
-		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-		loss := 0.0
-		for lo := 0; lo < len(order); lo += cfg.BatchSize {
-			batch := order[lo:min(lo+cfg.BatchSize, len(order))]
-			clear(grad)
-			for _, r := range batch {
-				p := n.forward(n.params, xs[r], acts)
-				loss += logLoss1(y[r], p)
-				n.backward(n.params, grad, acts, deltas, p-y[r])
-			}
-			step++
-			c1 := 1 - math.Pow(beta1, float64(step))
-			c2 := 1 - math.Pow(beta2, float64(step))
-			inv := 1 / float64(len(batch))
-			for k, w := range n.params {
-				g := grad[k]*inv + l2*decay[k]*w
-				mom[k] = beta1*mom[k] + (1-beta1)*g
-				vel[k] = beta2*vel[k] + (1-beta2)*g*g
-				n.params[k] = w - cfg.LearningRate*(mom[k]/c1)/(math.Sqrt(vel[k]/c2)+adamEps)
-			}
-		}
-		epochs++
-		vl, va := rn.validation(func(r int) float64 { return n.forward(n.params, xs[r], acts) })
-		improved := vl < bestLoss // false for NaN: a diverged epoch never wins
-		if improved {
-			bestLoss, bestEpoch = vl, epoch
-			copy(best, n.params)
-		}
-		stop := epoch-bestEpoch >= cfg.Patience
-		if rn.opts.Progress != nil {
-			rn.report(mon, EpochReport{
-				Epoch: epoch, MaxEpochs: cfg.Epochs,
-				TrainLoss: loss / float64(len(order)), ValidationLoss: vl, ValidationAUC: va,
-				Best: improved, Last: stop || epoch == cfg.Epochs,
-			})
-		}
-		if stop {
-			break
-		}
+// exportScaled returns the layers as float32 with the last one's outputs
+// mapped by v → v*scale + shift — computed in float64 before rounding — so
+// that a net trained on a standardised target outputs the target itself.
+func (n *net) exportScaled(scale, shift float64) []Layer {
+	layers := n.export()
+	last := n.layers() - 1
+	for i, v := range n.weights(n.params, last) {
+		layers[last].W[i] = float32(v * scale)
 	}
-	copy(n.params, best)
-	return n, epochs, bestEpoch, nil
+	for i, v := range n.biases(n.params, last) {
+		layers[last].B[i] = float32(v*scale + shift)
+	}
+	return layers
 }
 
-// predictMLP computes the MLP's probability for row in float64 from the
-// float32 layers.
+// fitMLP trains an MLP with mini-batch Adam and L2 decay, shuffling the
+// train rows every epoch, and stops when the validation loss has not
+// improved for cfg.Patience epochs (descend); it returns the net with the
+// weights of the best epoch, the epochs run and the best epoch. Its output
+// layer is the run's head's: one unit for a binary classifier or a
+// regression, one per class for a multi-class classifier. The seed's mlp
+// stream draws the initial weights, then the batch order.
+func (rn *run) fitMLP(cfg Config, mon monitor) (n *net, epochs, bestEpoch int, err error) {
+	xs := rn.rows64()
+	rng := rand.New(rand.NewPCG(cfg.Seed, mlpStream))
+	n = newNet(slices.Concat([]int{len(xs[0])}, cfg.Hidden, []int{rn.head.units()}))
+	n.heInitOutputs(rng, rn.head.initialBiases())
+	epochs, bestEpoch, err = rn.descend(cfg, mon, n, descent{batchSize: cfg.BatchSize, shuffle: rng, patience: cfg.Patience})
+	return n, epochs, bestEpoch, err
+}
+
+// predictMLP computes a binary MLP's probability for row in float64 from
+// the float32 layers.
 func (m *Model) predictMLP(row []float32) float64 {
+	return sigmoid(m.outputs(row)[0])
+}
+
+// outputs computes the last layer's values for row in float64 from the
+// float32 layers: a ReLU after every layer but the last, whose values the
+// task's head then turns into predictions (sigmoid, softmax, none).
+func (m *Model) outputs(row []float32) []float64 {
 	if len(row) != m.Layers[0].In {
 		panic(fmt.Sprintf("BUG: trainer: PredictRow: row has %d columns, the model takes %d", len(row), m.Layers[0].In))
 	}
@@ -273,5 +267,5 @@ func (m *Model) predictMLP(row []float32) float64 {
 		}
 		in = out
 	}
-	return sigmoid(in[0])
+	return in
 }

@@ -15,11 +15,15 @@ const (
 )
 
 // ONNX returns the model as an ONNX file with input "features"
-// [batch, width] and output "probability" [batch, 1], float32, the batch
-// dimension dynamic. A logistic regression is Gemm(features, W, B) →
-// Sigmoid; an MLP is a Gemm per layer (W as [in, out], B as [out]) with a
-// Relu after each hidden one and a Sigmoid after the last. The bytes depend
-// only on the trained model, so the same data, config and seed give
+// [batch, width] float32, the batch dimension dynamic, and the output of its
+// task: a binary classifier's "probability" [batch, 1], a multi-class
+// classifier's "probabilities" [batch, classes], a regression's "value"
+// [batch, 1]. A binary logistic regression is Gemm(features, W, B) →
+// Sigmoid; every other model is a Gemm per layer (W as [in, out], B as
+// [out]) with a Relu after each hidden one, and after the last a Sigmoid
+// (binary), a Softmax over the classes (multiclass) or nothing (regression,
+// whose last layer already holds the target's scale). The bytes depend only
+// on the trained model, so the same data, config and seed give
 // byte-identical files; the model name and version are deliberately not
 // embedded, so re-registering the same training yields the same
 // model_sha256. The signature is embedded as JSON metadata, which makes the
@@ -32,18 +36,18 @@ func (m *Model) ONNX() []byte {
 	var graph onnxpb.Graph
 	var doc string
 	if len(m.Layers) > 0 {
-		graph, doc = m.mlpGraph()
+		graph, doc = m.layersGraph()
 	} else {
 		graph, doc = m.logRegGraph()
 	}
-	width := int64(m.Signature.Width())
+	output, width := m.output()
 	graph.Inputs = []onnxpb.ValueInfo{{
 		Name: m.Signature.Input, Type: onnxpb.Float,
-		Shape: []onnxpb.Dim{{Param: "batch"}, {Value: width}},
+		Shape: []onnxpb.Dim{{Param: "batch"}, {Value: int64(m.Signature.Width())}},
 	}}
 	graph.Outputs = []onnxpb.ValueInfo{{
-		Name: m.Signature.Output.Name, Type: onnxpb.Float,
-		Shape: []onnxpb.Dim{{Param: "batch"}, {Value: 1}},
+		Name: output, Type: onnxpb.Float,
+		Shape: []onnxpb.Dim{{Param: "batch"}, {Value: width}},
 	}}
 	model := onnxpb.Model{
 		ProducerName:    "infergate",
@@ -56,6 +60,16 @@ func (m *Model) ONNX() []byte {
 		},
 	}
 	return model.Marshal()
+}
+
+// output is the name and row width of the model's one output tensor: a
+// binary classifier's legacy Output, or the task's OutputSpec.
+func (m *Model) output() (name string, width int64) {
+	specs := m.Signature.OutputSpecs()
+	if len(specs) == 0 || len(specs[0].Shape) < 2 {
+		panic("BUG: trainer: the signature describes no [batch, width] output")
+	}
+	return specs[0].Name, specs[0].Shape[1]
 }
 
 func (m *Model) logRegGraph() (onnxpb.Graph, string) {
@@ -72,8 +86,19 @@ func (m *Model) logRegGraph() (onnxpb.Graph, string) {
 	}, "logistic regression trained by infergate: probability = sigmoid(features · W + B)"
 }
 
-func (m *Model) mlpGraph() (onnxpb.Graph, string) {
-	g := onnxpb.Graph{Name: "mlp"}
+// layersGraph is the graph of m.Layers: an MLP of any task, or the linear
+// model of a multi-class classifier or a regression. A binary MLP's nodes,
+// names and doc string are those it always had.
+func (m *Model) layersGraph() (onnxpb.Graph, string) {
+	output, _ := m.output()
+	name, kind := "mlp", "multilayer perceptron"
+	if len(m.Layers) == 1 {
+		name, kind = "linear_regression", "linear regression"
+		if m.Task() == TaskMulticlass {
+			name, kind = "softmax_regression", "softmax regression"
+		}
+	}
+	g := onnxpb.Graph{Name: name}
 	in := m.Signature.Input
 	last := len(m.Layers) - 1
 	doc := "features"
@@ -84,16 +109,26 @@ func (m *Model) mlpGraph() (onnxpb.Graph, string) {
 			onnxpb.Tensor{Name: w, Dims: []int64{int64(layer.In), int64(layer.Out)}, Data: layer.W},
 			onnxpb.Tensor{Name: b, Dims: []int64{int64(layer.Out)}, Data: layer.B})
 		linear := fmt.Sprintf("linear%d", l)
-		out := m.Signature.Output.Name
-		act, op := "sigmoid", "Sigmoid"
-		if l < last {
-			out, act, op = fmt.Sprintf("hidden%d", l), fmt.Sprintf("relu%d", l), "Relu"
+		act := onnxpb.Node{Name: fmt.Sprintf("relu%d", l), Op: "Relu", Inputs: []string{linear}, Outputs: []string{fmt.Sprintf("hidden%d", l)}}
+		if l == last {
+			switch m.Task() {
+			case TaskMulticlass:
+				act = onnxpb.Node{Name: "softmax", Op: "Softmax", Inputs: []string{linear}, Outputs: []string{output},
+					Attrs: []onnxpb.Attr{onnxpb.IntAttr("axis", 1)}}
+			case TaskRegression:
+				// No activation: the last Gemm writes the output itself.
+				g.Nodes = append(g.Nodes, onnxpb.Node{Name: linear, Op: "Gemm", Inputs: []string{in, w, b}, Outputs: []string{output}})
+				doc = fmt.Sprintf("%s · %s + %s", doc, w, b)
+				continue
+			default:
+				act = onnxpb.Node{Name: "sigmoid", Op: "Sigmoid", Inputs: []string{linear}, Outputs: []string{output}}
+			}
 		}
 		g.Nodes = append(g.Nodes,
 			onnxpb.Node{Name: linear, Op: "Gemm", Inputs: []string{in, w, b}, Outputs: []string{linear}},
-			onnxpb.Node{Name: act, Op: op, Inputs: []string{linear}, Outputs: []string{out}})
-		doc = fmt.Sprintf("%s(%s · %s + %s)", strings.ToLower(op), doc, w, b)
-		in = out
+			act)
+		doc = fmt.Sprintf("%s(%s · %s + %s)", strings.ToLower(act.Op), doc, w, b)
+		in = act.Outputs[0]
 	}
-	return g, "multilayer perceptron trained by infergate: probability = " + doc
+	return g, kind + " trained by infergate: " + output + " = " + doc
 }

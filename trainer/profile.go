@@ -12,9 +12,11 @@ import (
 // d (the train split): per signature feature, the raw values as a request
 // carries them — not the standardised, imputed or one-hot columns the model
 // sees, because the gateway's drift monitor observes requests before they
-// are encoded — and the model's probability on each row, from x, the rows
-// Encode made of d. Columns of d that are not features (ids, the target)
-// are left out, so the profile describes exactly what the gateway watches.
+// are encoded — and the model's score on each row (PredictRow: a
+// classifier's probability, a regression's value, what the gateway
+// observes of its answers), from x, the rows Encode made of d. Columns of
+// d that are not features (ids, the target) are left out, so the profile
+// describes exactly what the gateway watches.
 // It depends only on the data, the rows and the model, so the same training
 // gives the same profile bytes.
 func (m *Model) referenceProfile(d *Dataset, x [][]float32, rows []int) *drift.Profile {

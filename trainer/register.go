@@ -1,13 +1,10 @@
 package trainer
 
 import (
-	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
 	"maps"
-	"os"
-	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -46,7 +43,20 @@ func (c *Config) Params() map[string]string {
 		"l2":                  formatFloat(c.l2()),
 		"max_categories":      strconv.Itoa(c.MaxCategories),
 	}
+	// A binary classifier records no task: its parameters stay what every
+	// version trained before tasks existed recorded, and a lineage without
+	// a task is a binary classifier's.
+	switch c.Task {
+	case TaskMulticlass:
+		p["task"] = c.Task
+		p["algorithm"] = "softmax_regression"
+	case TaskRegression:
+		p["task"] = c.Task
+		p["algorithm"] = "linear_regression"
+		p["target_scaling"] = "standardised_on_train"
+	}
 	if c.Algorithm == MLP {
+		loss, _ := measures(c.Task)
 		p["algorithm"] = "mlp"
 		p["optimizer"] = "adam_minibatch"
 		p["hidden"] = formatInts(c.Hidden)
@@ -54,7 +64,7 @@ func (c *Config) Params() map[string]string {
 		p["init"] = "he_normal"
 		p["batch_size"] = strconv.Itoa(c.BatchSize)
 		p["patience"] = strconv.Itoa(c.Patience)
-		p["early_stopping"] = "validation_log_loss"
+		p["early_stopping"] = "validation_" + loss
 	}
 	if c.Search != "" {
 		p["search"] = c.Search
@@ -86,14 +96,19 @@ func (m *Model) Params() map[string]string {
 	return p
 }
 
-// String is the trial in one line of key=value pairs.
+// String is the trial in one line of key=value pairs, its validation
+// measures named as the task names them (measures).
 func (t *Trial) String() string {
 	s := "learning_rate=" + formatFloat(t.LearningRate) + " l2=" + formatFloat(t.L2)
 	if t.Hidden != nil {
 		s += " hidden=" + formatInts(t.Hidden)
 	}
-	return s + fmt.Sprintf(" epochs=%d best_epoch=%d validation_log_loss=%.6f validation_auc=%.6f",
-		t.Epochs, t.BestEpoch, t.ValidationLogLoss, t.ValidationAUC)
+	s += fmt.Sprintf(" epochs=%d best_epoch=%d", t.Epochs, t.BestEpoch)
+	if t.Task == TaskAuto || t.Task == TaskBinary {
+		return s + fmt.Sprintf(" validation_log_loss=%.6f validation_auc=%.6f", t.ValidationLogLoss, t.ValidationAUC)
+	}
+	loss, metric := measures(t.Task)
+	return s + fmt.Sprintf(" validation_%s=%.6f validation_%s=%.6f", loss, t.ValidationLoss, metric, t.ValidationMetric)
 }
 
 // buildCodeVersion is the revision of this program for lineage, from its
@@ -218,60 +233,4 @@ func Register(store *registry.Store, name string, m *Model, opts RegisterOptions
 		}
 	}
 	return v, nil
-}
-
-// The demo: a churn model trained on generated data.
-const (
-	DemoRows  = 5000
-	DemoSeed  = 42
-	DemoModel = "customer-churn"
-)
-
-// DemoConfig is the training configuration of the demo model: tenure,
-// charges, contract and support calls are required in requests; total
-// charges, payment method and paperless billing are optional.
-func DemoConfig() Config {
-	return Config{
-		Target:    ChurnTarget,
-		IDColumns: []string{"customer_id"},
-		Required:  []string{"tenure_months", "monthly_charges", "contract", "support_calls"},
-		Seed:      DemoSeed,
-	}
-}
-
-// TrainDemo generates the demo churn dataset (DemoRows rows, DemoSeed),
-// writes it to dataPath as CSV, trains on the file's contents with
-// DemoConfig, registers the model as the next version of modelName and,
-// when promote is set, points "production" at it.
-func TrainDemo(store *registry.Store, modelName, dataPath string, promote bool) (*registry.Version, *Model, error) {
-	var buf bytes.Buffer
-	if err := WriteCSV(&buf, GenerateChurn(DemoRows, DemoSeed)); err != nil {
-		return nil, nil, err
-	}
-	if dir := filepath.Dir(dataPath); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, nil, fmt.Errorf("cannot write demo data: %w", err)
-		}
-	}
-	if err := os.WriteFile(dataPath, buf.Bytes(), 0o644); err != nil {
-		return nil, nil, fmt.Errorf("cannot write demo data: %w", err)
-	}
-	d, err := ReadCSV(bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		return nil, nil, fmt.Errorf("BUG: cannot read back the demo data: %w", err)
-	}
-	d.Source = dataPath
-	m, err := Train(d, DemoConfig())
-	if err != nil {
-		return nil, nil, err
-	}
-	opts := RegisterOptions{}
-	if promote {
-		opts.Aliases = []string{registry.ProductionAlias}
-	}
-	v, err := Register(store, modelName, m, opts)
-	if err != nil {
-		return v, m, err
-	}
-	return v, m, nil
 }

@@ -21,7 +21,7 @@ type Search struct {
 	// Trials ran in this order, the first len(Trials) of the plan.
 	Trials []Trial
 	// Chosen is the index in Trials of the trial with the lowest
-	// validation log loss (the first of equals): the model Train returns.
+	// validation loss (the first of equals): the model Train returns.
 	Chosen int
 	// Stopped is set when the budget ran out before the plan did.
 	Stopped bool
@@ -35,7 +35,17 @@ type Trial struct {
 	// Epochs run, and the epoch whose weights were kept (the last, for a
 	// logistic regression).
 	Epochs, BestEpoch int
-	// ValidationLogLoss and ValidationAUC of the trial's float32 model.
+	// Task is the model's task (Config.Task); "" in a Trial made by hand
+	// reads as binary.
+	Task string
+	// ValidationLoss is what the search compares, the trial's validation
+	// loss — log loss for a classifier, mean squared error for a
+	// regression —, and ValidationMetric the task's headline metric (auc,
+	// accuracy, r2: measures), both of the trial's float32 model.
+	ValidationLoss, ValidationMetric float64
+	// ValidationLogLoss and ValidationAUC of the trial's float32 model: a
+	// classifier's log loss and a binary classifier's (or two-class
+	// one's) AUC, NaN for the tasks that have none.
 	ValidationLogLoss, ValidationAUC float64
 	Elapsed                          time.Duration
 }
@@ -117,7 +127,7 @@ func (t *Trial) apply(cfg Config) Config {
 }
 
 // search fits every planned trial in order until the budget runs out, and
-// returns the one with the lowest validation log loss. The first trial
+// returns the one with the lowest validation loss. The first trial
 // always completes; a later one the budget interrupts is discarded, so the
 // budget decides how many trials ran, never what any of them computed.
 func (rn *run) search(cfg Config) (*fitted, *Search) {
@@ -142,7 +152,8 @@ func (rn *run) search(cfg Config) (*fitted, *Search) {
 		}
 		t := trials[i]
 		t.Epochs, t.BestEpoch = f.epochs, f.bestEpoch
-		t.ValidationLogLoss, t.ValidationAUC = f.valLoss, f.valAUC
+		t.Task, t.ValidationLoss, t.ValidationMetric = cfg.Task, f.valLoss, f.valMetric
+		t.ValidationLogLoss, t.ValidationAUC = f.valLogLoss, f.valAUC
 		t.Elapsed = rn.now().Sub(began)
 		s.Trials = append(s.Trials, t)
 		if best == nil || f.valLoss < best.valLoss {

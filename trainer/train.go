@@ -7,7 +7,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/infergate/infergate/drift"
@@ -18,13 +17,11 @@ import (
 // producer_version. Change it when training or export changes their output.
 const TrainerVersion = "infergate-trainer/2"
 
-// The signature every trained model carries.
-const (
-	InputName  = "features"
-	OutputName = "probability"
-)
+// InputName is the input tensor of every trained model: the encoded
+// features, [batch, width] float32.
+const InputName = "features"
 
-// DefaultLabels map the churn probability to a response label.
+// DefaultLabels map a binary classifier's probability to a response label.
 var DefaultLabels = []registry.Label{{Min: 0, Label: "low_risk"}, {Min: 0.3, Label: "medium_risk"}, {Min: 0.6, Label: "high_risk"}}
 
 // Random streams: each use of the seed draws from its own PCG stream, so
@@ -35,28 +32,40 @@ const (
 	searchStream = 0x736561726368 // "search": random search settings
 )
 
-// Model is a trained binary classifier over the input row x that its
-// Signature encodes: a logistic regression, probability = sigmoid(w·x + b),
-// or an MLP (Layers).
+// Model is a trained model over the input row x that its Signature
+// encodes: a binary classifier (Config.Task "binary"), a multi-class
+// classifier ("multiclass") or a regression ("regression"). A binary
+// logistic regression, probability = sigmoid(w·x + b), is Weights and
+// Bias; every other model is Layers.
 type Model struct {
 	// Signature says how requests become input rows and what the output is.
 	Signature registry.Signature
 	// Weights, one per input column in tensor order, and Bias, as float32:
-	// exactly the values the ONNX file holds. Logistic regression only.
+	// exactly the values the ONNX file holds. A binary logistic regression
+	// only.
 	Weights []float32
 	Bias    float32
-	// Layers of an MLP, from the input to the output: a ReLU follows each
-	// but the last, which has one unit and a sigmoid. Nil for a logistic
-	// regression.
+	// Layers from the input to the output, as float32, exactly the values
+	// the ONNX file holds: a ReLU follows each but the last. The last has
+	// one unit and a sigmoid for a binary classifier, one unit per class
+	// and a softmax for a multi-class one, one unit and no activation for a
+	// regression — with the target's standardisation folded in, so that it
+	// outputs the target's own scale. An MLP has two or three layers; a
+	// multi-class or regression linear model ("logreg") has one. Nil for a
+	// binary logistic regression.
 	Layers []Layer
-	// Metrics on the held-out test split ("auc", "accuracy", "log_loss",
-	// "brier") and facts of the run ("train_rows", "epochs", …).
+	// Metrics on the held-out test split — a binary classifier's "auc",
+	// "accuracy", "log_loss", "brier"; a multi-class one's "accuracy",
+	// "log_loss", "macro_f1", "brier" (and "auc" with two classes); a
+	// regression's "rmse", "mae", "r2" —, the same prefixed "train_" and
+	// "validation_" for the other splits, and facts of the run
+	// ("train_rows", "epochs", …).
 	Metrics map[string]float64
 	// Search is the hyperparameter search that chose Config's learning
 	// rate, L2 and hidden layout; nil when Config.Search is empty.
 	Search *Search
-	// Config is the effective configuration, defaults applied (and, after
-	// a search, the chosen trial's settings).
+	// Config is the effective configuration, defaults applied, Task
+	// resolved (and, after a search, the chosen trial's settings).
 	Config Config
 	// DataSource and DataSHA256 identify the training data (Dataset.Source,
 	// Dataset.SHA256).
@@ -66,9 +75,10 @@ type Model struct {
 	// versions' metrics only when they come from the same held-out rows.
 	TestDataSHA256 string
 	// Profile is the drift reference profile of the train rows: the
-	// signature features' raw values and the model's probability on them
-	// (referenceProfile). Register stores it beside the version; nil for a
-	// Model built by hand, which is then registered without one.
+	// signature features' raw values and the model's score on them
+	// (PredictRow, referenceProfile). Register stores it beside the
+	// version; nil for a Model built by hand, which is then registered
+	// without one.
 	Profile   *drift.Profile
 	TrainedAt time.Time
 
@@ -92,10 +102,20 @@ type EpochReport struct {
 	Trial, Trials int
 	// Epoch is the epoch just run, from 1, of at most MaxEpochs.
 	Epoch, MaxEpochs int
-	// TrainLoss is the mean log loss on the train rows during the epoch
-	// (before each step); ValidationLoss and ValidationAUC are measured on
-	// the validation rows after it.
-	TrainLoss, ValidationLoss, ValidationAUC float64
+	// TrainLoss is the mean loss on the train rows during the epoch
+	// (before each step); ValidationLoss is measured on the validation
+	// rows after it. The loss is the log loss of a classifier, the mean
+	// squared error (on the target's scale) of a regression.
+	TrainLoss, ValidationLoss float64
+	// ValidationAUC is a binary classifier's AUC on the validation rows;
+	// NaN for the other tasks.
+	ValidationAUC float64
+	// Metric names the task's headline metric, which ValidationMetric
+	// measures on the validation rows: "auc" (binary), "accuracy"
+	// (multiclass) or "r2" (regression). Empty in a report made by hand,
+	// which String reads as a binary classifier's.
+	Metric           string
+	ValidationMetric float64
 	// Best is set when the validation loss is the fit's lowest so far
 	// (MLP: the weights it will keep unless a later epoch does better).
 	Best bool
@@ -116,13 +136,16 @@ func Train(d *Dataset, cfg Config) (*Model, error) { return TrainWith(d, cfg, Op
 // mean, standard deviation, median for imputation; categorical: vocabulary
 // by descending frequency then name, plus an unknown bucket), written into a
 // registry.Signature, and applied with registry.Encoder — the code the
-// gateway uses at serving time. A logistic regression is fitted by
-// full-batch Adam with L2 weight decay; an MLP by mini-batch Adam with early
-// stopping on the validation log loss. With cfg.Search, several settings are
-// fitted and the one with the lowest validation log loss is kept. Metrics
-// are measured on the test split with the float32 weights ONNX serves. The
-// same data and config give the same model, whatever the clock says (except
-// for how many search trials fit in the budget).
+// gateway uses at serving time. The task (cfg.Task, else inferred from the
+// target) decides the output: a sigmoid, a softmax over the classes, or the
+// value. A linear model ("logreg") is fitted by full-batch Adam with L2
+// weight decay; an MLP by mini-batch Adam with early stopping on the
+// validation loss (log loss; a regression's mean squared error). With
+// cfg.Search, several settings are fitted and the one with the lowest
+// validation loss is kept. Metrics are measured on the test split with the
+// float32 weights ONNX serves. The same data and config give the same
+// model, whatever the clock says (except for how many search trials fit in
+// the budget).
 func TrainWith(d *Dataset, cfg Config, opts Options) (*Model, error) {
 	now := opts.Now
 	if now == nil {
@@ -139,27 +162,25 @@ func TrainWith(d *Dataset, cfg Config, opts Options) (*Model, error) {
 	if err := cfg.validateFor(d); err != nil {
 		return nil, fmt.Errorf("invalid trainer config for this data: %w", err)
 	}
-	y, err := labels(d.Column(cfg.Target))
+	tgt, err := readTarget(d.Column(cfg.Target), cfg.Task)
 	if err != nil {
 		return nil, fmt.Errorf("cannot train: %w", err)
 	}
+	cfg.Task = tgt.task
+	y := tgt.y
 	train, val, test, err := split(len(y), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("cannot train: %w", err)
 	}
-	for _, s := range []struct {
-		name string
-		rows []int
-	}{{"train", train}, {"validation", val}, {"test", test}} {
-		if pos := countPositive(y, s.rows); pos == 0 || pos == len(s.rows) {
-			return nil, fmt.Errorf("cannot train: the %s split (%d rows) holds only one class of %q; use more rows or a larger fraction", s.name, len(s.rows), cfg.Target)
-		}
+	if err := tgt.checkSplits(cfg.Target, rowSet{"train", train}, rowSet{"validation", val}, rowSet{"test", test}); err != nil {
+		return nil, fmt.Errorf("cannot train: %w", err)
 	}
 
 	sig, err := learnSignature(d, cfg, train)
 	if err != nil {
 		return nil, fmt.Errorf("cannot train: %w", err)
 	}
+	tgt.describeOutput(&sig)
 	m := &Model{Signature: sig, Config: cfg, DataSource: d.Source, DataSHA256: d.SHA256, TrainedAt: start.UTC()}
 	if m.encoder, err = registry.NewEncoder(&m.Signature); err != nil {
 		return nil, fmt.Errorf("BUG: learned signature is invalid: %w", err)
@@ -169,7 +190,7 @@ func TrainWith(d *Dataset, cfg Config, opts Options) (*Model, error) {
 		return nil, fmt.Errorf("cannot train: %w", err)
 	}
 
-	r := &run{x: x, y: y, train: train, val: val, opts: opts, now: now, start: start, proto: m}
+	r := &run{x: x, y: y, head: newHead(tgt, train), train: train, val: val, opts: opts, now: now, start: start, proto: m}
 	var fit *fitted
 	if cfg.Search != "" {
 		fit, m.Search = r.search(cfg)
@@ -191,7 +212,9 @@ func TrainWith(d *Dataset, cfg Config, opts Options) (*Model, error) {
 	m.Metrics["train_rows"] = float64(len(train))
 	m.Metrics["validation_rows"] = float64(len(val))
 	m.Metrics["test_rows"] = float64(len(test))
-	m.Metrics["test_positive_rate"] = float64(countPositive(y, test)) / float64(len(test))
+	if cfg.Task == TaskBinary {
+		m.Metrics["test_positive_rate"] = float64(countPositive(y, test)) / float64(len(test))
+	}
 	m.Metrics["epochs"] = float64(fit.epochs)
 	if cfg.Algorithm == MLP {
 		m.Metrics["best_epoch"] = float64(fit.bestEpoch)
@@ -214,112 +237,6 @@ func (m *Model) Encoder() (*registry.Encoder, error) {
 	return registry.NewEncoder(&m.Signature)
 }
 
-// Encode encodes every row of d into an input row, through the model's
-// registry.Encoder. Columns are matched by name; columns the signature does
-// not know (ids, the target) are skipped, absent or missing optional
-// features are imputed, and an absent required feature is an error naming
-// the row.
-func (m *Model) Encode(d *Dataset) ([][]float32, error) {
-	enc, err := m.Encoder()
-	if err != nil {
-		return nil, err
-	}
-	type binding struct {
-		feature int
-		col     *Column
-	}
-	var bound []binding
-	for _, c := range d.Columns {
-		if i, ok := enc.Lookup([]byte(c.Name)); ok {
-			bound = append(bound, binding{i, c})
-		}
-	}
-	out := make([][]float32, d.Rows())
-	flat := make([]float32, d.Rows()*enc.Width())
-	row := enc.NewRow()
-	var buf []byte
-	for r := range d.Rows() {
-		row.Reset()
-		for _, b := range bound {
-			if b.col.Missing(r) {
-				continue
-			}
-			f := enc.Feature(b.feature)
-			switch {
-			case f.Type == registry.Categorical && b.col.Kind == Categorical:
-				buf = append(buf[:0], b.col.Strings[r]...)
-				row.SetCategory(b.feature, buf)
-			case f.Type == registry.Categorical:
-				// A categorical feature whose values all look like numbers.
-				buf = strconv.AppendFloat(buf[:0], b.col.Numbers[r], 'f', -1, 64)
-				row.SetCategory(b.feature, buf)
-			case b.col.Kind == Numeric:
-				row.SetNumber(b.feature, b.col.Numbers[r])
-			default:
-				v, err := strconv.ParseFloat(b.col.Strings[r], 64)
-				if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-					return nil, fmt.Errorf("row %d, column %q: %q is not a number, and the model takes it as numeric", r+1, b.col.Name, b.col.Strings[r])
-				}
-				row.SetNumber(b.feature, v)
-			}
-		}
-		values, err := row.Finish()
-		if err != nil {
-			return nil, fmt.Errorf("row %d: %w", r+1, err)
-		}
-		dst := flat[r*enc.Width() : (r+1)*enc.Width() : (r+1)*enc.Width()]
-		copy(dst, values)
-		out[r] = dst
-	}
-	return out, nil
-}
-
-// Predict returns the probability of every row of d (Encode, PredictRow).
-func (m *Model) Predict(d *Dataset) ([]float64, error) {
-	x, err := m.Encode(d)
-	if err != nil {
-		return nil, err
-	}
-	p := make([]float64, len(x))
-	for i := range x {
-		p[i] = m.PredictRow(x[i])
-	}
-	return p, nil
-}
-
-// PredictRow returns the probability of an encoded row, computed in
-// float64 from the float32 weights the ONNX file holds; ONNX Runtime agrees
-// within float32 rounding. It panics when the row's width is not the
-// model's.
-func (m *Model) PredictRow(row []float32) float64 {
-	if len(m.Layers) > 0 {
-		return m.predictMLP(row)
-	}
-	if len(row) != len(m.Weights) {
-		panic(fmt.Sprintf("BUG: trainer: PredictRow: row has %d columns, the model takes %d", len(row), len(m.Weights)))
-	}
-	z := float64(m.Bias)
-	for i, w := range m.Weights {
-		z += float64(w) * float64(row[i])
-	}
-	return sigmoid(z)
-}
-
-func labels(c *Column) ([]float64, error) {
-	y := make([]float64, c.Len())
-	for i, v := range c.Numbers {
-		if v != 0 && v != 1 {
-			got := strconv.FormatFloat(v, 'g', -1, 64)
-			if math.IsNaN(v) {
-				got = "an empty cell"
-			}
-			return nil, fmt.Errorf("row %d, column %q: the target must be 0 or 1, got %s", i+1, c.Name, got)
-		}
-		y[i] = v
-	}
-	return y, nil
-}
-
 func split(n int, cfg Config) (train, val, test []int, err error) {
 	nTest := int(math.Round(float64(n) * cfg.TestFraction))
 	nVal := int(math.Round(float64(n) * cfg.ValidationFraction))
@@ -340,12 +257,11 @@ func countPositive(y []float64, rows []int) int {
 	return n
 }
 
-// learnSignature builds the feature encoding from the train rows.
+// learnSignature builds the input and its feature encoding from the train
+// rows; the output, which depends on the task, is the target's to describe
+// (target.describeOutput).
 func learnSignature(d *Dataset, cfg Config, train []int) (registry.Signature, error) {
-	sig := registry.Signature{
-		Input:  InputName,
-		Output: registry.Output{Name: OutputName, Labels: slices.Clone(DefaultLabels)},
-	}
+	sig := registry.Signature{Input: InputName}
 	for _, c := range d.Columns {
 		if c.Name == cfg.Target || slices.Contains(cfg.IDColumns, c.Name) {
 			continue

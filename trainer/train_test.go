@@ -353,13 +353,16 @@ func TestTrainErrors(t *testing.T) {
 	}
 	f(base(), Config{}, "invalid trainer config", "target: must name")
 	f(base(), Config{Target: "label"}, `target: no column "label" in the data (columns: customer_id, tenure_months`)
-	f(base(), Config{Target: "contract"}, `target: column "contract" must hold 0/1`)
+	// An explicit binary task refuses targets that are not 0/1; without
+	// one, they would be a multi-class and a regression target
+	// (TestTaskInference).
+	f(base(), Config{Target: "contract", Task: TaskBinary}, `target: column "contract" must hold 0/1`)
 	f(base(), Config{Target: "churned", Required: []string{"total_charges", "nope"}},
 		`required[0]: column "total_charges" has`, "missing values", `required[1]: no column "nope"`)
 
 	d := base()
 	d.Column("churned").Numbers[6] = 2
-	f(d, Config{Target: "churned"}, `row 7, column "churned": the target must be 0 or 1, got 2`)
+	f(d, Config{Target: "churned", Task: TaskBinary}, `row 7, column "churned": the target must be 0 or 1, got 2`)
 	d.Column("churned").Numbers[6] = math.NaN()
 	f(d, Config{Target: "churned"}, `row 7, column "churned": the target must be 0 or 1, got an empty cell`)
 

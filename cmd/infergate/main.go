@@ -17,7 +17,7 @@ const usage = `infergate — a low-latency inference gateway for ONNX models
 
 Usage:
   infergate serve    [--config FILE] [--listen ADDR] [--admin-listen ADDR]
-  infergate train    [--config FILE] --demo [--if-missing] | --data FILE --target COLUMN --model NAME [--algo logreg|mlp] [--search grid|random]
+  infergate train    [--config FILE] --demo [--if-missing] | --data FILE --target COLUMN --model NAME [--task binary|multiclass|regression] [--algo logreg|mlp] [--search grid|random]
   infergate validate [--config FILE]
   infergate keys     new [--id ID] [--tenant T] | hash
   infergate registry list | show MODEL[@ALIAS|:VERSION] | alias | promote | rollback | delete | tag | gc  (infergate registry help)

@@ -44,9 +44,10 @@ request like the model's traffic: the summary statistics of its inputs (mean,
 std, min, max, NaN share) become the version's drift reference. The model's
 first version gets the alias production unless --alias names another.
 
-promote --gate requires the version's held-out auc and log_loss to be at
-least as good as those of the version the alias names, measured on the same
-held-out data; --override --reason TEXT promotes anyway and records why.
+promote --gate requires the version's held-out metrics (a binary classifier's
+auc and log_loss, a multi-class one's log_loss and accuracy, a regression's
+rmse and mae) to be at least as good as those of the version the alias names,
+measured on the same held-out data; --override --reason TEXT promotes anyway and records why.
 rollback moves the alias back to the version it named before its last move.
 Every alias move is recorded with --by and --reason in the model's alias log
 (show MODEL prints it). delete refuses a version an alias names.

@@ -88,10 +88,22 @@ func (c *registryCmd) showModel(model string) error {
 	if _, err := fmt.Fprintf(c.stdout, "model %s: %d versions, aliases %s\n\n", model, len(versions), cmp.Or(aliasList(aliases), "none")); err != nil {
 		return err
 	}
-	t := newTable(c.stdout, "VERSION", "CREATED", "AUC", "LOG_LOSS", "PARENT", "ALIASES", "TAGS")
+	// The metrics the gate compares for the task of the latest version.
+	var gated []string
+	if len(metas) > 0 {
+		gated = registry.GateMetrics(metas[len(metas)-1].Signature.Task())
+	}
+	header := []string{"VERSION", "CREATED"}
+	for _, m := range gated {
+		header = append(header, strings.ToUpper(m))
+	}
+	t := newTable(c.stdout, append(header, "PARENT", "ALIASES", "TAGS")...)
 	for _, v := range metas {
-		t.row(v.Version, v.CreatedAt.UTC().Format(time.DateTime), metric(v.Metrics, "auc"), metric(v.Metrics, "log_loss"),
-			cmp.Or(v.Lineage.Parent, "-"), cmp.Or(strings.Join(byVersion[v.Version], ","), "-"), cmp.Or(tagList(v.Tags), "-"))
+		row := []string{v.Version, v.CreatedAt.UTC().Format(time.DateTime)}
+		for _, m := range gated {
+			row = append(row, metric(v.Metrics, m))
+		}
+		t.row(append(row, cmp.Or(v.Lineage.Parent, "-"), cmp.Or(strings.Join(byVersion[v.Version], ","), "-"), cmp.Or(tagList(v.Tags), "-"))...)
 	}
 	if err := t.flush(); err != nil {
 		return err

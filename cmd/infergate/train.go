@@ -21,10 +21,10 @@ const (
 	defaultTrainAlias = "staging"
 )
 
-// trainingFlags shape a --data training; --demo trains the demo model as it
-// is and refuses them.
+// trainingFlags shape a --data training; --demo trains the demo models as
+// they are and refuses them.
 var trainingFlags = []string{
-	"data", "target", "required", "id-columns", "algo", "hidden", "epochs", "lr", "batch-size", "patience", "l2",
+	"data", "target", "task", "required", "id-columns", "algo", "hidden", "epochs", "lr", "batch-size", "patience", "l2",
 	"seed", "search", "search-budget", "search-trials", "progress-every", "version", "alias",
 }
 
@@ -32,15 +32,16 @@ func runTrain(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	configPath := fs.String("config", defaultConfig, "configuration file (for registry.root)")
 	registryRoot := fs.String("registry", "", "registry folder (overrides registry.root)")
-	demo := fs.Bool("demo", false, "generate the demo churn dataset, train on it and promote it to production")
-	ifMissing := fs.Bool("if-missing", false, "with --demo: do nothing when the model already has a production version")
+	demo := fs.Bool("demo", false, "generate the demo churn dataset, train the demo models on it ("+demoNames()+") and promote them to production")
+	ifMissing := fs.Bool("if-missing", false, "with --demo: train only the demo models that have no production version yet")
 	demoData := fs.String("demo-data", defaultDemoData, "with --demo: where to write the generated dataset")
 	data := fs.String("data", "", "training data: CSV with a header row, or Parquet")
-	target := fs.String("target", "", "the 0/1 column to predict")
-	model := fs.String("model", "", "registry model name (default with --demo: "+trainer.DemoModel+")")
+	target := fs.String("target", "", "the column to predict")
+	task := fs.String("task", "", "what to learn: binary, multiclass or regression (default: from --target: 0/1 binary, text multiclass, other numbers regression)")
+	model := fs.String("model", "", "registry model name (with --demo: the churn model's, default "+trainer.DemoModel+")")
 	required := fs.String("required", "", "comma-separated features requests must carry (others are imputed)")
-	idColumns := fs.String("id-columns", strings.Join(trainer.DefaultIDColumns, ","), "comma-separated entity-key columns, which are not features")
-	algo := fs.String("algo", trainer.LogReg, "model: logreg (logistic regression) or mlp (ReLU hidden layers, early stopping)")
+	idColumns := fs.String("id-columns", strings.Join(trainer.DefaultIDColumns, ","), "comma-separated columns that are not features: entity keys, and any the model must not see")
+	algo := fs.String("algo", trainer.LogReg, "model: logreg (linear: logistic, softmax or linear regression) or mlp (ReLU hidden layers, early stopping)")
 	hidden := fs.String("hidden", "", "mlp: hidden layer widths, one or two, such as 32 or 32,16 (default 32)")
 	epochs := fs.Int("epochs", 0, "the most passes over the train rows (default 2000 for logreg, 200 for mlp)")
 	lr := fs.Float64("lr", 0, "Adam learning rate (default 0.05 for logreg, 0.01 for mlp)")
@@ -48,7 +49,7 @@ func runTrain(args []string, stdout io.Writer) error {
 	patience := fs.Int("patience", 0, "mlp: epochs without a lower validation loss before stopping (default 10)")
 	l2 := fs.Float64("l2", trainer.DefaultL2, "L2 weight decay; 0 turns it off")
 	seed := fs.Uint64("seed", 1, "seed of the split, the initial weights and the batch order")
-	search := fs.String("search", "", "hyperparameter search over --lr, --l2 and --hidden: grid or random; the lowest validation log loss wins")
+	search := fs.String("search", "", "hyperparameter search over --lr, --l2 and --hidden: grid or random; the lowest validation loss wins")
 	searchBudget := fs.Duration("search-budget", trainer.DefaultSearchBudget, "with --search: no trial starts after this time")
 	searchTrials := fs.Int("search-trials", trainer.DefaultSearchTrials, "with --search: the most trials")
 	progressEvery := fs.Int("progress-every", 0, "print a progress line every N epochs (default 1 for mlp, 100 for logreg; -1: none)")
@@ -70,9 +71,9 @@ func runTrain(args []string, stdout io.Writer) error {
 	} else {
 		switch {
 		case *data == "":
-			return errors.New("--data is required (or --demo for the demo model)")
+			return errors.New("--data is required (or --demo for the demo models)")
 		case *target == "":
-			return errors.New("--target is required: the 0/1 column to predict")
+			return errors.New("--target is required: the column to predict")
 		case *model == "":
 			return errors.New("--model is required: the registry model name")
 		}
@@ -105,32 +106,11 @@ func runTrain(args []string, stdout io.Writer) error {
 	}
 
 	if *demo {
-		name := *model
-		if name == "" {
-			name = trainer.DemoModel
-		}
-		if *ifMissing {
-			v, err := store.Resolve(name, registry.ProductionAlias)
-			if err == nil {
-				_, err := fmt.Fprintf(stdout, "registry %s already has %s production=%s; nothing to train\n", root, name, v.Version)
-				return err
-			}
-			if !errors.Is(err, registry.ErrNotFound) {
-				return err
-			}
-		}
-		if _, err := fmt.Fprintf(stdout, "training the demo model %s on %d generated rows (seed %d)…\n", name, trainer.DemoRows, trainer.DemoSeed); err != nil {
-			return err
-		}
-		v, _, err := trainer.TrainDemo(store, name, *demoData, true)
-		if err != nil {
-			return err
-		}
-		return printVersion(stdout, store, v, true)
+		return trainDemos(stdout, store, root, *model, *demoData, *ifMissing)
 	}
 
 	cfg := trainer.Config{
-		Target: *target, Algorithm: *algo, Seed: *seed, IDColumns: splitList(*idColumns), Required: splitList(*required),
+		Target: *target, Task: *task, Algorithm: *algo, Seed: *seed, IDColumns: splitList(*idColumns), Required: splitList(*required),
 		Epochs: *epochs, LearningRate: *lr, L2: trainer.Float(*l2), BatchSize: *batchSize, Patience: *patience,
 	}
 	if *hidden != "" {
@@ -190,6 +170,74 @@ func runTrain(args []string, stdout io.Writer) error {
 		return err
 	}
 	return printRegistered(stdout, store, v, aliases)
+}
+
+// trainDemos trains the demo models into store — all of them, or with
+// ifMissing those without a production version — and promotes each. name,
+// when set, replaces the churn model's registry name. The demo data is
+// written once, before the first model that needs it. A blank line sets
+// each trained model's table apart from what surrounds it.
+func trainDemos(stdout io.Writer, store *registry.Store, root, name, dataPath string, ifMissing bool) error {
+	var data *trainer.Dataset
+	printed, afterTable := false, false
+	separate := func(block bool) error {
+		if afterTable || block && printed {
+			if _, err := fmt.Fprintln(stdout); err != nil {
+				return err
+			}
+		}
+		printed, afterTable = true, block
+		return nil
+	}
+	for _, spec := range trainer.Demos() {
+		if spec.Model == trainer.DemoModel && name != "" {
+			spec.Model = name
+		}
+		if ifMissing {
+			v, err := store.Resolve(spec.Model, registry.ProductionAlias)
+			if err == nil {
+				if err := separate(false); err != nil {
+					return err
+				}
+				if _, err := fmt.Fprintf(stdout, "registry %s already has %s production=%s; nothing to train\n", root, spec.Model, v.Version); err != nil {
+					return err
+				}
+				continue
+			}
+			if !errors.Is(err, registry.ErrNotFound) {
+				return err
+			}
+		}
+		if data == nil {
+			var err error
+			if data, err = trainer.WriteDemoData(dataPath); err != nil {
+				return err
+			}
+		}
+		if err := separate(true); err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintf(stdout, "training the demo model %s on %d generated rows (seed %d)…\n", spec.Model, trainer.DemoRows, trainer.DemoSeed); err != nil {
+			return err
+		}
+		v, _, err := spec.Train(store, data, true)
+		if err != nil {
+			return err
+		}
+		if err := printVersion(stdout, store, v, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// demoNames lists the demo models' names for --demo's help.
+func demoNames() string {
+	var names []string
+	for _, spec := range trainer.Demos() {
+		names = append(names, spec.Model)
+	}
+	return strings.Join(names, ", ")
 }
 
 // splitList splits a comma-separated flag value; "" is no items.

@@ -268,3 +268,116 @@ func TestTrainCommandErrors(t *testing.T) {
 	f(with("--search-budget", "soon"), 2, `invalid value "soon" for flag -search-budget`)
 	f([]string{"train", "--registry", dir, "--data", data, "--target", "churned"}, 1, "--model is required")
 }
+
+// train --demo fills a registry with one model of each task; --if-missing
+// trains those without a production version, so a registry of an older
+// release, which holds only the churn model, gets the other two.
+func TestTrainCommandDemo(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	reg, data := filepath.Join(dir, "registry"), filepath.Join(dir, "churn.csv")
+	store, err := registry.Open(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	churn, _, err := trainer.TrainDemo(store, trainer.DemoModel, data, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	demo := []string{"train", "--demo", "--registry", reg, "--demo-data", data}
+	r := run(t, dir, append(demo, "--if-missing")...)
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	matches(t, r.stdout,
+		`^training the demo model customer-contract on 5000 generated rows \(seed 42\)…\nmodel +customer-contract\n`,
+		`(?m)^macro_f1 +0\.\d+$`,
+		`\n\ntraining the demo model customer-charges on 5000 generated rows \(seed 42\)…\n`,
+		`(?m)^rmse +\d+(\.\d+)?$`,
+		`\n\nregistry .* already has customer-churn production=1\.0\.0; nothing to train\n$`)
+	tasks := map[string]string{
+		trainer.DemoModel: registry.TaskBinary, trainer.DemoContractModel: registry.TaskMulticlass, trainer.DemoChargesModel: registry.TaskRegression,
+	}
+	for name, task := range tasks {
+		v, err := store.Resolve(name, registry.ProductionAlias)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Version != "1.0.0" || v.Signature.Task() != task {
+			t.Fatalf("%s: production %s, task %q", name, v.Version, v.Signature.Task())
+		}
+	}
+
+	// Nothing is missing any more; the churn model's line comes last.
+	r = run(t, dir, append(demo, "--if-missing")...)
+	if n := strings.Count(r.stdout, "; nothing to train\n"); r.code != 0 || n != 3 || strings.Contains(r.stdout, "training") {
+		t.Fatalf("exit %d, %d lines of nothing to train\nstdout:\n%s", r.code, n, r.stdout)
+	}
+	matches(t, r.stdout, `already has customer-churn production=1\.0\.0; nothing to train\n$`)
+
+	// Without --if-missing, every model gets its next version, promoted;
+	// the churn model's bytes are those it always had.
+	r = run(t, dir, demo...)
+	if r.code != 0 || strings.Count(r.stdout, "alias") != 3 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	for name := range tasks {
+		v, err := store.Resolve(name, registry.ProductionAlias)
+		if err != nil || v.Version != "1.1.0" {
+			t.Fatalf("%s: production %+v, %v", name, v, err)
+		}
+		if name == trainer.DemoModel && v.ModelSHA256 != churn.ModelSHA256 {
+			t.Fatalf("the churn model's bytes changed: %s, was %s", v.ModelSHA256, churn.ModelSHA256)
+		}
+	}
+}
+
+// --task (or the target's values) says what to learn, and the summary and
+// the registry say what was learned.
+func TestTrainCommandTasks(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	data := trainData(t, dir, 2000)
+	reg := filepath.Join(dir, "registry")
+	f := func(model, task string, extra []string, patterns ...string) {
+		t.Helper()
+		args := append([]string{"train", "--registry", reg, "--data", data, "--model", model, "--epochs", "300", "--progress-every", "100"}, extra...)
+		r := run(t, dir, args...)
+		if r.code != 0 {
+			t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+		}
+		matches(t, r.stdout, patterns...)
+		store, err := registry.Open(reg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := store.Resolve(model, "staging")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Signature.Task() != task || v.Lineage.Params["task"] != task {
+			t.Fatalf("%s: signature task %q, lineage %v", model, v.Signature.Task(), v.Lineage.Params)
+		}
+	}
+	f("contract", registry.TaskMulticlass, []string{"--target", "contract", "--task", "multiclass", "--id-columns", "customer_id,churned"},
+		`(?m)^epoch 100/300  train_loss 0\.\d{4}  val_loss 0\.\d{4}  val_accuracy 0\.\d{4}  elapsed `,
+		`(?m)^task       multiclass: contract \(3 classes: month-to-month, one-year, two-year\)$`,
+		`(?m)^algorithm  softmax regression \(full-batch Adam\)$`,
+		`(?m)^split +rows +accuracy +log_loss +macro_f1 +brier$`,
+		`(?m)^test +400 +0\.\d{4} +0\.\d{4} +0\.\d{4} +0\.\d{4}$`)
+	// Numbers other than 0/1 are a regression's, without --task.
+	f("charges", registry.TaskRegression, []string{"--target", "monthly_charges", "--algo", "mlp", "--id-columns", "customer_id,churned,total_charges"},
+		`(?m)^epoch   1/300  train_loss \d+\.\d{4}  val_loss \d+\.\d{4}  val_r2 -?\d\.\d{4}  elapsed `,
+		`(?m)^task       regression: monthly_charges$`,
+		`(?m)^algorithm  mlp \(ReLU hidden layers, linear output, mini-batch Adam, early stopping\)$`,
+		`(?m)^split +rows +rmse +mae +r2$`)
+
+	r := run(t, dir, "train", "--registry", reg, "--data", data, "--model", "x", "--target", "contract", "--task", "ranking")
+	if r.code != 1 || !strings.Contains(r.stderr, `task: "ranking" is not "binary", "multiclass" or "regression"`) {
+		t.Fatalf("exit %d\nstderr:\n%s", r.code, r.stderr)
+	}
+	r = run(t, dir, "train", "--demo", "--registry", reg, "--task", "multiclass")
+	if r.code != 1 || !strings.Contains(r.stderr, "--task shapes a training on --data") {
+		t.Fatalf("exit %d\nstderr:\n%s", r.code, r.stderr)
+	}
+}
