@@ -35,6 +35,10 @@ type fakeInstance struct {
 	// runCost, when set, makes every Run busy for that long, like a model
 	// with a fixed cost per call (benchmarks).
 	runCost time.Duration
+	// sleep, when set, makes every Run sleep that long: under synctest a
+	// wait on the fake clock, which lets every other runnable goroutine
+	// go first.
+	sleep time.Duration
 
 	mu      sync.Mutex
 	batches []fakeBatch
@@ -92,6 +96,9 @@ func (f *fakeInstance) Run() error {
 	out := tensor.Float32s(f.out.Data)
 	if f.gate != nil {
 		<-f.gate
+	}
+	if f.sleep > 0 {
+		time.Sleep(f.sleep)
 	}
 	if f.runCost > 0 {
 		for start := time.Now(); time.Since(start) < f.runCost; {

@@ -82,20 +82,25 @@ func TestRequestsOfSeveralRows(t *testing.T) {
 // the free instances at once.
 func TestSplitRequestUsesEveryInstance(t *testing.T) {
 	t.Parallel()
-	fakes := []*fakeInstance{newFake(testInWidth, testOutWidth, 8), newFake(testInWidth, testOutWidth, 8)}
-	for _, f := range fakes {
-		f.runCost = 2 * time.Millisecond // long enough for the other worker to take a piece
-	}
-	b := start(t, batcher.Config{MaxBatchSize: 8, AlwaysQueue: true}, fakes...)
-	out := make([]tensor.Tensor, 1)
-	if err := b.Do(rows(1, 64), out, time.Now().Add(time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	checkRows(t, out, 1, 64)
-	a, c := len(fakes[0].Batches()), len(fakes[1].Batches())
-	if a+c != 8 || a == 0 || c == 0 {
-		t.Errorf("batches per instance %d and %d, want 8 shared by both", a, c)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		fakes := []*fakeInstance{newFake(testInWidth, testOutWidth, 8), newFake(testInWidth, testOutWidth, 8)}
+		for _, f := range fakes {
+			// While one instance sleeps on the fake clock, the other is
+			// runnable and takes the next piece, however the goroutines
+			// are scheduled.
+			f.sleep = 2 * time.Millisecond
+		}
+		b := start(t, batcher.Config{MaxBatchSize: 8, AlwaysQueue: true}, fakes...)
+		out := make([]tensor.Tensor, 1)
+		if err := b.Do(rows(1, 64), out, time.Now().Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		checkRows(t, out, 1, 64)
+		a, c := len(fakes[0].Batches()), len(fakes[1].Batches())
+		if a+c != 8 || a == 0 || c == 0 {
+			t.Errorf("batches per instance %d and %d, want 8 shared by both", a, c)
+		}
+	})
 }
 
 // TestSplitRequestDeadline: a split request whose pieces are still queued
