@@ -13,6 +13,7 @@ import (
 	"github.com/infergate/infergate/drift/feedback"
 	"github.com/infergate/infergate/gateway"
 	"github.com/infergate/infergate/internal/onnxpb"
+	"github.com/infergate/infergate/internal/testmodels"
 	"github.com/infergate/infergate/registry"
 	"github.com/infergate/infergate/router"
 )
@@ -33,29 +34,6 @@ func importWritten(t *testing.T, store *registry.Store, name string, m *onnxpb.M
 	}
 }
 
-// sklearnStyle is a classifier as skl2onnx exports one: an int64 "label"
-// (ArgMax) and "probabilities" (Softmax) over three classes, from two
-// features.
-func sklearnStyle() *onnxpb.Model {
-	return &onnxpb.Model{Graph: onnxpb.Graph{
-		Name: "sklearn-style",
-		Nodes: []onnxpb.Node{
-			{Op: "Gemm", Inputs: []string{"float_input", "W", "B"}, Outputs: []string{"logits"}},
-			{Op: "Softmax", Inputs: []string{"logits"}, Outputs: []string{"probabilities"}, Attrs: []onnxpb.Attr{onnxpb.IntAttr("axis", 1)}},
-			{Op: "ArgMax", Inputs: []string{"logits"}, Outputs: []string{"label"}, Attrs: []onnxpb.Attr{onnxpb.IntAttr("axis", 1), onnxpb.IntAttr("keepdims", 0)}},
-		},
-		Initializers: []onnxpb.Tensor{
-			{Name: "W", Dims: []int64{2, 3}, Data: []float32{1, 0, -1, 0, 1, 1}},
-			{Name: "B", Dims: []int64{3}, Data: []float32{0, 0, 0}},
-		},
-		Inputs: []onnxpb.ValueInfo{{Name: "float_input", Type: onnxpb.Float, Shape: []onnxpb.Dim{{Param: "N"}, {Value: 2}}}},
-		Outputs: []onnxpb.ValueInfo{
-			{Name: "label", Type: onnxpb.Int64, Shape: []onnxpb.Dim{{Param: "N"}}},
-			{Name: "probabilities", Type: onnxpb.Float, Shape: []onnxpb.Dim{{Param: "N"}, {Value: 3}}},
-		},
-	}}
-}
-
 // TestMulticlassAndRegression serves a multi-class classifier with a label
 // and a probabilities output, and a regression, through /v1 and /v2.
 func TestMulticlassAndRegression(t *testing.T) {
@@ -65,7 +43,7 @@ func TestMulticlassAndRegression(t *testing.T) {
 		t.Fatal(err)
 	}
 	features := "input: float_input\nfeatures: [{name: petal_length, type: numeric, required: true}, {name: petal_width, type: numeric, required: true}]\n"
-	importWritten(t, store, "iris", sklearnStyle(), features+`outputs:
+	importWritten(t, store, "iris", testmodels.SklearnStyle(), features+`outputs:
   - {name: label, kind: label, labels: [setosa, versicolor, virginica]}
   - {name: probabilities, kind: probabilities, labels: [setosa, versicolor, virginica]}
 `)
@@ -149,7 +127,7 @@ func TestFeedbackByKind(t *testing.T) {
 		t.Fatal(err)
 	}
 	features := "input: float_input\nfeatures: [{name: a, type: numeric, required: true}, {name: b, type: numeric, required: true}]\n"
-	importWritten(t, store, "iris", sklearnStyle(), features+`outputs:
+	importWritten(t, store, "iris", testmodels.SklearnStyle(), features+`outputs:
   - {name: label, kind: label, labels: [setosa, versicolor, virginica]}
   - {name: probabilities, kind: probabilities, labels: [setosa, versicolor, virginica]}
 `)

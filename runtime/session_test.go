@@ -225,7 +225,6 @@ func TestElementTypes(t *testing.T) {
 		tensor.Uint16: onnxpb.Uint16, tensor.Uint32: onnxpb.Uint32, tensor.Uint64: onnxpb.Uint64,
 		tensor.Bool: onnxpb.Bool, tensor.String: onnxpb.String,
 	}
-	rng := rand.New(rand.NewPCG(5, 5))
 	for dt, et := range types {
 		for _, scalar := range []bool{false, true} {
 			if scalar && (dt == tensor.Float16 || dt == tensor.BFloat16 || dt == tensor.String) {
@@ -234,6 +233,7 @@ func TestElementTypes(t *testing.T) {
 			name := fmt.Sprintf("%s/scalar=%v", dt, scalar)
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
+				rng := rand.New(rand.NewPCG(uint64(dt), 5)) // one per subtest: they run in parallel
 				dims := []onnxpb.Dim{{Param: "batch"}, {Value: 2}}
 				if scalar {
 					dims = nil
@@ -333,21 +333,7 @@ func TestDynamicDimensions(t *testing.T) {
 func TestSeveralInputsAndOutputs(t *testing.T) {
 	t.Parallel()
 	e := testEnv(t)
-	dims := []onnxpb.Dim{{Param: "batch"}, {Value: 2}}
-	path := writeModel(t, &onnxpb.Model{Graph: onnxpb.Graph{
-		Name: "mixed",
-		Nodes: []onnxpb.Node{
-			{Op: "Cast", Inputs: []string{"ids"}, Outputs: []string{"idsf"}, Attrs: []onnxpb.Attr{onnxpb.IntAttr("to", int64(onnxpb.Float))}},
-			{Op: "Add", Inputs: []string{"x", "idsf"}, Outputs: []string{"sum"}},
-			{Op: "Mul", Inputs: []string{"x", "idsf"}, Outputs: []string{"product"}},
-			{Op: "Identity", Inputs: []string{"ids"}, Outputs: []string{"echo"}},
-		},
-		Inputs: []onnxpb.ValueInfo{{Name: "x", Type: onnxpb.Float, Shape: dims}, {Name: "ids", Type: onnxpb.Int64, Shape: dims}},
-		Outputs: []onnxpb.ValueInfo{
-			{Name: "sum", Type: onnxpb.Float, Shape: dims}, {Name: "product", Type: onnxpb.Float, Shape: dims},
-			{Name: "echo", Type: onnxpb.Int64, Shape: dims},
-		},
-	}})
+	path := writeModel(t, testmodels.Mixed())
 	s := testSession(t, e, path, SessionOptions{MaxBatch: 4})
 	x, err := s.Input(0, []int64{2, 2})
 	if err != nil {
