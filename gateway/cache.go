@@ -213,21 +213,6 @@ func appendTensorKey(b []byte, version string, inputs []tensor.Tensor) []byte {
 	return b
 }
 
-// putTensors caches a tensor route's answer under a copy of key.
-func (c *routeCache) putTensors(key []byte, outs []tensor.Tensor) {
-	e := &cacheEntry{key: bytes.Clone(key), outputs: make([]tensor.Tensor, len(outs))}
-	cost := len(e.key) + entryOverhead
-	for j := range outs {
-		e.outputs[j].CopyFrom(&outs[j])
-		cost += len(e.outputs[j].Data) + 24*len(e.outputs[j].Strings) + entryOverhead
-	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if !c.closed.Load() {
-		c.cache.SetWithTTL(e.key, e, int64(cost), c.ttl)
-	}
-}
-
 // onEvict counts entries pushed out for room: not those that expired, and
 // not those dropped when the cache closes.
 func (c *routeCache) onEvict(item *ristretto.Item[*cacheEntry]) {
@@ -260,11 +245,22 @@ func (c *routeCache) get(key []byte) (*cacheEntry, bool) {
 	return e, true
 }
 
-// put caches a model's answer to a row under a copy of key.
-func (c *routeCache) put(key []byte, res *router.Result) {
-	e := &cacheEntry{key: bytes.Clone(key), kind: res.Kind, probability: res.Probability, label: strings.Clone(res.Label),
-		value: res.Value, probs: slices.Clone(res.Probabilities)}
-	cost := len(e.key) + len(e.label) + 4*len(e.probs) + entryOverhead
+// put caches a model's answer to req under a copy of key: a tensor
+// request's outputs, or a row's answer fields.
+func (c *routeCache) put(key []byte, req *router.Request, res *router.Result) {
+	e := &cacheEntry{key: bytes.Clone(key)}
+	cost := len(e.key) + entryOverhead
+	if req.Tensors != nil {
+		e.outputs = make([]tensor.Tensor, len(res.Outputs))
+		for j := range res.Outputs {
+			e.outputs[j].CopyFrom(&res.Outputs[j])
+			cost += len(e.outputs[j].Data) + 24*len(e.outputs[j].Strings) + entryOverhead
+		}
+	} else {
+		e.kind, e.probability, e.label = res.Kind, res.Probability, strings.Clone(res.Label)
+		e.value, e.probs = res.Value, slices.Clone(res.Probabilities)
+		cost += len(e.label) + 4*len(e.probs)
+	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if !c.closed.Load() {
@@ -275,7 +271,7 @@ func (c *routeCache) put(key []byte, res *router.Result) {
 // answer fills res with the entry's answer, as model at version gave it.
 func (e *cacheEntry) answer(res *router.Result, version string, t *router.Target) {
 	*res = router.Result{Kind: e.kind, Probability: e.probability, Label: e.label, Value: e.value, Probabilities: e.probs,
-		ModelVersion: version, Target: t}
+		Outputs: e.outputs, ModelVersion: version, Target: t}
 }
 
 // close frees the cache; get and put after it find nothing and store

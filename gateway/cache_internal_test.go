@@ -36,7 +36,7 @@ func TestCacheCloseWhileInUse(t *testing.T) {
 				<-start
 				key := appendKey(nil, "1.0.0", []float32{float32(w)})
 				for range 200 {
-					c.put(key, &router.Result{Probability: 0.5, Label: "churn"})
+					c.put(key, &router.Request{}, &router.Result{Probability: 0.5, Label: "churn"})
 					c.get(key)
 				}
 			}()

@@ -87,28 +87,34 @@
 // A request takes its id (X-Request-Id echoed, else generated), its deadline
 // and, cheapest refusal first, its API key, the key's rate limit and an
 // admission slot; then it refuses bodies nested deeper than
-// server.max_json_depth before parsing its body with a pooled fastjson parser, looks its route up in the current
-// routing snapshot (one atomic load) and copies its features into a pooled
-// router.Request. A route with a feature view (features.go, package
-// featurefetch) fills what the request lacks from the online store by its
-// entity key, within half the time left; a feature the store cannot give
-// gets its policy (a default, 400/503, or the route's non-model fallbacks:
-// Request.SkipModels). The route picks the target (its canary candidate for the
-// candidate's share, else the primary) and encodes the features for it with
-// the model's signature encoder (Route.Prepare). The encoded row is looked up
-// in the route's response cache when it has one (cache.go: keyed by the
-// picked model's version and the full row, so a hash collision is a miss);
-// otherwise Route.Serve calls the picked target, then for a canary request
-// the primary, then the fallbacks in order, each within its share of the
-// deadline: the configured timeout, or X-Request-Timeout capped at
-// server.max_timeout. Only an answer of the picked model is cached. The
-// response is written into fasthttp's reused buffer; then Route.Mirror offers
-// the request to the route's shadow targets, which never blocks (a full
-// shadow queue drops the copy and counts it), and the answer is logged for a
-// later label (the feedback store: a lock per set of its table, no
-// allocation). In steady state nothing on this
-// path allocates for a route of one model (alloc_test.go guards it;
-// gateway_timing_test.go measures it).
+// server.max_json_depth, and its codec decodes the body: /v1 (predict.go,
+// instances.go) and v2 feature mode (v2.go) into one router.Request per
+// row, v2 tensor mode (v2tensor.go) into one request of all its rows. From
+// there every protocol goes through the one pipeline (pipeline.go): an
+// exchange of the client request's router.Requests, a single row being an
+// exchange of one. The pipeline fills what the requests lack from the
+// online store by their entity keys (features.go, package featurefetch; one
+// round trip for all of them where the store can), within half the time
+// left; a feature the store cannot give gets its policy (a default,
+// 400/503, or the route's non-model fallbacks: Request.SkipModels). It pins
+// the version a model_id or v2 path named, and the route picks the target
+// (its canary candidate for the candidate's share, else the primary) and
+// encodes the request for it (Route.Prepare). The request is looked up in
+// the route's response cache when it has one (cache.go: keyed by the picked
+// model's version and the full encoded row or tensors, so a hash collision
+// is a miss); the rest go to Route.ServeAll together, which calls the
+// picked target, then for a canary request the primary, then the fallbacks
+// in order, each within its share of the deadline: the configured timeout,
+// or X-Request-Timeout capped at server.max_timeout. The codec writes the
+// answers into fasthttp's reused buffer; then the pipeline settles each
+// answered request, cached ones too: the cache takes a model's fresh answer
+// (never a fallback's), the feedback store logs it for a later label (a
+// lock per set of its table, no allocation), the answering version's drift
+// window counts it (drift.go), and Route.Mirror offers the request to the
+// route's shadow targets, which never blocks (a full shadow queue drops the
+// copy and counts it). In steady state nothing on this path allocates for a
+// route of one model (alloc_test.go guards it; gateway_timing_test.go
+// measures it).
 //
 // # Concurrency model
 //

@@ -8,8 +8,6 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/infergate/infergate/drift"
-	"github.com/infergate/infergate/internal/features"
-	"github.com/infergate/infergate/internal/tensor"
 	"github.com/infergate/infergate/registry"
 	"github.com/infergate/infergate/router"
 )
@@ -131,11 +129,11 @@ func (s *serving) closeDrift() {
 	}
 }
 
-// observe counts an answer into the drift monitor of the version that gave
-// it, when that version is monitored: a classifier's probability, a
-// regression's value. Every handler calls it once per answered row, cached
-// answers included.
-func (rs *routeState) observe(f *features.Set, res *router.Result) {
+// observe counts an answer to req into the drift monitor of the version
+// that gave it, when that version is monitored: a row's features and its
+// classifier's probability or regression's value, or a tensor request's
+// inputs. The pipeline calls it once per answer, cached answers included.
+func (rs *routeState) observe(req *router.Request, res *router.Result) {
 	if rs.drift == nil {
 		return
 	}
@@ -143,21 +141,13 @@ func (rs *routeState) observe(f *features.Set, res *router.Result) {
 	if mon == nil {
 		return
 	}
+	if req.Tensors != nil {
+		mon.ObserveInputs(req.Tensors)
+		return
+	}
 	score := res.Probability
 	if res.Kind == router.AnswerValue {
 		score = res.Value
 	}
-	mon.Observe(f, score)
-}
-
-// observeInputs counts a tensor request's inputs into the drift monitor of
-// the version that answered it, when that version has a reference of its
-// inputs; cached answers included.
-func (rs *routeState) observeInputs(ins []tensor.Tensor, res *router.Result) {
-	if rs.drift == nil {
-		return
-	}
-	if mon := rs.drift.byTarget[res.Target]; mon != nil {
-		mon.ObserveInputs(ins)
-	}
+	mon.Observe(&req.Features, score)
 }

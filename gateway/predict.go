@@ -36,11 +36,8 @@ const (
 type predictState struct {
 	parser    fastjson.Parser
 	requestID [requestIDLen]byte
-	body      []byte   // the 200 answer, built here then copied into the response
-	keys      [][]byte // the response cache's keys of this request's rows
-	logKey    []byte   // a logged prediction's key in the feedback store
-	defaulted uint64   // the features the store could not give (featurefetch.Result)
-	res       router.Result
+	body      []byte // the 200 answer, built here then copied into the response
+	x         exchange
 	// features is where visit adds the features object's members.
 	features *features.Set
 	visit    func(key []byte, v *fastjson.Value)
@@ -118,7 +115,7 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	rs := s.routes[route]
-	stats, cache := rs.stats, rs.cache
+	stats := rs.stats
 	if !g.mayCall(ctx, protoV1, apiKey, route.Name()) {
 		stats.countError(ctx, start)
 		return
@@ -164,59 +161,31 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 		stats.countError(ctx, start)
 		return
 	}
-	req := router.AcquireRequest()
-	defer router.ReleaseRequest(req)
-	st.fill(ctx, req, route, cache, obj, deadline)
-	st.defaulted = 0
-	if rf := rs.features; rf != nil {
-		fr, err := rf.vf.Fetch(&req.Features, deadline)
-		if err != nil {
-			writePredictError(ctx, route.Name(), err)
-			stats.countError(ctx, start)
-			return
-		}
-		if fr.Fallback {
-			req.SkipModels()
-		}
-		st.defaulted = fr.Defaulted
-		if cache != nil {
-			// The similarity mode rounds the fetched values too.
-			cache.roundFeatures(&req.Features)
-		}
-	}
-	req.Pin(pinned)
-	input, err := route.Prepare(req)
-	if err != nil {
+	x := st.x.begin(1)
+	defer x.end()
+	st.fill(ctx, x.reqs[0], route, obj, deadline)
+	c := call{route: route, rs: rs, pinned: pinned}
+	x.answer(&c)
+	if err := x.errs[0]; err != nil {
 		writePredictError(ctx, route.Name(), err)
 		stats.countError(ctx, start)
 		return
 	}
-	key, hit := st.lookup(cache, req, input, 0)
-	if hit {
+	setCacheHeader(ctx, x)
+	st.writePrediction(ctx, route, rs, &x.res[0], x.fetched[0].Defaulted, requestID, start, x.cached[0])
+	stats.countOK(start)
+	g.settle(x, &c, apiKey, requestID, false, start)
+}
+
+// setCacheHeader says whether the cache answered the exchange's one
+// request, when the route has a cache.
+func setCacheHeader(ctx *fasthttp.RequestCtx, x *exchange) {
+	switch {
+	case x.cached[0]:
 		ctx.Response.Header.Set(headerCache, "hit")
-		st.writePrediction(ctx, route, rs, &st.res, requestID, start, true)
-		st.logKey = g.logPrediction(st.logKey, rs, apiKey, requestID, -1, &st.res, start)
-		rs.observe(&req.Features, &st.res)
-		stats.countOK(start)
-		route.Mirror(req, &st.res, time.Since(start))
-		return
-	}
-	if key != nil {
+	case x.fill[0]:
 		ctx.Response.Header.Set(headerCache, "miss")
 	}
-	if err := route.Serve(req, &st.res); err != nil {
-		writePredictError(ctx, route.Name(), err)
-		stats.countError(ctx, start)
-		return
-	}
-	if key != nil && !st.res.Fallback {
-		cache.put(key, &st.res)
-	}
-	st.writePrediction(ctx, route, rs, &st.res, requestID, start, false)
-	st.logKey = g.logPrediction(st.logKey, rs, apiKey, requestID, -1, &st.res, start)
-	rs.observe(&req.Features, &st.res)
-	stats.countOK(start)
-	route.Mirror(req, &st.res, time.Since(start))
 }
 
 // splitModelID splits a model_id into its route and, after @ or :, an alias
@@ -243,41 +212,20 @@ func pinnedTarget(route *router.Route, sep byte, ref []byte) *router.Target {
 	return route.ModelTarget(version)
 }
 
-// fill fills req with one features object of the body, the route's sticky
-// key and the deadline, rounding for the cache's similarity mode.
-func (st *predictState) fill(ctx *fasthttp.RequestCtx, req *router.Request, route *router.Route, cache *routeCache, obj *fastjson.Object, deadline time.Time) {
+// fill fills req with one features object of the body (bindRequest does
+// the rest).
+func (st *predictState) fill(ctx *fasthttp.RequestCtx, req *router.Request, route *router.Route, obj *fastjson.Object, deadline time.Time) {
 	obj.Visit(st.addFeature(&req.Features))
-	if cache != nil {
-		cache.roundFeatures(&req.Features)
-	}
+	bindRequest(ctx, req, route, deadline)
+}
+
+// bindRequest gives req the route's sticky key from the request's headers
+// and the deadline.
+func bindRequest(ctx *fasthttp.RequestCtx, req *router.Request, route *router.Route, deadline time.Time) {
 	if h := route.StickyHeader(); h != "" {
 		req.StickyKey = ctx.Request.Header.Peek(h)
 	}
 	req.Deadline = deadline
-}
-
-// lookup looks req up in the route's cache, when it has one and the target
-// picked for req is a model. On a hit, st.res holds the answer. key, when
-// not nil, is the cache key (in st's key buffer slot): a miss's answer goes
-// there.
-func (st *predictState) lookup(cache *routeCache, req *router.Request, input []float32, slot int) (key []byte, hit bool) {
-	if cache == nil || req.Picked() == nil {
-		return nil, false
-	}
-	picked := req.Picked().Model()
-	if picked == nil {
-		return nil, false
-	}
-	for len(st.keys) <= slot {
-		st.keys = append(st.keys, nil)
-	}
-	st.keys[slot] = appendKey(st.keys[slot][:0], picked.Version(), input)
-	key = st.keys[slot]
-	e, hit := cache.get(key)
-	if hit {
-		e.answer(&st.res, picked.Version(), req.Picked())
-	}
-	return key, hit
 }
 
 // addFeature returns st's visitor that adds one request feature to f; the
@@ -369,7 +317,7 @@ func skipHeaderNormalizing(ctx *fasthttp.RequestCtx) { ctx.Response.Header.Disab
 // into the response's pooled one: building in place with
 // ctx.Response.Body()[:0] would allocate on every request where fasthttp does
 // not keep body buffers (Server.ReduceMemoryUsage, a RequestCtx from Init).
-func (st *predictState) writePrediction(ctx *fasthttp.RequestCtx, route *router.Route, rs *routeState, res *router.Result, requestID []byte, start time.Time, cached bool) {
+func (st *predictState) writePrediction(ctx *fasthttp.RequestCtx, route *router.Route, rs *routeState, res *router.Result, defaulted uint64, requestID []byte, start time.Time, cached bool) {
 	ctx.SetContentTypeBytes(contentTypeJSON)
 	ctx.Response.Header.Set(headerRoute, route.Name())
 	ctx.Response.Header.Set(headerTarget, res.Target.Name())
@@ -383,7 +331,7 @@ func (st *predictState) writePrediction(ctx *fasthttp.RequestCtx, route *router.
 	b = jsonenc.AppendString(b, route.Name())
 	b = append(b, ',')
 	b = appendAnswerFields(b, res, cached)
-	b = rs.features.appendDefaulted(b, st.defaulted)
+	b = rs.features.appendDefaulted(b, defaulted)
 	b = append(b, `,"latency_ms":`...)
 	b = strconv.AppendFloat(b, float64(time.Since(start).Microseconds())/1000, 'f', -1, 64)
 	b = append(b, `,"request_id":"`...)

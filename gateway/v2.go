@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"github.com/infergate/infergate/gateway/auth"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/infergate/infergate/gateway/auth"
 
 	"github.com/infergate/infergate/gateway/oip"
 	"github.com/infergate/infergate/internal/features"
@@ -32,7 +33,7 @@ type v2State struct {
 	out       []oip.Row
 	body      []byte
 	requestID [requestIDLen]byte
-	logKey    []byte // a logged prediction's key in the feedback store
+	x         exchange
 }
 
 var v2StatePool = sync.Pool{New: func() any { return new(v2State) }}
@@ -126,7 +127,7 @@ func (g *Gateway) serveV2(ctx *fasthttp.RequestCtx) {
 func (g *Gateway) serveV2Infer(ctx *fasthttp.RequestCtx, key *auth.Key, route *router.Route, rs *routeState, pinned *router.Target) {
 	start := requestTime(ctx)
 	skipHeaderNormalizing(ctx)
-	stats, cache := rs.stats, rs.cache
+	stats := rs.stats
 	timeout, msg := g.timeout(ctx)
 	if msg != "" {
 		g.v2Error(ctx, fasthttp.StatusBadRequest, msg)
@@ -167,62 +168,23 @@ func (g *Gateway) serveV2Infer(ctx *fasthttp.RequestCtx, key *auth.Key, route *r
 		deadline = start.Add(min(time.Duration(in.TimeoutMicros)*time.Microsecond, g.cfg.MaxTimeout))
 	}
 
-	st := predictStatePool.Get().(*predictState)
-	defer predictStatePool.Put(st)
-	b := batchStatePool.Get().(*batchState)
-	defer batchStatePool.Put(b)
 	n := len(vs.rows)
-	b.reset(n)
-	defer func() {
-		for _, req := range b.reqs {
-			if req != nil {
-				router.ReleaseRequest(req)
-			}
-		}
-	}()
-	for i := range vs.rows {
-		req := router.AcquireRequest()
-		b.reqs[i] = req
+	x := vs.x.begin(n)
+	defer x.end()
+	for i, req := range x.reqs {
 		// The row's features move into the request (and the request's
 		// empty set into the row): no copy.
 		req.Features, vs.rows[i] = vs.rows[i], req.Features
-		if cache != nil {
-			cache.roundFeatures(&req.Features)
-		}
-		if h := route.StickyHeader(); h != "" {
-			req.StickyKey = ctx.Request.Header.Peek(h)
-		}
-		req.Deadline = deadline
+		bindRequest(ctx, req, route, deadline)
 	}
-	b.fetchFeatures(rs.features, cache, deadline)
-	for i, req := range b.reqs {
-		if err := b.errs[i]; err != nil {
-			break
-		}
-		if pinned != nil {
-			req.Pin(pinned)
-		}
-		input, err := route.Prepare(req)
-		if err != nil {
-			b.errs[i] = err
-			break
-		}
-		key, hit := st.lookup(cache, req, input, i)
-		if hit {
-			b.res[i], b.cached[i] = st.res, true
-			continue
-		}
-		b.keys[i], b.serve[i] = key, req
-	}
-	if firstError(b.errs) < 0 {
-		route.ServeAll(b.serve, b.res, b.errs)
-	}
-	if i := firstError(b.errs); i >= 0 {
+	c := call{route: route, rs: rs, pinned: pinned, allOrNothing: true}
+	x.answer(&c)
+	if i := firstError(x.errs); i >= 0 {
 		prefix := ""
 		if n > 1 {
 			prefix = "row " + strconv.Itoa(i) + ": "
 		}
-		g.v2PredictError(ctx, route.Name(), prefix, b.errs[i])
+		g.v2PredictError(ctx, route.Name(), prefix, x.errs[i])
 		stats.countError(ctx, start)
 		return
 	}
@@ -232,18 +194,8 @@ func (g *Gateway) serveV2Infer(ctx *fasthttp.RequestCtx, key *auth.Key, route *r
 	requestID := setRequestID(ctx, vs.requestID[:0])
 	vs.out = resize(vs.out, n)
 	for i := range n {
-		res := &b.res[i]
-		if b.keys[i] != nil && !res.Fallback {
-			cache.put(b.keys[i], res)
-		}
+		res := &x.res[i]
 		vs.out[i] = oip.Row{Probability: float32(res.Probability), Label: res.Label, ModelVersion: res.ModelVersion, Target: res.Target.Name(), Value: res.Value, Probabilities: res.Probabilities}
-		row := i
-		if n == 1 {
-			row = -1
-		}
-		vs.logKey = g.logPrediction(vs.logKey, rs, key, requestID, row, res, start)
-		rs.observe(&b.reqs[i].Features, res)
-		route.Mirror(b.reqs[i], res, time.Since(start))
 	}
 	ctx.SetContentTypeBytes(contentTypeJSON)
 	ctx.Response.Header.Set(headerRoute, route.Name())
@@ -251,6 +203,7 @@ func (g *Gateway) serveV2Infer(ctx *fasthttp.RequestCtx, key *auth.Key, route *r
 	vs.body = append(vs.body, '\n')
 	ctx.SetBody(vs.body)
 	stats.countOK(start)
+	g.settle(x, &c, key, requestID, n > 1, start)
 }
 
 func firstError(errs []error) int {

@@ -16,8 +16,8 @@ import (
 type tensorState struct {
 	req       oip.TensorRequest
 	body      []byte
-	key       []byte // the cache key
 	requestID [requestIDLen]byte
+	x         exchange
 }
 
 var tensorStatePool = sync.Pool{New: func() any { return new(tensorState) }}
@@ -28,7 +28,7 @@ var tensorStatePool = sync.Pool{New: func() any { return new(tensorState) }}
 // fallbacks, cache, shadow), and its outputs come back as tensors, as many
 // as asked for, or classified.
 func (g *Gateway) serveV2Tensors(ctx *fasthttp.RequestCtx, key *auth.Key, route *router.Route, rs *routeState, pinned *router.Target, in *oip.Request, start, deadline time.Time) {
-	stats, cache := rs.stats, rs.cache
+	stats := rs.stats
 	ts := tensorStatePool.Get().(*tensorState)
 	defer tensorStatePool.Put(ts)
 	lim := oip.Limits{MaxRows: g.cfg.MaxInstances, MaxElements: g.cfg.MaxElements}
@@ -45,45 +45,19 @@ func (g *Gateway) serveV2Tensors(ctx *fasthttp.RequestCtx, key *auth.Key, route 
 	if in.HasTimeout {
 		deadline = start.Add(min(time.Duration(in.TimeoutMicros)*time.Microsecond, g.cfg.MaxTimeout))
 	}
-	req := router.AcquireRequest()
-	defer router.ReleaseRequest(req)
-	req.Tensors = ts.req.Inputs
-	req.Deadline = deadline
-	if h := route.StickyHeader(); h != "" {
-		req.StickyKey = ctx.Request.Header.Peek(h)
-	}
-	if pinned != nil {
-		req.Pin(pinned)
-	}
-	if _, err := route.Prepare(req); err != nil {
+	x := ts.x.begin(1)
+	defer x.end()
+	x.reqs[0].Tensors = ts.req.Inputs
+	bindRequest(ctx, x.reqs[0], route, deadline)
+	c := call{route: route, rs: rs, pinned: pinned, allOrNothing: true}
+	x.answer(&c)
+	if err := x.errs[0]; err != nil {
 		g.v2PredictError(ctx, route.Name(), "", err)
 		stats.countError(ctx, start)
 		return
 	}
-	var res router.Result
-	cached := false
-	var cacheKey []byte
-	if picked := req.Picked(); cache != nil && picked != nil && picked.Model() != nil {
-		ts.key = appendTensorKey(ts.key[:0], picked.Model().Version(), req.Tensors)
-		cacheKey = ts.key
-		if e, hit := cache.get(cacheKey); hit {
-			res = router.Result{Outputs: e.outputs, ModelVersion: picked.Model().Version(), Target: picked}
-			cached = true
-			ctx.Response.Header.Set(headerCache, "hit")
-		} else {
-			ctx.Response.Header.Set(headerCache, "miss")
-		}
-	}
-	if !cached {
-		if err := route.Serve(req, &res); err != nil {
-			g.v2PredictError(ctx, route.Name(), "", err)
-			stats.countError(ctx, start)
-			return
-		}
-		if cacheKey != nil && !res.Fallback {
-			cache.putTensors(cacheKey, res.Outputs)
-		}
-	}
+	setCacheHeader(ctx, x)
+	res := &x.res[0]
 	body, err := oip.AppendTensorResponse(ts.body[:0], route.Name(), res.ModelVersion, in, &ts.req, rs.tensors, res.Outputs)
 	ts.body = body
 	if err != nil {
@@ -91,7 +65,7 @@ func (g *Gateway) serveV2Tensors(ctx *fasthttp.RequestCtx, key *auth.Key, route 
 		stats.countError(ctx, start)
 		return
 	}
-	setRequestID(ctx, ts.requestID[:0])
+	requestID := setRequestID(ctx, ts.requestID[:0])
 	ctx.SetContentTypeBytes(contentTypeJSON)
 	ctx.Response.Header.Set(headerRoute, route.Name())
 	ctx.Response.Header.Set(headerTarget, res.Target.Name())
@@ -104,6 +78,5 @@ func (g *Gateway) serveV2Tensors(ctx *fasthttp.RequestCtx, key *auth.Key, route 
 	ts.body = append(ts.body, '\n')
 	ctx.SetBody(ts.body)
 	stats.countOK(start)
-	rs.observeInputs(req.Tensors, &res)
-	route.Mirror(req, &res, time.Since(start))
+	g.settle(x, &c, key, requestID, false, start)
 }
