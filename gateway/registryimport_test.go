@@ -25,7 +25,7 @@ var importEnv = sync.OnceValues(func() (*runtime.Environment, error) { return ru
 
 // ortChecker is what `infergate serve` gives SetModelChecker: real ONNX
 // Runtime.
-func ortChecker(t *testing.T) registry.CheckFunc {
+func ortChecker(t testing.TB) registry.CheckFunc {
 	t.Helper()
 	env, err := importEnv()
 	if err != nil {
