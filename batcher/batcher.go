@@ -196,7 +196,7 @@ func (b *Batcher) Do(in, out []tensor.Tensor, deadline time.Time) error {
 
 	if b.direct && len(b.queue) == 0 && b.singles.Load() >= quietBatches && b.directFits(now, deadline) {
 		if w := b.idleWorker(); w != nil {
-			err := w.runDirect(in, out, rows)
+			err := w.runDirect(in, out, rows, now)
 			w.giveToken()
 			return err
 		}

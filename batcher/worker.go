@@ -285,7 +285,9 @@ func (w *worker) dispatch(target int) {
 // a batch of one, as the worker would have dispatched it (the queue is
 // empty and max_queue_delay is 0), without the two goroutine hand-offs.
 // The request is computed before it returns, whatever the caller's deadline.
-func (w *worker) runDirect(in, out []tensor.Tensor, rows int) error {
+// start is when Do took the request, a moment before: the clock is read
+// once for both.
+func (w *worker) runDirect(in, out []tensor.Tensor, rows int, start time.Time) error {
 	b, m := w.b, w.b.metrics
 	m.direct.Inc()
 	m.queueDuration.Update(0)
@@ -293,7 +295,6 @@ func (w *worker) runDirect(in, out []tensor.Tensor, rows int) error {
 	r := &w.directReq
 	r.in, r.out, r.rows = in, out, rows
 	defer func() { r.in, r.out = nil, nil }()
-	start := time.Now()
 	err := w.run(w.directBatch, rows)
 	elapsed := time.Since(start)
 	m.computeDuration.Update(elapsed.Seconds())

@@ -50,7 +50,7 @@ func (g *Gateway) serveInstances(ctx *fasthttp.RequestCtx, st *predictState, rou
 		}
 		st.fill(ctx, x.reqs[i], route, obj, deadline)
 	}
-	c := call{route: route, rs: rs, pinned: pinned}
+	c := call{route: route, rs: rs, pinned: pinned, key: key, requestID: requestID, numbered: true, start: start}
 	x.answer(&c)
 
 	ctx.SetContentTypeBytes(contentTypeJSON)
@@ -79,7 +79,8 @@ func (g *Gateway) serveInstances(ctx *fasthttp.RequestCtx, st *predictState, rou
 		out = append(out, '}')
 	}
 	out = append(out, `],"latency_ms":`...)
-	out = strconv.AppendFloat(out, float64(time.Since(start).Microseconds())/1000, 'f', -1, 64)
+	took := time.Since(start)
+	out = appendLatency(out, took)
 	out = append(out, `,"request_id":"`...)
 	out = append(out, requestID...)
 	out = append(out, `","route":`...)
@@ -87,6 +88,5 @@ func (g *Gateway) serveInstances(ctx *fasthttp.RequestCtx, st *predictState, rou
 	out = append(out, "}\n"...)
 	st.body = out
 	ctx.SetBody(out)
-	stats.countOK(start)
-	g.settle(x, &c, key, requestID, true, start)
+	g.settle(x, &c, took)
 }

@@ -90,6 +90,12 @@ type call struct {
 	// allOrNothing stops at the first request that fails: the protocol
 	// answers all of them or none (v2).
 	allOrNothing bool
+	// Who asked, under which id, and when: what settle logs. numbered
+	// logs request i of several as ID/i.
+	key       *auth.Key
+	requestID []byte
+	numbered  bool
+	start     time.Time
 }
 
 // answer runs x's requests through c's route: their online features, the
@@ -193,14 +199,16 @@ func (x *exchange) fetchFeatures(rs *routeState) {
 	}
 }
 
-// settle does what follows every answer once the codec has encoded it, for
-// cached answers too: the cache takes a model's fresh answer, the feedback
-// log records it under the request id (ID, or ID/i for the rows of a
-// numbered request), drift counts it into the answering version's window,
-// and the router mirrors the request to its shadows. Failed requests are
-// skipped.
-func (g *Gateway) settle(x *exchange, c *call, key *auth.Key, requestID []byte, numbered bool, start time.Time) {
+// settle does what follows a client request's answer once the codec has
+// encoded it, took after the request's start (the latency the answer
+// reports): the route's metrics count it, and for each answered request,
+// cached ones too, the cache takes a model's fresh answer, the feedback log
+// records it under the request id (ID, or ID/i for the rows of a numbered
+// request), drift counts it into the answering version's window, and the
+// router mirrors it to its shadows. Failed requests are skipped.
+func (g *Gateway) settle(x *exchange, c *call, took time.Duration) {
 	rs := c.rs
+	rs.stats.countOK(took)
 	for i, req := range x.reqs {
 		if x.errs[i] != nil {
 			continue
@@ -210,11 +218,11 @@ func (g *Gateway) settle(x *exchange, c *call, key *auth.Key, requestID []byte, 
 			rs.cache.put(x.keys[i], req, res)
 		}
 		row := -1
-		if numbered {
+		if c.numbered {
 			row = i
 		}
-		x.logKey = g.logPrediction(x.logKey, rs, key, requestID, row, res, start)
+		x.logKey = g.logPrediction(x.logKey, rs, c.key, c.requestID, row, res, c.start)
 		rs.observe(req, res)
-		c.route.Mirror(req, res, time.Since(start))
+		c.route.Mirror(req, res, took)
 	}
 }

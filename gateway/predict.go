@@ -164,7 +164,7 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 	x := st.x.begin(1)
 	defer x.end()
 	st.fill(ctx, x.reqs[0], route, obj, deadline)
-	c := call{route: route, rs: rs, pinned: pinned}
+	c := call{route: route, rs: rs, pinned: pinned, key: apiKey, requestID: requestID, start: start}
 	x.answer(&c)
 	if err := x.errs[0]; err != nil {
 		writePredictError(ctx, route.Name(), err)
@@ -172,9 +172,9 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	setCacheHeader(ctx, x)
-	st.writePrediction(ctx, route, rs, &x.res[0], x.fetched[0].Defaulted, requestID, start, x.cached[0])
-	stats.countOK(start)
-	g.settle(x, &c, apiKey, requestID, false, start)
+	took := time.Since(start)
+	st.writePrediction(ctx, route, rs, &x.res[0], x.fetched[0].Defaulted, requestID, took, x.cached[0])
+	g.settle(x, &c, took)
 }
 
 // setCacheHeader says whether the cache answered the exchange's one
@@ -317,7 +317,7 @@ func skipHeaderNormalizing(ctx *fasthttp.RequestCtx) { ctx.Response.Header.Disab
 // into the response's pooled one: building in place with
 // ctx.Response.Body()[:0] would allocate on every request where fasthttp does
 // not keep body buffers (Server.ReduceMemoryUsage, a RequestCtx from Init).
-func (st *predictState) writePrediction(ctx *fasthttp.RequestCtx, route *router.Route, rs *routeState, res *router.Result, defaulted uint64, requestID []byte, start time.Time, cached bool) {
+func (st *predictState) writePrediction(ctx *fasthttp.RequestCtx, route *router.Route, rs *routeState, res *router.Result, defaulted uint64, requestID []byte, took time.Duration, cached bool) {
 	ctx.SetContentTypeBytes(contentTypeJSON)
 	ctx.Response.Header.Set(headerRoute, route.Name())
 	ctx.Response.Header.Set(headerTarget, res.Target.Name())
@@ -333,7 +333,7 @@ func (st *predictState) writePrediction(ctx *fasthttp.RequestCtx, route *router.
 	b = appendAnswerFields(b, res, cached)
 	b = rs.features.appendDefaulted(b, defaulted)
 	b = append(b, `,"latency_ms":`...)
-	b = strconv.AppendFloat(b, float64(time.Since(start).Microseconds())/1000, 'f', -1, 64)
+	b = appendLatency(b, took)
 	b = append(b, `,"request_id":"`...)
 	b = append(b, requestID...)
 	b = append(b, `","route":`...)
@@ -390,4 +390,9 @@ func appendAnswerFields(b []byte, res *router.Result, cached bool) []byte {
 		b = append(b, `,"cached":true`...)
 	}
 	return b
+}
+
+// appendLatency appends took in milliseconds, to the microsecond.
+func appendLatency(b []byte, took time.Duration) []byte {
+	return strconv.AppendFloat(b, float64(took.Microseconds())/1000, 'f', -1, 64)
 }

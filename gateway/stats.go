@@ -32,9 +32,10 @@ func requestsMetric(route string, status int) string {
 	return `infergate_http_requests_total{route="` + promtext.EscapeLabel(route) + `",code="` + strconv.Itoa(status) + `"}`
 }
 
-func (s *routeStats) countOK(start time.Time) {
+// countOK counts an answered request that took took.
+func (s *routeStats) countOK(took time.Duration) {
 	s.ok.Inc()
-	s.duration.Update(time.Since(start).Seconds())
+	s.duration.Update(took.Seconds())
 }
 
 func (s *routeStats) countError(ctx *fasthttp.RequestCtx, start time.Time) {

@@ -177,7 +177,7 @@ func (g *Gateway) serveV2Infer(ctx *fasthttp.RequestCtx, key *auth.Key, route *r
 		req.Features, vs.rows[i] = vs.rows[i], req.Features
 		bindRequest(ctx, req, route, deadline)
 	}
-	c := call{route: route, rs: rs, pinned: pinned, allOrNothing: true}
+	c := call{route: route, rs: rs, pinned: pinned, allOrNothing: true, key: key, numbered: n > 1, start: start}
 	x.answer(&c)
 	if i := firstError(x.errs); i >= 0 {
 		prefix := ""
@@ -191,7 +191,7 @@ func (g *Gateway) serveV2Infer(ctx *fasthttp.RequestCtx, key *auth.Key, route *r
 
 	// The answer's X-Request-Id names its rows for POST /v1/feedback: the
 	// id alone for one row, ID/i for row i of several.
-	requestID := setRequestID(ctx, vs.requestID[:0])
+	c.requestID = setRequestID(ctx, vs.requestID[:0])
 	vs.out = resize(vs.out, n)
 	for i := range n {
 		res := &x.res[i]
@@ -202,8 +202,7 @@ func (g *Gateway) serveV2Infer(ctx *fasthttp.RequestCtx, key *auth.Key, route *r
 	vs.body = oip.AppendResponse(vs.body[:0], route.Name(), rs.schema, in, vs.out)
 	vs.body = append(vs.body, '\n')
 	ctx.SetBody(vs.body)
-	stats.countOK(start)
-	g.settle(x, &c, key, requestID, n > 1, start)
+	g.settle(x, &c, time.Since(start))
 }
 
 func firstError(errs []error) int {

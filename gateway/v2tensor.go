@@ -49,7 +49,7 @@ func (g *Gateway) serveV2Tensors(ctx *fasthttp.RequestCtx, key *auth.Key, route 
 	defer x.end()
 	x.reqs[0].Tensors = ts.req.Inputs
 	bindRequest(ctx, x.reqs[0], route, deadline)
-	c := call{route: route, rs: rs, pinned: pinned, allOrNothing: true}
+	c := call{route: route, rs: rs, pinned: pinned, allOrNothing: true, key: key, start: start}
 	x.answer(&c)
 	if err := x.errs[0]; err != nil {
 		g.v2PredictError(ctx, route.Name(), "", err)
@@ -65,7 +65,7 @@ func (g *Gateway) serveV2Tensors(ctx *fasthttp.RequestCtx, key *auth.Key, route 
 		stats.countError(ctx, start)
 		return
 	}
-	requestID := setRequestID(ctx, ts.requestID[:0])
+	c.requestID = setRequestID(ctx, ts.requestID[:0])
 	ctx.SetContentTypeBytes(contentTypeJSON)
 	ctx.Response.Header.Set(headerRoute, route.Name())
 	ctx.Response.Header.Set(headerTarget, res.Target.Name())
@@ -77,6 +77,5 @@ func (g *Gateway) serveV2Tensors(ctx *fasthttp.RequestCtx, key *auth.Key, route 
 	}
 	ts.body = append(ts.body, '\n')
 	ctx.SetBody(ts.body)
-	stats.countOK(start)
-	g.settle(x, &c, key, requestID, false, start)
+	g.settle(x, &c, time.Since(start))
 }

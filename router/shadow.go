@@ -198,16 +198,16 @@ func (s *shadow) work() {
 			continue
 		}
 		for i, t := range s.targets {
+			start := time.Now()
 			var deadline time.Time
 			if job.budget > 0 {
-				deadline = time.Now().Add(job.budget)
+				deadline = start.Add(job.budget)
 			}
-			if t.timeout > 0 && (deadline.IsZero() || time.Until(deadline) > t.timeout) {
-				deadline = time.Now().Add(t.timeout)
+			if t.timeout > 0 && (deadline.IsZero() || deadline.Sub(start) > t.timeout) {
+				deadline = start.Add(t.timeout)
 			}
 			res = Result{}
-			start := time.Now()
-			why, _ := t.invoke(&job.req, &res, deadline)
+			why, _ := t.invoke(&job.req, &res, deadline, start)
 			took := time.Since(start)
 			var agreed bool
 			var diff float64

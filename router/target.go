@@ -225,15 +225,17 @@ type call struct {
 
 func (c *call) run() (struct{}, error) { return struct{}{}, c.attempt() }
 
-// invoke calls t for req until deadline, with the retries its config and the
-// deadline allow, and records the outcome in its metrics.
-func (t *Target) invoke(req *Request, res *Result, deadline time.Time) (reason, error) {
+// invoke calls t for req, from start until deadline, with the retries its
+// config and the deadline allow, and records the outcome in its metrics.
+func (t *Target) invoke(req *Request, res *Result, deadline, start time.Time) (reason, error) {
 	c := &req.call
 	*c = call{req: req, t: t, res: res, deadline: deadline}
-	start := time.Now()
 	var err error
+	callStart := start
 	for attempt := 0; ; attempt++ {
-		callStart := time.Now()
+		if attempt > 0 {
+			callStart = time.Now()
+		}
 		err = t.breaker.Do(c.run)
 		r := classify(err)
 		if r == reasonOK || attempt >= t.retry.Attempts || !retryable(r) {
