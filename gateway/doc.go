@@ -114,7 +114,9 @@
 // route's shadow targets, which never blocks (a full shadow queue drops the
 // copy and counts it). In steady state nothing on this path allocates for a
 // route of one model (alloc_test.go guards it; gateway_timing_test.go
-// measures it).
+// measures it). Callers that are not HTTP clients (`infergate score`) use
+// the same pipeline through NewOffline, without the stages that watch live
+// traffic.
 //
 // # Concurrency model
 //

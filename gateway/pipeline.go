@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"sync"
 	"time"
 
 	"github.com/infergate/infergate/featurefetch"
@@ -59,6 +60,57 @@ func (x *exchange) end() {
 	}
 }
 
+// adopt readies x for the caller's requests, answered into the caller's
+// res and errs: the requests stay the caller's (drop, not end). A nil
+// request is skipped.
+func (x *exchange) adopt(reqs []*router.Request, res []router.Result, errs []error) {
+	n := len(reqs)
+	x.reqs, x.res, x.errs = reqs, res[:n], errs[:n]
+	clear(x.res)
+	clear(x.errs)
+	x.serve = resize(x.serve, n)
+	x.cached = resize(x.cached, n)
+	x.fill = resize(x.fill, n)
+	x.fetched = resize(x.fetched, n)
+}
+
+// drop forgets the caller's requests and answers adopt gave x.
+func (x *exchange) drop() {
+	x.reqs, x.res, x.errs = nil, nil, nil
+}
+
+// Offline is the pipeline over one route for callers that are not HTTP
+// clients (infergate score's chunks of a file): their requests go the way a
+// client request's rows go, through the route's pick, the pinned version,
+// the model's encoding and the router, all together, without the stages
+// that watch live traffic or belong to a route's serving config (the
+// response cache, online features, the feedback log, drift windows and
+// shadows). It is safe for concurrent use.
+type Offline struct {
+	c call
+}
+
+// NewOffline returns the offline pipeline over route.
+func NewOffline(route *router.Route) *Offline {
+	return &Offline{c: call{route: route, rs: &routeState{}}}
+}
+
+// Route is the route o answers through.
+func (o *Offline) Route() *router.Route { return o.c.route }
+
+var offlineExchanges = sync.Pool{New: func() any { return new(exchange) }}
+
+// AnswerAll answers reqs together: res[i] and errs[i] are reqs[i]'s answer
+// and error, as Route.Serve gives them. A nil request is skipped (its error
+// stays nil). res and errs must be at least as long as reqs.
+func (o *Offline) AnswerAll(reqs []*router.Request, res []router.Result, errs []error) {
+	x := offlineExchanges.Get().(*exchange)
+	defer offlineExchanges.Put(x)
+	x.adopt(reqs, res, errs)
+	defer x.drop()
+	x.answer(&o.c)
+}
+
 // resize returns s with length n and zero values, reusing its memory.
 func resize[T any](s []T, n int) []T {
 	if cap(s) < n {
@@ -110,6 +162,9 @@ func (x *exchange) answer(c *call) {
 		x.keys = resizeKeys(x.keys, len(x.reqs))
 	}
 	for i, req := range x.reqs {
+		if req == nil {
+			continue // an offline caller's row that failed before the pipeline
+		}
 		if x.errs[i] != nil {
 			if c.allOrNothing {
 				return

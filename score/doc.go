@@ -1,7 +1,9 @@
-// Package score scores a CSV file offline (batch inference) through a
-// router.Route: the same encoder, runtime sessions and dynamic batcher that
-// answer the gateway's requests, so an offline score and an online one for
-// the same row are the same number. `infergate score` is its command.
+// Package score scores a CSV file offline (batch inference): it is the
+// file codec of the serving pipeline (Options.Pipeline; gateway.NewOffline
+// in the binary), so a file's rows take the way a request's rows take,
+// through the same encoder, runtime sessions and dynamic batcher, and an
+// offline score and an online one for the same row are the same number.
+// `infergate score` is its command.
 //
 // # CSV contract
 //
@@ -37,13 +39,15 @@
 //
 // A row takes the route's way as a request does (a canary takes its share,
 // fallbacks answer when the picked target fails; the target column says
-// which), except that Run does not mirror rows to the route's shadows.
+// which); the offline pipeline leaves out the stages that watch live
+// traffic: rows are not mirrored to shadows, logged for feedback or counted
+// for drift.
 //
 // # Concurrency model
 //
 // Run streams: one reader goroutine parses the input into chunks of
-// Options.Chunk rows; Options.Concurrency worker goroutines serve a chunk
-// each with Route.ServeAll, so that its rows reach the batcher together and
+// Options.Chunk rows; Options.Concurrency worker goroutines hand a chunk
+// each to Pipeline.AnswerAll, so that its rows reach the batcher together and
 // form full batches across the model's instances; Run's goroutine waits for
 // the chunks in input order and writes them. Concurrency + 2 chunks exist
 // for the whole run and are reused, so memory does not grow with the input.

@@ -28,10 +28,11 @@ type Options struct {
 	// Out receives the output CSV. Run buffers its writes and flushes them
 	// before it returns; it never closes Out. Required.
 	Out io.Writer
-	// Route answers the rows, as it answers the gateway's requests. Its
-	// primary model's signature says which columns are numeric features.
+	// Pipeline answers the rows, as the server answers a request's rows
+	// (gateway.NewOffline over the scored route, in the binary). Its
+	// route's primary model's signature says which columns are features.
 	// Required.
-	Route *router.Route
+	Pipeline Pipeline
 	// Concurrency is the number of chunks served at once. Concurrency ×
 	// Chunk rows may wait in the route's batcher together: keep it within
 	// the batcher's max_queue_size, or rows fail with a full queue.
@@ -54,6 +55,16 @@ type Options struct {
 	Progress func(done, errors int)
 }
 
+// Pipeline answers requests together through a route: the serving
+// pipeline, which Run gives each chunk of rows.
+type Pipeline interface {
+	// Route is the route the pipeline answers through.
+	Route() *router.Route
+	// AnswerAll answers reqs together: res[i] and errs[i] are reqs[i]'s
+	// answer and error. A nil request is skipped.
+	AnswerAll(reqs []*router.Request, res []router.Result, errs []error)
+}
+
 // Summary is what a run did.
 type Summary struct {
 	// Rows is the number of rows written to the output, error rows
@@ -73,7 +84,7 @@ type Summary struct {
 // before it writes anything, and the input must be fixed.
 var ErrInput = errors.New("the input cannot be scored")
 
-// Run scores every row of opt.In through opt.Route and writes one output
+// Run scores every row of opt.In through opt.Pipeline and writes one output
 // row per input row, in input order, to opt.Out. A row that cannot be
 // scored (a cell that is not a number, a field too many, a model error)
 // becomes an error row; it never fails the run, and the Summary counts it.
@@ -89,8 +100,8 @@ func Run(ctx context.Context, opt Options) (Summary, error) {
 		return Summary{}, errors.New("score: Options.In is nil")
 	case opt.Out == nil:
 		return Summary{}, errors.New("score: Options.Out is nil")
-	case opt.Route == nil:
-		return Summary{}, errors.New("score: Options.Route is nil")
+	case opt.Pipeline == nil:
+		return Summary{}, errors.New("score: Options.Pipeline is nil")
 	case opt.Chunk < 0, opt.Concurrency < 0, opt.Timeout < 0:
 		return Summary{}, fmt.Errorf("score: Chunk %d, Concurrency %d and Timeout %s must not be negative", opt.Chunk, opt.Concurrency, opt.Timeout)
 	}
@@ -103,7 +114,7 @@ func Run(ctx context.Context, opt Options) (Summary, error) {
 	if err := ctx.Err(); err != nil {
 		return Summary{}, err
 	}
-	m := opt.Route.Target()
+	m := opt.Pipeline.Route().Target()
 	in, err := newInput(opt.In, &m.Meta().Signature, "model "+m.Name()+" "+m.Version(), opt.IDColumn)
 	if err != nil {
 		return Summary{}, err
@@ -142,9 +153,9 @@ func newChunk(size int) *chunk {
 	}
 }
 
-// serve prepares the chunk's parsed rows and serves them together; a
+// serve answers the chunk's parsed rows together through the pipeline; a
 // row's failure becomes its error.
-func (c *chunk) serve(route *router.Route, timeout time.Duration) {
+func (c *chunk) serve(p Pipeline, timeout time.Duration) {
 	var deadline time.Time
 	if timeout > 0 {
 		deadline = time.Now().Add(timeout)
@@ -152,18 +163,12 @@ func (c *chunk) serve(route *router.Route, timeout time.Duration) {
 	reqs := c.reqs[:c.n]
 	for i := range reqs {
 		r := &c.rows[i]
-		reqs[i], c.errs[i] = nil, nil
-		if r.req == nil {
-			continue // the row failed to parse
+		reqs[i] = r.req // nil when the row failed to parse
+		if r.req != nil {
+			r.req.Deadline = deadline
 		}
-		r.req.Deadline = deadline
-		if _, err := route.Prepare(r.req); err != nil {
-			r.err = rowError(err)
-			continue
-		}
-		reqs[i] = r.req
 	}
-	route.ServeAll(reqs, c.res[:c.n], c.errs[:c.n])
+	p.AnswerAll(reqs, c.res[:c.n], c.errs[:c.n])
 	for i, req := range reqs {
 		if req != nil && c.errs[i] != nil {
 			c.rows[i].err = rowError(c.errs[i])
@@ -209,7 +214,7 @@ func (p *pipeline) run(ctx context.Context) (Summary, error) {
 	for range p.opt.Concurrency {
 		wg.Go(func() {
 			for c := range work {
-				c.serve(p.opt.Route, p.opt.Timeout)
+				c.serve(p.opt.Pipeline, p.opt.Timeout)
 				close(c.done)
 			}
 		})

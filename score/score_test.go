@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/infergate/infergate/batcher"
+	"github.com/infergate/infergate/gateway"
 	"github.com/infergate/infergate/internal/servingtest"
 	"github.com/infergate/infergate/router"
 	"github.com/infergate/infergate/score"
@@ -95,7 +96,7 @@ func TestRunMatchesServe(t *testing.T) {
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		sum, err = score.Run(t.Context(), score.Options{In: bytes.NewReader(in), Out: &out, Route: route, Chunk: chunk, Concurrency: 1,
+		sum, err = score.Run(t.Context(), score.Options{In: bytes.NewReader(in), Out: &out, Pipeline: gateway.NewOffline(route), Chunk: chunk, Concurrency: 1,
 			Progress: func(done, errs int) {
 				calls++
 				if done <= lastDone || errs != 0 {
@@ -150,7 +151,7 @@ func TestRunIDColumn(t *testing.T) {
 	route := demoRoute(t, batcher.Config{MaxBatchSize: 16})
 	d, in := churnCSV(t, 50, 3)
 	var out bytes.Buffer
-	if _, err := score.Run(t.Context(), score.Options{In: bytes.NewReader(in), Out: &out, Route: route, IDColumn: "customer_id", Chunk: 16}); err != nil {
+	if _, err := score.Run(t.Context(), score.Options{In: bytes.NewReader(in), Out: &out, Pipeline: gateway.NewOffline(route), IDColumn: "customer_id", Chunk: 16}); err != nil {
 		t.Fatal(err)
 	}
 	header, rows := readOutput(t, out.Bytes())
@@ -187,7 +188,7 @@ func TestRunErrorRows(t *testing.T) {
 		"l,3,20,one-year,1,x",                  // 12 ok
 	}, "\n") + "\n"
 	var out bytes.Buffer
-	sum, err := score.Run(t.Context(), score.Options{In: strings.NewReader(in), Out: &out, Route: route, IDColumn: "customer_id", Chunk: 4})
+	sum, err := score.Run(t.Context(), score.Options{In: strings.NewReader(in), Out: &out, Pipeline: gateway.NewOffline(route), IDColumn: "customer_id", Chunk: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +229,7 @@ func TestRunModelFailure(t *testing.T) {
 	_, in := churnCSV(t, 40, 5)
 	gate.Fail(errors.New("the GPU caught fire"))
 	var out bytes.Buffer
-	sum, err := score.Run(t.Context(), score.Options{In: bytes.NewReader(in), Out: &out, Route: route, Chunk: 10})
+	sum, err := score.Run(t.Context(), score.Options{In: bytes.NewReader(in), Out: &out, Pipeline: gateway.NewOffline(route), Chunk: 10})
 	if err != nil {
 		t.Fatalf("a model failure is the rows' error, not the run's: %v", err)
 	}
@@ -249,7 +250,7 @@ func TestRunInputErrors(t *testing.T) {
 	f := func(in, idColumn string, wantErr ...string) {
 		t.Helper()
 		var out bytes.Buffer
-		sum, err := score.Run(t.Context(), score.Options{In: strings.NewReader(in), Out: &out, Route: route, IDColumn: idColumn})
+		sum, err := score.Run(t.Context(), score.Options{In: strings.NewReader(in), Out: &out, Pipeline: gateway.NewOffline(route), IDColumn: idColumn})
 		if !errors.Is(err, score.ErrInput) {
 			t.Fatalf("input %q: error %v, want ErrInput", in, err)
 		}
@@ -280,7 +281,7 @@ func TestRunHeaderOnly(t *testing.T) {
 	var out bytes.Buffer
 	// A byte order mark, and the columns in another order than the model's.
 	in := "\ufeffsupport_calls,contract,monthly_charges,tenure_months\n"
-	sum, err := score.Run(t.Context(), score.Options{In: strings.NewReader(in), Out: &out, Route: route})
+	sum, err := score.Run(t.Context(), score.Options{In: strings.NewReader(in), Out: &out, Pipeline: gateway.NewOffline(route)})
 	if err != nil || sum.Rows != 0 || out.String() != strings.Join(wantHeader, ",")+"\n" {
 		t.Fatalf("summary %+v, error %v, output %q; want the header alone", sum, err, out.String())
 	}
@@ -294,7 +295,7 @@ func TestRunCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	var out bytes.Buffer
-	sum, err := score.Run(ctx, score.Options{In: bytes.NewReader(in), Out: &out, Route: route, Chunk: chunk, Concurrency: 1,
+	sum, err := score.Run(ctx, score.Options{In: bytes.NewReader(in), Out: &out, Pipeline: gateway.NewOffline(route), Chunk: chunk, Concurrency: 1,
 		Progress: func(done, _ int) {
 			if done == chunk {
 				cancel() // as Ctrl-C after the first chunk
@@ -317,7 +318,7 @@ func TestRunCancel(t *testing.T) {
 
 	// Ended before it starts: nothing is read or written.
 	out.Reset()
-	sum, err = score.Run(ctx, score.Options{In: bytes.NewReader(in), Out: &out, Route: route})
+	sum, err = score.Run(ctx, score.Options{In: bytes.NewReader(in), Out: &out, Pipeline: gateway.NewOffline(route)})
 	if !errors.Is(err, context.Canceled) || sum.Rows != 0 || out.Len() != 0 {
 		t.Fatalf("cancelled run: summary %+v, error %v, output %d bytes", sum, err, out.Len())
 	}
@@ -351,12 +352,12 @@ func TestRunIOErrors(t *testing.T) {
 	t.Parallel()
 	route := demoRoute(t, batcher.Config{MaxBatchSize: 16})
 	_, in := churnCSV(t, 3000, 13)
-	sum, err := score.Run(t.Context(), score.Options{In: bytes.NewReader(in), Out: &errWriter{limit: 10_000}, Route: route, Chunk: 32})
+	sum, err := score.Run(t.Context(), score.Options{In: bytes.NewReader(in), Out: &errWriter{limit: 10_000}, Pipeline: gateway.NewOffline(route), Chunk: 32})
 	if err == nil || !strings.Contains(err.Error(), "cannot write the output: disk full") {
 		t.Fatalf("write error: summary %+v, error %v", sum, err)
 	}
 	var out bytes.Buffer
-	sum, err = score.Run(t.Context(), score.Options{In: errReader{bytes.NewReader(in[:len(in)/2])}, Out: &out, Route: route, Chunk: 32})
+	sum, err = score.Run(t.Context(), score.Options{In: errReader{bytes.NewReader(in[:len(in)/2])}, Out: &out, Pipeline: gateway.NewOffline(route), Chunk: 32})
 	if err == nil || !strings.Contains(err.Error(), "cannot read the input: connection reset") {
 		t.Fatalf("read error: summary %+v, error %v", sum, err)
 	}
@@ -385,7 +386,7 @@ func TestRunLarge(t *testing.T) {
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(trainer.WriteCSV(pw, d)) }()
 	var out lineCounter
-	sum, err := score.Run(t.Context(), score.Options{In: pr, Out: &out, Route: route})
+	sum, err := score.Run(t.Context(), score.Options{In: pr, Out: &out, Pipeline: gateway.NewOffline(route)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -405,8 +406,8 @@ func TestRunOptions(t *testing.T) {
 		}
 	}
 	in, out := strings.NewReader(""), io.Discard
-	f(score.Options{Out: out, Route: route}, "Options.In is nil")
-	f(score.Options{In: in, Route: route}, "Options.Out is nil")
-	f(score.Options{In: in, Out: out}, "Options.Route is nil")
-	f(score.Options{In: in, Out: out, Route: route, Chunk: -1}, "must not be negative")
+	f(score.Options{Out: out, Pipeline: gateway.NewOffline(route)}, "Options.In is nil")
+	f(score.Options{In: in, Pipeline: gateway.NewOffline(route)}, "Options.Out is nil")
+	f(score.Options{In: in, Out: out}, "Options.Pipeline is nil")
+	f(score.Options{In: in, Out: out, Pipeline: gateway.NewOffline(route), Chunk: -1}, "must not be negative")
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/infergate/infergate/batcher"
+	"github.com/infergate/infergate/gateway"
 	"github.com/infergate/infergate/internal/servingtest"
 	"github.com/infergate/infergate/score"
 	"github.com/infergate/infergate/trainer"
@@ -22,7 +23,7 @@ func BenchmarkRun(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(in.Len()))
 	for b.Loop() {
-		sum, err := score.Run(b.Context(), score.Options{In: bytes.NewReader(in.Bytes()), Out: io.Discard, Route: route})
+		sum, err := score.Run(b.Context(), score.Options{In: bytes.NewReader(in.Bytes()), Out: io.Discard, Pipeline: gateway.NewOffline(route)})
 		if err != nil || sum.Rows != n {
 			b.Fatalf("%+v, %v", sum, err)
 		}

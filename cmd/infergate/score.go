@@ -22,6 +22,7 @@ import (
 
 	"github.com/infergate/infergate/batcher"
 	"github.com/infergate/infergate/configs"
+	"github.com/infergate/infergate/gateway"
 	"github.com/infergate/infergate/registry"
 	"github.com/infergate/infergate/router"
 	"github.com/infergate/infergate/runtime"
@@ -186,7 +187,7 @@ func (j *scoreJob) run(ctx context.Context, stdout, stderr io.Writer) (err error
 	bw := bufio.NewWriterSize(tmp, 64<<10)
 	p := &scoreProgress{w: stderr, terminal: j.terminal, now: j.now, size: size, read: counted.n.Load}
 	opt := j.opt
-	opt.In, opt.Out, opt.Route, opt.Progress = counted, bw, route, p.update
+	opt.In, opt.Out, opt.Pipeline, opt.Progress = counted, bw, gateway.NewOffline(route), p.update
 	p.start(j.now())
 	sum, runErr := score.Run(ctx, opt)
 	p.finish(sum.Rows, sum.Errors)
