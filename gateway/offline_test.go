@@ -9,25 +9,7 @@ import (
 	"github.com/infergate/infergate/gateway"
 	"github.com/infergate/infergate/internal/servingtest"
 	"github.com/infergate/infergate/router"
-	"github.com/infergate/infergate/trainer"
 )
-
-// demoRequest is row i of the demo data as a request of the signature's
-// features, missing cells left out.
-func demoRequest(route *router.Route, d *trainer.Dataset, i int) *router.Request {
-	req := router.AcquireRequest()
-	for _, f := range route.Target().Meta().Signature.Features {
-		c := d.Column(f.Name)
-		switch {
-		case c.Missing(i):
-		case c.Kind == trainer.Numeric:
-			req.Features.AddNumber([]byte(f.Name), c.Numbers[i])
-		default:
-			req.Features.AddString([]byte(f.Name), []byte(c.Strings[i]))
-		}
-	}
-	return req
-}
 
 // TestOffline answers chunks through the offline pipeline from several
 // goroutines: each row gets what Route.Serve gives it alone, a nil request
@@ -39,7 +21,7 @@ func TestOffline(t *testing.T) {
 	const rows = 12
 	want := make([]float64, rows)
 	for i := range rows {
-		req := demoRequest(route, d, i)
+		req := servingtest.DemoRequest(route, d, i)
 		if _, err := route.Prepare(req); err != nil {
 			t.Fatal(err)
 		}
@@ -60,7 +42,7 @@ func TestOffline(t *testing.T) {
 		wg.Go(func() {
 			reqs := make([]*router.Request, rows+2)
 			for i := range rows {
-				reqs[i] = demoRequest(route, d, i)
+				reqs[i] = servingtest.DemoRequest(route, d, i)
 			}
 			// reqs[rows] stays nil; reqs[rows+1] has no features at all.
 			reqs[rows+1] = router.AcquireRequest()

@@ -54,18 +54,8 @@ func readOutput(t *testing.T, out []byte) (header []string, rows [][]string) {
 // the gateway sends it: the signature's features, missing cells left out.
 func serveAlone(t *testing.T, route *router.Route, d *trainer.Dataset, i int) router.Result {
 	t.Helper()
-	req := router.AcquireRequest()
+	req := servingtest.DemoRequest(route, d, i)
 	defer router.ReleaseRequest(req)
-	for _, f := range route.Target().Meta().Signature.Features {
-		c := d.Column(f.Name)
-		switch {
-		case c.Missing(i):
-		case c.Kind == trainer.Numeric:
-			req.Features.AddNumber([]byte(f.Name), c.Numbers[i])
-		default:
-			req.Features.AddString([]byte(f.Name), []byte(c.Strings[i]))
-		}
-	}
 	if _, err := route.Prepare(req); err != nil {
 		t.Fatalf("row %d: %v", i+1, err)
 	}

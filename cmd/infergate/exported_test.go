@@ -19,6 +19,25 @@ import (
 	"github.com/infergate/infergate/runtime"
 )
 
+// serveAndCompare starts the binary on config and waits until it is ready;
+// it returns the public API's base URL, a client for it, and an ONNX
+// Runtime environment to run the same models directly.
+func serveAndCompare(t *testing.T, dir, config string) (string, *http.Client, *runtime.Environment) {
+	t.Helper()
+	addrs := freeAddrs(t, 2)
+	s := startServer(t, dir, "--config", config, "--listen", addrs[0], "--admin-listen", addrs[1])
+	client := &http.Client{Timeout: 10 * time.Second}
+	t.Cleanup(client.CloseIdleConnections)
+	base := "http://" + addrs[0]
+	s.waitReady(t, client, base+"/readyz")
+	env, err := runtime.Open(runtime.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Close() })
+	return base, client, env
+}
+
 // directRun runs rows through the model at path in ONNX Runtime itself,
 // batch rows a run (as the gateway's batcher groups them), and returns
 // every output as float64s (labels as their integers).
@@ -145,17 +164,7 @@ routes:
   - {name: mlp, batching: {max_batch_size: 16, max_queue_delay: 1ms}}
 auth: {mode: off, admin: {mode: off, audit_log: %q}}
 `, reg, filepath.Join(dir, "audit.log")))
-	addrs := freeAddrs(t, 2)
-	s := startServer(t, dir, "--config", config, "--listen", addrs[0], "--admin-listen", addrs[1])
-	client := &http.Client{Timeout: 10 * time.Second}
-	defer client.CloseIdleConnections()
-	base := "http://" + addrs[0]
-	s.waitReady(t, client, base+"/readyz")
-	env, err := runtime.Open(runtime.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = env.Close() }()
+	base, client, env := serveAndCompare(t, dir, config)
 	rng := rand.New(rand.NewPCG(11, 11))
 	rowsOf := func(n, width int) [][]float32 {
 		rows := make([][]float32, n)

@@ -4,12 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/infergate/infergate/internal/tensor"
 	"github.com/infergate/infergate/internal/testmodels"
@@ -73,17 +71,7 @@ routes:
   - {name: mixed, batching: {max_batch_size: %[2]d, max_queue_delay: 1ms}}
 auth: {mode: off, admin: {mode: off, audit_log: %q}}
 `, reg, maxBatch, filepath.Join(dir, "audit.log")))
-	addrs := freeAddrs(t, 2)
-	s := startServer(t, dir, "--config", config, "--listen", addrs[0], "--admin-listen", addrs[1])
-	client := &http.Client{Timeout: 10 * time.Second}
-	defer client.CloseIdleConnections()
-	base := "http://" + addrs[0]
-	s.waitReady(t, client, base+"/readyz")
-	env, err := runtime.Open(runtime.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = env.Close() }()
+	base, client, env := serveAndCompare(t, dir, config)
 	diff := func(name string, got, want []float64) float64 {
 		t.Helper()
 		if len(got) != len(want) {

@@ -162,3 +162,21 @@ func (g *Gates) Gate(version string) *Gate {
 func (g *Gates) Open(path, model, version string, cfg batcher.Config, opts batcher.ModelOptions) (*batcher.Batcher, error) {
 	return GatedOpener{Env: g.env, Gate: g.Gate(version)}.Open(path, model, version, cfg, opts)
 }
+
+// DemoRequest is row i of the demo data d as a request of the route's
+// signature features, missing cells left out, as the gateway reads a /v1
+// body. The caller releases it (router.ReleaseRequest).
+func DemoRequest(route *router.Route, d *trainer.Dataset, i int) *router.Request {
+	req := router.AcquireRequest()
+	for _, f := range route.Target().Meta().Signature.Features {
+		c := d.Column(f.Name)
+		switch {
+		case c.Missing(i):
+		case c.Kind == trainer.Numeric:
+			req.Features.AddNumber([]byte(f.Name), c.Numbers[i])
+		default:
+			req.Features.AddString([]byte(f.Name), []byte(c.Strings[i]))
+		}
+	}
+	return req
+}
