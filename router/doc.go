@@ -77,7 +77,9 @@
 // to a bounded channel without blocking, and served by the route's shadow
 // workers, which alone write the comparison figures (under a mutex). Each
 // Model's batcher owns its own goroutines (see package batcher); targets of a
-// table that name the same version share one Model.
+// table that name the same version share one Model, so Load refuses two
+// whose batching settings differ (naming both) rather than give one the
+// other's batcher.
 //
 // # Metrics
 //

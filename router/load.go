@@ -38,7 +38,7 @@ func Load(routes []RouteConfig, store *registry.Store, opener Opener) (*Table, e
 		store:  store,
 		opener: opener,
 		table:  &Table{byName: make(map[string]*Route, len(routes)), metrics: metrics.NewSet(), store: store},
-		models: map[string]*Model{},
+		models: map[string]openedModel{},
 	}
 	for i := range cfgs {
 		r, err := l.route(&cfgs[i])
@@ -69,7 +69,23 @@ type loader struct {
 	store  *registry.Store
 	opener Opener
 	table  *Table
-	models map[string]*Model // by model@version
+	models map[string]openedModel // by model@version
+}
+
+// openedModel is a version the table opened, with the batching it was
+// opened with and the target that asked first.
+type openedModel struct {
+	m        *Model
+	batching batcher.Config
+	by       string
+}
+
+// sameBatching reports whether a and b, with their defaults, configure the
+// same batcher (an empty list and none are the same).
+func sameBatching(a, b batcher.Config) bool {
+	a.ApplyDefaults()
+	b.ApplyDefaults()
+	return fmt.Sprintf("%+v", a) == fmt.Sprintf("%+v", b)
 }
 
 func (l *loader) route(rc *RouteConfig) (*Route, error) {
@@ -208,8 +224,14 @@ func (l *loader) modelTarget(route, name, model, ref string, cfg batcher.Config)
 		return nil, fmt.Errorf("%s: cannot resolve %s@%s in the registry: %w", where(route, name), model, ref, err)
 	}
 	key := meta.Model + "@" + meta.Version
-	if m, ok := l.models[key]; ok {
-		return &Target{name: name, kind: KindModel, model: m}, nil
+	if o, ok := l.models[key]; ok {
+		// One version has one batcher: a second set of settings for it
+		// would silently be the first one's.
+		if !sameBatching(o.batching, cfg) {
+			return nil, fmt.Errorf("%s: model %s %s is also served by %s, with other batching settings (%+v, not %+v); one version has one batcher: give both the same batching, or serve another version",
+				where(route, name), meta.Model, meta.Version, o.by, cfg, o.batching)
+		}
+		return &Target{name: name, kind: KindModel, model: o.m}, nil
 	}
 	// A model file that no longer matches the checksum registered with it
 	// (truncated by a full disk, edited by hand) must not serve predictions.
@@ -234,7 +256,7 @@ func (l *loader) modelTarget(route, name, model, ref string, cfg batcher.Config)
 		_ = b.Close()
 		return nil, fmt.Errorf("%s: cannot load model %s %s: it does not match its signature: %w", where(route, name), meta.Model, meta.Version, err)
 	}
-	l.models[key] = m
+	l.models[key] = openedModel{m: m, batching: cfg, by: where(route, name)}
 	l.table.models = append(l.table.models, m)
 	return &Target{name: name, kind: KindModel, model: m}, nil
 }

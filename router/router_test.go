@@ -64,7 +64,9 @@ func TestLoad(t *testing.T) {
 	store := servingtest.Store(t)
 	table, err := router.Load([]router.RouteConfig{
 		{Name: demo},
-		{Name: "churn-pinned", Model: demo, Version: "1.0.0", Batching: batcher.Config{Instances: 2, MaxBatchSize: 4}},
+		// The same version as customer-churn's, with the same batching
+		// spelled out: one batcher serves both.
+		{Name: "churn-pinned", Model: demo, Version: "1.0.0", Batching: batcher.Config{MaxBatchSize: batcher.DefaultMaxBatchSize, PreferredBatchSizes: []int{}}},
 		{Name: "churn-latest", Model: demo, Version: registry.LatestAlias},
 	}, store, batcher.ONNXOpener{Env: servingtest.Env(t)})
 	if err != nil {
@@ -188,6 +190,11 @@ func TestLoadErrors(t *testing.T) {
 		}
 		t.Errorf("Load of a tampered model file: %v, want ErrChecksum naming the route", err)
 	}
+	// Two routes on one version with other batching: refused, naming both,
+	// rather than one silently getting the other's batcher.
+	f([]router.RouteConfig{{Name: demo}, {Name: "fast", Model: demo, Batching: batcher.Config{MaxBatchSize: 1, MaxQueueSize: 2}}}, nil,
+		`route "fast": model customer-churn 1.0.0 is also served by route "customer-churn", with other batching settings`,
+		"MaxBatchSize:1", "MaxBatchSize:32", "give both the same batching")
 	// A failing route after a good one: the good one is closed again (its
 	// leaks are checked in TestLoadLeaksNothing).
 	f([]router.RouteConfig{{Name: demo}, {Name: "second", Model: "missing"}}, registry.ErrNotFound,

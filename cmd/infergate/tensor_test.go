@@ -151,6 +151,7 @@ routes:
     cache: {enabled: true}
   - name: ocr-plain
     model: ocr-direction
+    batching: {max_batch_size: 8, max_queue_delay: 1ms, instances: 2}   # the version's one batcher, as ocr's
     drift: {sample_rate: 1, min_samples: 20}
   - name: wake
     model: hello-deepa
