@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/infergate/infergate/gateway/auth"
-
 	"github.com/infergate/infergate/gateway/oip"
 	"github.com/infergate/infergate/internal/features"
 	"github.com/infergate/infergate/router"

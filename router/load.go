@@ -80,11 +80,9 @@ type openedModel struct {
 	by       string
 }
 
-// sameBatching reports whether a and b, with their defaults, configure the
-// same batcher (an empty list and none are the same).
+// sameBatching reports whether a and b, their defaults applied (Load has),
+// configure the same batcher; an empty list and none print alike.
 func sameBatching(a, b batcher.Config) bool {
-	a.ApplyDefaults()
-	b.ApplyDefaults()
 	return fmt.Sprintf("%+v", a) == fmt.Sprintf("%+v", b)
 }
 
