@@ -26,6 +26,10 @@ type Batcher struct {
 	preferred  []int // sorted ascending, no repeats
 	gatherUpTo int   // rows gathered before deciding: the largest preferred size, else maxBatch
 
+	// adapt is the adaptive batching policy (batching.target_latency),
+	// nil in fixed batching.
+	adapt *adaptive
+
 	// direct says whether a request that finds the queue empty and an
 	// instance idle may run on its caller's goroutine (see Do).
 	direct bool
@@ -49,7 +53,8 @@ type Batcher struct {
 	pool sync.Pool // of *request
 
 	workers   []*worker
-	placement []string // where each instance runs ("cpu", "gpu 0")
+	formers   []*former // every batch being formed: one per worker, or one shared
+	placement []string  // where each instance runs ("cpu", "gpu 0")
 	running   sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
@@ -123,7 +128,7 @@ func New(model, version string, cfg Config, spec Spec, instances []Instance) (*B
 	if !spec.Batch {
 		// One request per batch, as Triton's max_batch_size 0: preferred
 		// sizes and the delay have nothing to gather.
-		maxBatch, preferred, gatherUpTo, cfg.MaxQueueDelay = 1, nil, 1, 0
+		maxBatch, preferred, gatherUpTo, cfg.MaxQueueDelay, cfg.TargetLatency = 1, nil, 1, 0, 0
 	}
 	b := &Batcher{
 		model:      model,
@@ -137,17 +142,36 @@ func New(model, version string, cfg Config, spec Spec, instances []Instance) (*B
 		queue:      make(chan *request, cfg.MaxQueueSize),
 		closing:    make(chan struct{}),
 	}
+	if cfg.TargetLatency > 0 && maxBatch > 1 {
+		b.adapt = newAdaptive(cfg.TargetLatency, maxBatch, len(instances))
+	}
 	b.pool.New = func() any { return &request{done: make(chan struct{}, 1)} }
 	b.metrics = newBatcherMetrics(b, model, version)
 
+	// Adaptive batching: the workers share one former, so the queue is
+	// formed into one batch at a time rather than split among idle
+	// instances (ADR 17).
+	var shared chan *former
+	if b.adapt != nil {
+		f := newFormer(maxBatch)
+		b.formers = []*former{f}
+		shared = make(chan *former, 1)
+		shared <- f
+	}
 	b.workers = make([]*worker, len(instances))
 	for i, inst := range instances {
-		b.workers[i] = newWorker(b, i, inst)
+		b.workers[i] = newWorker(b, i, inst, shared)
+		if shared == nil {
+			b.formers = append(b.formers, b.workers[i].own)
+		}
 		where := "cpu"
 		if w, ok := inst.(interface{ Where() string }); ok {
 			where = w.Where()
 		}
 		b.placement = append(b.placement, where)
+	}
+	if b.adapt != nil {
+		b.adapt.onCPU = !slices.ContainsFunc(b.placement, func(p string) bool { return p != "cpu" })
 	}
 	b.running.Add(len(b.workers))
 	for _, w := range b.workers {
@@ -190,11 +214,14 @@ func (b *Batcher) Do(in, out []tensor.Tensor, deadline time.Time) error {
 		m.rejectedDeadline.Inc()
 		return ErrDeadlineExceeded
 	}
+	if b.adapt != nil {
+		b.adapt.arrived.Add(int64(rows))
+	}
 	if rows > b.maxBatch {
 		return b.doSplit(in, out, rows, now, deadline)
 	}
 
-	if b.direct && len(b.queue) == 0 && b.singles.Load() >= quietBatches && b.directFits(now, deadline) {
+	if b.direct && len(b.queue) == 0 && (b.adapt == nil || b.adapt.dispatchAtOnce()) && b.singles.Load() >= quietBatches && b.directFits(now, deadline) {
 		if w := b.idleWorker(); w != nil {
 			err := w.runDirect(in, out, rows, now)
 			w.giveToken()
@@ -279,6 +306,17 @@ func (b *Batcher) countSingles(rows int) {
 	}
 }
 
+// observeRun records a successful run of rows rows that took d and ended
+// at end.
+func (b *Batcher) observeRun(rows int, d time.Duration, end time.Time) {
+	if rows == 1 {
+		b.observeRow(d)
+	}
+	if b.adapt != nil {
+		b.adapt.observe(rows, d, end)
+	}
+}
+
 // observeRow folds the duration of a single-row run into rowNanos.
 func (b *Batcher) observeRow(d time.Duration) {
 	n, old := max(int64(d), 1), b.rowNanos.Load() // 1: measured, if too fast for the clock
@@ -311,8 +349,8 @@ func (b *Batcher) enqueue(r *request) error {
 // workers while a batch forms. It is a snapshot, not exact under load.
 func (b *Batcher) QueueDepth() int {
 	n := len(b.queue)
-	for _, w := range b.workers {
-		n += int(w.held.Load())
+	for _, f := range b.formers {
+		n += int(f.held.Load())
 	}
 	return n
 }

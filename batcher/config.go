@@ -38,6 +38,15 @@ type Config struct {
 	// counted from the enqueue time of its oldest request, e.g. "2ms".
 	// Default 0: a batch is dispatched with what is queued at once.
 	MaxQueueDelay time.Duration `yaml:"max_queue_delay"`
+	// TargetLatency turns on adaptive batching: the batcher learns how long
+	// a run of each batch size takes and how fast rows arrive, and, while
+	// the instances or the CPUs are busy, waits for enough rows to run
+	// efficiently, never longer than lets the oldest request's wait plus
+	// its batch's run stay under TargetLatency, e.g. "5ms". While they are
+	// not busy it runs what is queued at once. It replaces
+	// max_queue_delay and preferred_batch_sizes (set one or the other).
+	// Default 0: fixed batching, as Triton's dynamic batcher.
+	TargetLatency time.Duration `yaml:"target_latency"`
 	// PreferredBatchSizes are batch sizes that are dispatched as soon as they
 	// can be formed, without waiting for MaxQueueDelay. Each is in
 	// [1, max_batch_size]. Default none: only max_batch_size ends the wait.
@@ -97,6 +106,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxQueueDelay < 0 {
 		fail("max_queue_delay", "must not be negative, got %s", c.MaxQueueDelay)
+	}
+	switch {
+	case c.TargetLatency < 0:
+		fail("target_latency", "must not be negative, got %s", c.TargetLatency)
+	case c.TargetLatency > 0 && (c.MaxQueueDelay > 0 || len(c.PreferredBatchSizes) > 0):
+		fail("target_latency", "adaptive batching (target_latency %s) replaces max_queue_delay and preferred_batch_sizes: set one or the other", c.TargetLatency)
 	}
 	for i, size := range c.PreferredBatchSizes {
 		field := fmt.Sprintf("preferred_batch_sizes[%d]", i)

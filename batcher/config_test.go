@@ -52,7 +52,15 @@ func TestConfigValidate(t *testing.T) {
 	f(batcher.Config{MaxBatchSize: 1}, "")
 	f(batcher.Config{MaxBatchSize: 64, PreferredBatchSizes: []int{64, 8, 32}, MaxQueueDelay: 2 * time.Millisecond}, "")
 
+	f(batcher.Config{MaxBatchSize: 64, TargetLatency: 5 * time.Millisecond}, "")
+
 	// One invalid field.
+	f(batcher.Config{TargetLatency: -time.Millisecond},
+		"batching.target_latency: must not be negative, got -1ms")
+	f(batcher.Config{TargetLatency: 5 * time.Millisecond, MaxQueueDelay: time.Millisecond},
+		"batching.target_latency: adaptive batching (target_latency 5ms) replaces max_queue_delay and preferred_batch_sizes: set one or the other")
+	f(batcher.Config{MaxBatchSize: 8, TargetLatency: 5 * time.Millisecond, PreferredBatchSizes: []int{4}},
+		"batching.target_latency: adaptive batching (target_latency 5ms) replaces max_queue_delay and preferred_batch_sizes: set one or the other")
 	f(batcher.Config{MaxBatchSize: -1},
 		"batching.max_batch_size: must be at least 1, got -1")
 	f(batcher.Config{MaxQueueDelay: -time.Millisecond},

@@ -86,6 +86,36 @@
 // waits for that worker's next batch rather than for the first free
 // instance.
 //
+// # Adaptive batching
+//
+// With batching.target_latency set, the fixed rules above give way to a
+// policy that decides, each time rows are at hand and an instance is free,
+// whether to dispatch them or wait for more (adaptive.go, ADR 17). It
+// learns the run time of every batch size it runs (a moving average per
+// size), the rate at which rows arrive, and how busy compute would be if
+// every row ran alone: the instances' busy share, and, for instances on
+// the CPU, the process's CPU share of GOMAXPROCS with the time batching
+// saved added back (sampled every 5ms). While that is above 0.6 (and until
+// it falls below 0.4) compute is scarce, and the policy waits for the
+// smallest batch whose time per row is within 10% of the best measured (one
+// row more than the largest measured while that one is the cheapest, so
+// that it finds out whether larger batches pay). It stops waiting when the
+// rows still missing would not arrive, at the measured rate, before the
+// oldest row must run for its wait plus its batch's estimated run to stay
+// within 90% of the target, or when no row has come for two mean gaps
+// between arrivals (a closed loop whose clients all wait for answers).
+// While compute is not scarce it dispatches at once, and direct runs apply
+// as with max_queue_delay 0. A dispatched batch takes every queued row of
+// its shape, up to max_batch_size.
+//
+// The workers of an adaptive batcher form their batches in turn: one
+// former (the requests dequeued and not yet dispatched) passes between
+// them, so a free instance never splits the queue with another into tiny
+// batches; Triton's single scheduler thread gets the same effect. The
+// worker that holds it forms a batch, hands it on, then runs the batch,
+// while the next free worker forms the next one. In fixed batching each
+// worker has a former of its own.
+//
 // # Concurrency model
 //
 // Do may be called from any number of goroutines. It checks the tensors
@@ -189,4 +219,6 @@
 //	infergate_batcher_failed_total                counter: requests whose batch failed
 //	infergate_batcher_direct_total                counter: requests run on their caller's goroutine
 //	infergate_batcher_unhealthy_instances         gauge: instances whose worker waits for its device
+//	infergate_batcher_adaptive_wait_rows          gauge: rows the adaptive policy waits for (1: none), adaptive only
+//	infergate_batcher_adaptive_arrival_rows_per_second  gauge: the arrival rate it measures, adaptive only
 package batcher

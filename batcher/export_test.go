@@ -28,3 +28,8 @@ func EnqueueNoWait(b *Batcher, input, output []float32, deadline time.Time) (wai
 		return err
 	}, nil
 }
+
+// IgnoreProcessCPU makes b's adaptive policy judge how busy compute is from
+// its instances alone: under a fake clock (synctest) the process's real CPU
+// time says nothing.
+func IgnoreProcessCPU(b *Batcher) { b.adapt.cpu = nil }

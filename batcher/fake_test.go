@@ -39,11 +39,16 @@ type fakeInstance struct {
 	// wait on the fake clock, which lets every other runnable goroutine
 	// go first.
 	sleep time.Duration
+	// sleepPerRow adds that much sleep per row of the batch: with sleep, a
+	// model whose run costs sleep + rows × sleepPerRow.
+	sleepPerRow time.Duration
 
 	mu      sync.Mutex
 	batches []fakeBatch
 
 	closed atomic.Int32
+	// runs and runRows count the batches run and their rows, recorded or not.
+	runs, runRows atomic.Int64
 }
 
 // fakeBatch is one Run call: its rows, copied, and when it began.
@@ -97,8 +102,10 @@ func (f *fakeInstance) Run() error {
 	if f.gate != nil {
 		<-f.gate
 	}
-	if f.sleep > 0 {
-		time.Sleep(f.sleep)
+	f.runs.Add(1)
+	f.runRows.Add(int64(rows))
+	if d := f.sleep + time.Duration(rows)*f.sleepPerRow; d > 0 {
+		time.Sleep(d)
 	}
 	if f.runCost > 0 {
 		for start := time.Now(); time.Since(start) < f.runCost; {

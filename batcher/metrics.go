@@ -1,6 +1,8 @@
 package batcher
 
 import (
+	"math"
+
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/infergate/infergate/internal/promtext"
 	"sync/atomic"
@@ -47,6 +49,10 @@ func newBatcherMetrics(b *Batcher, model, version string) *batcherMetrics {
 		direct:           s.NewCounter(name("direct_total")),
 	}
 	s.NewGauge(name("queue_depth"), func() float64 { return float64(b.QueueDepth()) })
+	if a := b.adapt; a != nil {
+		s.NewGauge(name("adaptive_wait_rows"), func() float64 { return float64(a.want.Load()) })
+		s.NewGauge(name("adaptive_arrival_rows_per_second"), func() float64 { return math.Float64frombits(a.rateBits.Load()) })
+	}
 	s.NewGauge(name("unhealthy_instances"), func() float64 { return float64(m.unhealthy.Load()) })
 	return m
 }

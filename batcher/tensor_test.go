@@ -103,6 +103,33 @@ func TestSplitRequestUsesEveryInstance(t *testing.T) {
 	})
 }
 
+// TestThousandRowRequest: a request of 1000 rows with max_batch_size 64
+// runs as ⌈1000/64⌉ = 16 batches, in fixed and in adaptive batching, and is
+// answered row for row.
+func TestThousandRowRequest(t *testing.T) {
+	t.Parallel()
+	for _, cfg := range []batcher.Config{
+		{MaxBatchSize: 64},
+		{MaxBatchSize: 64, TargetLatency: 5 * time.Millisecond},
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			fakes := []*fakeInstance{newFake(testInWidth, testOutWidth, 64), newFake(testInWidth, testOutWidth, 64)}
+			b := start(t, cfg, fakes...)
+			out := make([]tensor.Tensor, 1)
+			if err := b.Do(rows(1, 1000), out, time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+			checkRows(t, out, 1, 1000)
+			sizes := append(batchSizes(fakes[0]), batchSizes(fakes[1])...)
+			slices.Sort(sizes)
+			want := []int{40, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64}
+			if !slices.Equal(sizes, want) {
+				t.Errorf("target_latency %s: batch sizes %v, want %v", cfg.TargetLatency, sizes, want)
+			}
+		})
+	}
+}
+
 // TestSplitRequestDeadline: a split request whose pieces are still queued
 // at its deadline fails with ErrDeadlineExceeded; its pieces are never
 // computed, and the batcher serves the next request as usual.

@@ -13,10 +13,9 @@ import (
 // worker owns one instance: it forms batches from the shared queue, runs
 // them and completes their requests. The instance is used only by whoever
 // holds tok: the worker, while it forms and runs a batch, or a caller
-// running its request directly. pending, pendingRows, batch, timer, shape
-// and arenas are touched by the holder of tok only (the worker's goroutine
-// for pending, pendingRows, batch and timer); directReq and directBatch by
-// the holder of tok.
+// running its request directly. batch, shape and arenas are touched by the
+// holder of tok only (the worker's goroutine for batch); directReq and
+// directBatch by the holder of tok.
 type worker struct {
 	b      *Batcher
 	index  int
@@ -24,31 +23,52 @@ type worker struct {
 	health HealthReporter // nil when inst is not one
 	pinned bool           // the worker's goroutine is locked to its OS thread: no direct runs
 
+	// forms hands out the former this worker forms its batches in: its own
+	// (fixed batching) or the one the workers share (adaptive batching).
+	forms chan *former
+	// own is the worker's own former in fixed batching, nil in adaptive.
+	own *former
+
 	tok         chan struct{} // capacity 1: holds the token while the instance is idle
 	directReq   request
 	directBatch []*request // {&directReq}
 
-	pending     []*request  // dequeued, not yet dispatched: the batch being formed, then any carry-over
-	pendingRows int         // the rows of pending
-	batch       []*request  // the requests of the batch being run
-	timer       *time.Timer // the max_queue_delay timer, reused for every batch
-	held        atomic.Int64
-	shape       []int64  // a batch input's shape, reused
-	arenas      [][]byte // per input: the bytes of a string input's elements
+	batch  []*request // the requests of the batch being run
+	shape  []int64    // a batch input's shape, reused
+	arenas [][]byte   // per input: the bytes of a string input's elements
 }
 
-func newWorker(b *Batcher, index int, inst Instance) *worker {
+// former is a batch being formed: the requests taken from the queue and not
+// yet dispatched. Only the goroutine that took it from its channel (see
+// worker.forms) touches it, and it gives it back before it runs the batch,
+// so another worker may form the next one meanwhile.
+type former struct {
+	pending     []*request  // dequeued, not yet dispatched: the batch being formed, then any carry-over
+	pendingRows int         // the rows of pending
+	timer       *time.Timer // the wait for more requests, reused for every batch
+	held        atomic.Int64
+}
+
+func newFormer(maxBatch int) *former {
 	t := time.NewTimer(time.Hour)
 	t.Stop()
+	return &former{pending: make([]*request, 0, maxBatch), timer: t}
+}
+
+func newWorker(b *Batcher, index int, inst Instance, forms chan *former) *worker {
 	w := &worker{
-		b:       b,
-		index:   index,
-		inst:    inst,
-		tok:     make(chan struct{}, 1),
-		pending: make([]*request, 0, b.maxBatch),
-		batch:   make([]*request, 0, b.maxBatch),
-		timer:   t,
-		arenas:  make([][]byte, len(b.spec.Inputs)),
+		b:      b,
+		index:  index,
+		inst:   inst,
+		forms:  forms,
+		tok:    make(chan struct{}, 1),
+		batch:  make([]*request, 0, b.maxBatch),
+		arenas: make([][]byte, len(b.spec.Inputs)),
+	}
+	if forms == nil {
+		w.own = newFormer(b.maxBatch)
+		w.forms = make(chan *former, 1)
+		w.forms <- w.own
 	}
 	w.health, _ = inst.(HealthReporter)
 	if p, ok := inst.(ThreadPinner); ok && p.PinOSThread() {
@@ -69,32 +89,43 @@ func (w *worker) loop() {
 	}
 	open := true
 	for {
-		if len(w.pending) == 0 {
-			if w.health != nil {
-				w.awaitHealthy(w.health)
-			}
+		// An unhealthy instance takes no new requests; in fixed batching
+		// its worker still runs the ones it holds.
+		if w.health != nil && (w.own == nil || len(w.own.pending) == 0) {
+			w.awaitHealthy(w.health)
+		}
+		f := <-w.forms
+		if len(f.pending) == 0 {
 			r, ok := <-w.b.queue
 			if !ok {
+				w.forms <- f
 				return
 			}
-			w.add(r)
+			f.add(r)
 		}
 		// Take the instance before forming the batch: rows that queue
 		// while a direct run ends join it.
 		w.takeToken()
 		var target int
-		target, open = w.form(open)
-		w.dispatch(target)
-		if !open && len(w.pending) == 0 {
+		if w.b.adapt != nil {
+			target, open = w.formAdaptive(f, open)
+		} else {
+			target, open = w.form(f, open)
+		}
+		rows := w.take(f, target)
+		drained := !open && len(f.pending) == 0
+		w.forms <- f
+		w.runBatch(rows)
+		if drained {
 			return
 		}
 	}
 }
 
 // add appends a dequeued request to pending.
-func (w *worker) add(r *request) {
-	w.pending = append(w.pending, r)
-	w.pendingRows += r.rows
+func (f *former) add(r *request) {
+	f.pending = append(f.pending, r)
+	f.pendingRows += r.rows
 }
 
 // healthPoll is how often a worker whose instance is unhealthy asks again.
@@ -109,79 +140,109 @@ func (w *worker) awaitHealthy(h HealthReporter) {
 	}
 	w.b.metrics.unhealthy.Add(1)
 	defer w.b.metrics.unhealthy.Add(-1)
+	t := time.NewTimer(healthPoll)
+	defer t.Stop()
 	for !h.Healthy() {
-		w.timer.Reset(healthPoll)
+		t.Reset(healthPoll)
 		select {
 		case <-w.b.closing:
-			w.timer.Stop()
 			return
-		case <-w.timer.C:
+		case <-t.C:
 		}
 	}
 }
 
-// form gathers requests into pending and returns how many rows, at most,
-// the next batch takes from its front. It waits for more requests only
-// while pending holds fewer rows than max_batch_size and every preferred
+// form gathers requests into f (fixed batching) and returns how many rows,
+// at most, the next batch takes from its front. It waits for more requests
+// only while f holds fewer rows than max_batch_size and every preferred
 // size, the queue is open, and the oldest pending request has waited less
 // than max_queue_delay.
-func (w *worker) form(open bool) (target int, stillOpen bool) {
+func (w *worker) form(f *former, open bool) (target int, stillOpen bool) {
 	b := w.b
-	open = w.gather(open, b.gatherUpTo)
-	if n := b.readySize(w.pendingRows); n > 0 {
+	open = f.gather(b.queue, open, b.gatherUpTo)
+	if n := b.readySize(f.pendingRows); n > 0 {
 		return n, open
 	}
 	if !open || b.maxDelay <= 0 {
 		return b.maxBatch, open
 	}
-	if d := time.Until(w.pending[0].enqueued.Add(b.maxDelay)); d > 0 {
-		w.timer.Reset(d)
+	if d := time.Until(f.pending[0].enqueued.Add(b.maxDelay)); d > 0 {
+		f.timer.Reset(d)
 	wait:
 		for {
 			select {
 			case r, ok := <-b.queue:
 				if !ok {
-					w.timer.Stop()
+					f.timer.Stop()
 					return b.maxBatch, false
 				}
-				w.add(r)
-				open = w.gather(open, b.gatherUpTo)
-				if n := b.readySize(w.pendingRows); n > 0 {
-					w.timer.Stop()
+				f.add(r)
+				open = f.gather(b.queue, open, b.gatherUpTo)
+				if n := b.readySize(f.pendingRows); n > 0 {
+					f.timer.Stop()
 					return n, open
 				}
 				if !open {
-					w.timer.Stop()
+					f.timer.Stop()
 					return b.maxBatch, false
 				}
-			case <-w.timer.C:
+			case <-f.timer.C:
 				break wait
 			}
 		}
 	}
 	// The delay is over: take whatever is queued, up to max_batch_size.
-	open = w.gather(open, b.maxBatch)
+	open = f.gather(b.queue, open, b.maxBatch)
 	return b.maxBatch, open
 }
 
-// gather moves requests from the queue to pending without blocking until
-// pending holds limit rows or the queue is empty. It reports whether the
-// queue is still open.
-func (w *worker) gather(open bool, limit int) bool {
-loop:
-	for open && w.pendingRows < limit {
+// formAdaptive gathers requests into f (adaptive batching): it waits for
+// more while the policy says the rows at hand are too few to run
+// efficiently and the oldest can still wait for more (see adaptive.plan).
+// The batch then takes what is queued, up to max_batch_size.
+func (w *worker) formAdaptive(f *former, open bool) (target int, stillOpen bool) {
+	b := w.b
+	open = f.gather(b.queue, open, b.maxBatch)
+	for open && f.pendingRows < b.maxBatch {
+		now := time.Now()
+		until, wait := b.adapt.plan(f.pendingRows, f.pending[0].enqueued, now)
+		if !wait {
+			break
+		}
+		f.timer.Reset(until.Sub(now))
 		select {
-		case r, ok := <-w.b.queue:
+		case r, ok := <-b.queue:
+			f.timer.Stop()
+			if !ok {
+				return b.maxBatch, false
+			}
+			f.add(r)
+			open = f.gather(b.queue, open, b.maxBatch)
+		case <-f.timer.C:
+			return b.maxBatch, f.gather(b.queue, open, b.maxBatch)
+		}
+	}
+	return b.maxBatch, open
+}
+
+// gather moves requests from queue to f without blocking until f holds
+// limit rows or the queue is empty. It reports whether the queue is still
+// open.
+func (f *former) gather(queue chan *request, open bool, limit int) bool {
+loop:
+	for open && f.pendingRows < limit {
+		select {
+		case r, ok := <-queue:
 			if !ok {
 				open = false
 				break loop
 			}
-			w.add(r)
+			f.add(r)
 		default:
 			break loop
 		}
 	}
-	w.held.Store(int64(len(w.pending)))
+	f.held.Store(int64(len(f.pending)))
 	return open
 }
 
@@ -200,25 +261,26 @@ func (b *Batcher) readySize(rows int) int {
 	return 0
 }
 
-// dispatch runs a batch from pending and completes each of its requests:
-// the first live request, then, in order, every other whose inputs have its
+// take moves the next batch from f into w.batch and returns its rows: the
+// first live request, then, in order, every other whose inputs have its
 // dimensions (after the first) and whose rows still fit in target; the rest
-// stay pending for the next batch. The worker holds the instance's token,
-// taken before any request moves to running (a caller whose deadline passes
-// leaves a queued request at once but waits for a running one); dispatch
-// gives it back once the outputs are copied.
-func (w *worker) dispatch(target int) {
+// stay pending for the next batch. Requests abandoned by their callers are
+// released, and expired ones completed with ErrDeadlineExceeded. The worker
+// holds the instance's token, taken before any request moves to running (a
+// caller whose deadline passes leaves a queued request at once but waits for
+// a running one).
+func (w *worker) take(f *former, target int) (rows int) {
 	b, m := w.b, w.b.metrics
 	now := time.Now()
 	batch := w.batch[:0]
-	rows, keep := 0, 0
-	for _, r := range w.pending {
+	keep := 0
+	for _, r := range f.pending {
 		if len(batch) > 0 && (rows+r.rows > target || !sameShape(batch[0], r)) {
-			w.pending[keep] = r
+			f.pending[keep] = r
 			keep++
 			continue
 		}
-		w.pendingRows -= r.rows
+		f.pendingRows -= r.rows
 		if !r.state.CompareAndSwap(stateQueued, stateRunning) {
 			// Abandoned by its caller at its deadline: nobody waits for it.
 			b.release(r)
@@ -234,25 +296,35 @@ func (w *worker) dispatch(target int) {
 		batch = append(batch, r)
 		rows += r.rows
 	}
-	clear(w.pending[keep:])
-	w.pending = w.pending[:keep]
-	w.held.Store(int64(keep))
+	clear(f.pending[keep:])
+	f.pending = f.pending[:keep]
+	f.held.Store(int64(keep))
+	w.batch = batch
+	return rows
+}
+
+// runBatch runs w.batch, of rows rows, and completes each of its requests;
+// with an empty batch it only gives the token back. It gives the
+// instance's token back once the outputs are copied.
+func (w *worker) runBatch(rows int) {
+	b, m := w.b, w.b.metrics
+	batch := w.batch
 	if len(batch) == 0 {
 		w.giveToken()
 		return
 	}
-
 	m.batchSize.Update(float64(rows))
 	b.countSingles(rows)
 	start := time.Now()
 	err := w.run(batch, rows)
-	elapsed := time.Since(start)
+	end := time.Now()
+	elapsed := end.Sub(start)
 	m.computeDuration.Update(elapsed.Seconds())
 	if err != nil {
 		err = w.failed(err)
 		m.failed.Add(len(batch))
-	} else if rows == 1 {
-		b.observeRow(elapsed)
+	} else {
+		b.observeRun(rows, elapsed, end)
 	}
 	off := 0
 	for i, r := range batch {
@@ -296,15 +368,14 @@ func (w *worker) runDirect(in, out []tensor.Tensor, rows int, start time.Time) e
 	r.in, r.out, r.rows = in, out, rows
 	defer func() { r.in, r.out = nil, nil }()
 	err := w.run(w.directBatch, rows)
-	elapsed := time.Since(start)
+	end := time.Now()
+	elapsed := end.Sub(start)
 	m.computeDuration.Update(elapsed.Seconds())
 	if err != nil {
 		m.failed.Inc()
 		return w.failed(err)
 	}
-	if rows == 1 {
-		b.observeRow(elapsed)
-	}
+	b.observeRun(rows, elapsed, end)
 	w.collect(r, 0)
 	return nil
 }

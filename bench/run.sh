@@ -15,8 +15,12 @@
 #   WARMUP     seconds of warm-up per run         default 3
 #   THREADS    wrk threads                        default 2
 #   SCENARIOS  subset of: fixedbody demo-batch demo-nobatch heavy-batch heavy-nobatch
+#              heavy-fixed heavy-adaptive (and any other configs/bench/gateway-*.yaml),
+#              node-demo-b1 node-heavy-b64 (the node-ort peer of ../shared/peers,
+#              BATCH=1 on the demo model, BATCH=64 on the heavy MLP, WORKERS=2)
 #   INSTANCES  overrides batching.instances of every gateway config
 #   HIDDEN, LAYERS  size of the heavy MLP         default 1024, 2
+#   KEEP_REGISTRY 1: keep bench/results/registry when it has the models
 #   PROFILE    1: perf-record each gateway server during its measured run
 #              (needs perf; reports land next to the results)
 #
@@ -94,9 +98,13 @@ go build -o "$OUT/fixedbody" ./bench/fixedbody
 go build -o "$OUT/heavymodel" ./cmd/heavymodel
 
 echo "== scratch registry: demo model, then the heavy MLP"
-rm -rf "$REGISTRY"
-bin/infergate train --demo --registry "$REGISTRY" --demo-data "$OUT/churn.csv" | tee "$OUT/train.txt"
-"$OUT/heavymodel" --registry "$REGISTRY" --hidden "$HIDDEN" --layers "$LAYERS" --measure | tee "$OUT/heavymodel.txt"
+if [[ ${KEEP_REGISTRY:-0} == 1 && -d $REGISTRY/customer-churn ]]; then
+	echo "(KEEP_REGISTRY=1: the one already there)"
+else
+	rm -rf "$REGISTRY"
+	bin/infergate train --demo --registry "$REGISTRY" --demo-data "$OUT/churn.csv" | tee "$OUT/train.txt"
+	"$OUT/heavymodel" --registry "$REGISTRY" --hidden "$HIDDEN" --layers "$LAYERS" --measure | tee "$OUT/heavymodel.txt"
+fi
 
 # configs/bench/gateway-demo-batch.yaml serves scenario demo-batch, and so on.
 for f in configs/bench/gateway-*.yaml; do
@@ -109,19 +117,55 @@ for f in configs/bench/gateway-*.yaml; do
 	fi
 done
 
+# The node-ort peer, installed into a cache folder once (npm ci from its
+# lock file; --ignore-scripts: its install script fetches GPU parts from
+# elsewhere, and the CPU library ships in the package).
+PEERS=${PEERS:-../shared/peers}
+node_peer() {
+	local dir=bench/results/peers/node-ort
+	if [[ ! -d $dir/node_modules ]]; then
+		command -v npm >/dev/null || { echo "run.sh: the node-ort peer needs node and npm" >&2; return 1; }
+		rm -rf "$dir" && mkdir -p "$(dirname "$dir")" && cp -r "$PEERS/node-ort" "$dir"
+		(cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund >/dev/null) || {
+			echo "run.sh: npm ci of the node-ort peer failed (onnxruntime-node from the npm registry)" >&2
+			return 1
+		}
+	fi
+	echo "$dir"
+}
+
+# version_dir ALIAS: the registry folder of customer-churn's version behind
+# an alias (the node peer reads model.onnx and metadata.json from it).
+version_dir() {
+	local v
+	v=$(bin/infergate registry show "customer-churn@$1" --registry "$REGISTRY" | awk '$1 == "version" {print $2}')
+	echo "$REGISTRY/customer-churn/$v"
+}
+
 # start SCENARIO LOG: starts the scenario's server, waits until it is ready,
 # and sets srv to its pid.
 start() {
 	local scenario=$1 log=$2 i
 	if [[ $scenario == fixedbody ]]; then
 		"$OUT/fixedbody" --listen "$ADDR" >"$log" 2>&1 &
+	elif [[ $scenario == node-* ]]; then
+		local peer model batch
+		peer=$(node_peer) || return 1
+		model=${scenario#node-}
+		batch=${model#*-b}
+		model=${model%-b*}
+		case $model in
+		demo) model=$REGISTRY/customer-churn/1.0.0 ;;
+		heavy) model=$(version_dir heavy) ;;
+		esac
+		MODEL_DIR=$PWD/$model PORT=${ADDR##*:} BATCH=$batch WORKERS=${WORKERS:-2} node "$peer/server.js" >"$log" 2>&1 &
 	else
 		bin/infergate serve --config "$OUT/configs/$scenario.yaml" --listen "$ADDR" --admin-listen "$ADMIN" >"$log" 2>&1 &
 	fi
 	srv=$!
 	pids+=("$srv")
 	for ((i = 0; i < 150; i++)); do
-		if curl -fsS -o /dev/null "http://$ADDR/readyz" 2>/dev/null; then
+		if curl -fsS -o /dev/null "http://$ADDR/readyz" 2>/dev/null || curl -fsS -o /dev/null "http://$ADDR/healthz" 2>/dev/null; then
 			return 0
 		fi
 		kill -0 "$srv" 2>/dev/null || break
@@ -132,11 +176,21 @@ start() {
 	return 1
 }
 
-cpu_ticks() { # user+system clock ticks of a process so far
-	awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$1/stat"
+cpu_ticks() { # user+system clock ticks of a process and its children (the node peer's workers) so far
+	local p t=0
+	for p in "$1" $(pgrep -P "$1"); do
+		t=$((t + $(awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done
+	echo "$t"
 }
 
 batch_stats() { # "sum count" of the batch-size histogram, or "0 0"
+	if [[ $s == node-* ]]; then # the peer's /stats, one worker per call: ask until each answered
+		local i
+		for ((i = 0; i < 40; i++)); do curl -fsS "http://$ADDR/stats" 2>/dev/null; echo; done |
+			awk -F'[:,}]' 'NF > 1 {p[$2] = $4 " " $6} END {for (k in p) {split(p[k], v, " "); s += v[2]; c += v[1]}; printf "%d %d\n", s, c}'
+		return
+	fi
 	curl -fsS "http://$ADMIN/metrics" 2>/dev/null | awk '
 		/^infergate_batcher_batch_size_sum/ {s += $NF}
 		/^infergate_batcher_batch_size_count/ {c += $NF}
@@ -231,15 +285,18 @@ echo "== ratios (per round; goal a: demo-batch/fixedbody >= 0.40; goal b: batch/
 awk -F'\t' -v conns="$CONNS" 'NR > 1 { r[$1 FS $2 FS $3] = $4; rounds[$1] }
 	function ratio(a, b) { return (a != "" && b != "" && b > 0) ? sprintf("%.2f", a / b) : "-" }
 	END {
-		printf "%-5s %-5s %12s %12s %12s\n", "round", "conns", "a:gw/fixed", "b:demo", "b:heavy"
+		printf "%-5s %-5s %12s %12s %12s %14s %14s %14s\n", "round", "conns", "a:gw/fixed", "b:demo", "b:heavy", "adaptive/node", "adaptive/off", "adaptive/fixed"
 		n = split(conns, cs, " ")
 		for (rd = 1; rd in rounds; rd++)
 			for (i = 1; i <= n; i++) {
 				k = rd FS cs[i] FS
-				printf "%-5s %-5s %12s %12s %12s\n", rd, cs[i],
+				printf "%-5s %-5s %12s %12s %12s %14s %14s %14s\n", rd, cs[i],
 					ratio(r[k "demo-batch"], r[k "fixedbody"]),
 					ratio(r[k "demo-batch"], r[k "demo-nobatch"]),
-					ratio(r[k "heavy-batch"], r[k "heavy-nobatch"])
+					ratio(r[k "heavy-batch"], r[k "heavy-nobatch"]),
+					ratio(r[k "heavy-adaptive"], r[k "node-heavy-b64"]),
+					ratio(r[k "heavy-adaptive"], r[k "heavy-nobatch"]),
+					ratio(r[k "heavy-adaptive"], r[k "heavy-batch"])
 			}
 	}' "$results" | tee "$OUT/ratios.txt"
 echo

@@ -43,7 +43,7 @@ func run() error {
 	hidden := flag.Int("hidden", 256, "units per hidden layer")
 	layers := flag.Int("layers", 2, "number of hidden layers")
 	seed := flag.Uint64("seed", 1, "seed of the random weights")
-	measure := flag.Bool("measure", false, "time the new model at batch 1 and --max-batch with ONNX Runtime")
+	measure := flag.Bool("measure", false, "time the new model with ONNX Runtime at batch 1, 2, 4, … and --max-batch")
 	maxBatch := flag.Int("max-batch", 64, "with --measure: the large batch size to time")
 	flag.Parse()
 	switch {
@@ -152,7 +152,8 @@ func mlp(sig *registry.Signature, width, hidden, layers int, seed uint64) []byte
 }
 
 // measureRuns times one single-threaded session (the gateway's default) at
-// batch 1 and at maxBatch, about half a second each.
+// batch 1, 2, 4 and so on up to maxBatch, about half a second each: the run
+// time per batch size that adaptive batching learns (ADR 17).
 func measureRuns(path string, width, maxBatch int) (err error) {
 	env, err := runtime.Open(runtime.Config{IntraOpThreads: 1, InterOpThreads: 1})
 	if err != nil {
@@ -164,7 +165,11 @@ func measureRuns(path string, width, maxBatch int) (err error) {
 		return err
 	}
 	defer func() { err = errors.Join(err, s.Close()) }()
-	for _, rows := range []int{1, maxBatch} {
+	var sizes []int
+	for n := 1; n < maxBatch; n *= 2 {
+		sizes = append(sizes, n)
+	}
+	for _, rows := range append(sizes, maxBatch) {
 		t, err := s.Input(0, []int64{int64(rows), int64(width)})
 		if err != nil {
 			return err
