@@ -55,9 +55,9 @@ type adaptive struct {
 	// saves is CPU time.
 	onCPU bool
 
-	runNanos  []atomic.Int64 // by batch size: a moving average of its run time; 0 until measured
-	arrived   atomic.Int64   // rows Do has taken
-	busyNanos atomic.Int64   // run time of every instance, summed
+	*runCosts
+	arrived   atomic.Int64 // rows Do has taken
+	busyNanos atomic.Int64 // run time of every instance, summed
 	// soloNanos is what busyNanos would be had every row run alone (rows
 	// times the run time of one row): how busy compute would be without
 	// batching, the measure that says whether batching is needed; the
@@ -79,8 +79,8 @@ type adaptive struct {
 	rateBits  atomic.Uint64 // rate, as math.Float64bits
 }
 
-func newAdaptive(target time.Duration, maxBatch, instances int) *adaptive {
-	a := &adaptive{target: target, maxBatch: maxBatch, instances: instances, runNanos: make([]atomic.Int64, maxBatch+1), cpu: processCPU}
+func newAdaptive(target time.Duration, maxBatch, instances int, costs *runCosts) *adaptive {
+	a := &adaptive{target: target, maxBatch: maxBatch, instances: instances, runCosts: costs, cpu: processCPU}
 	a.want.Store(1)
 	return a
 }
@@ -93,13 +93,6 @@ func (a *adaptive) observe(rows int, d time.Duration, end time.Time) {
 		solo = int64(d) / int64(rows)
 	}
 	a.soloNanos.Add(solo * int64(rows))
-	if rows >= 1 && rows <= a.maxBatch {
-		n, old := max(int64(d), 1), a.runNanos[rows].Load()
-		if old != 0 {
-			n = old + (n-old)/8 // concurrent updates may lose one: an estimate
-		}
-		a.runNanos[rows].Store(n)
-	}
 	if end.UnixNano() >= a.nextSample.Load() {
 		a.sample(end)
 	}
@@ -193,7 +186,7 @@ func (a *adaptive) sample(now time.Time) {
 // within efficientWithin of the best measured one; one more than the
 // largest size measured while that one is the best (larger batches may
 // pay, and only running one tells); 1 before any run.
-func (a *adaptive) efficientSize() int {
+func (a *runCosts) efficientSize() int {
 	best, largest := math.Inf(1), 0
 	for n := 1; n <= a.maxBatch; n++ {
 		if t := a.runNanos[n].Load(); t > 0 {
@@ -216,10 +209,34 @@ func (a *adaptive) efficientSize() int {
 	return largest
 }
 
+// runCosts is the run time of each batch size, learned from the runs: a
+// moving average per size, by both batching modes (adaptive batching
+// plans with it; Do diverts requests whose deadline it cannot meet).
+type runCosts struct {
+	maxBatch int
+	runNanos []atomic.Int64 // by batch size; 0 until measured
+}
+
+func newRunCosts(maxBatch int) *runCosts {
+	return &runCosts{maxBatch: maxBatch, runNanos: make([]atomic.Int64, maxBatch+1)}
+}
+
+// observe folds a run of rows rows that took d into the average of its size.
+func (a *runCosts) observe(rows int, d time.Duration) {
+	if rows < 1 || rows > a.maxBatch {
+		return
+	}
+	n, old := max(int64(d), 1), a.runNanos[rows].Load()
+	if old != 0 {
+		n = old + (n-old)/8 // concurrent updates may lose one: an estimate
+	}
+	a.runNanos[rows].Store(n)
+}
+
 // estimate returns the estimated run time of rows rows: measured, or
 // interpolated between the nearest sizes measured, or scaled from the
-// largest below at its time per row.
-func (a *adaptive) estimate(rows int) int64 {
+// largest below at its time per row; 0 before any run.
+func (a *runCosts) estimate(rows int) int64 {
 	lo, hi := 0, 0
 	for n := rows; n >= 1; n-- {
 		if a.runNanos[n].Load() > 0 {

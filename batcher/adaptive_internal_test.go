@@ -8,7 +8,7 @@ import (
 
 func TestAdaptiveCostModel(t *testing.T) {
 	t.Parallel()
-	a := newAdaptive(5*time.Millisecond, 64, 1)
+	a := newAdaptive(5*time.Millisecond, 64, 1, newRunCosts(64))
 	if got := a.efficientSize(); got != 1 {
 		t.Errorf("efficientSize before any run = %d, want 1", got)
 	}
@@ -28,7 +28,7 @@ func TestAdaptiveCostModel(t *testing.T) {
 	}
 	// While the largest size run is the cheapest per row, one more row is
 	// worth trying.
-	b := newAdaptive(5*time.Millisecond, 64, 1)
+	b := newAdaptive(5*time.Millisecond, 64, 1, newRunCosts(64))
 	b.runNanos[1].Store(100_000)
 	b.runNanos[2].Store(120_000)
 	if got := b.efficientSize(); got != 3 {
@@ -38,7 +38,7 @@ func TestAdaptiveCostModel(t *testing.T) {
 
 func TestAdaptivePlan(t *testing.T) {
 	t.Parallel()
-	a := newAdaptive(5*time.Millisecond, 64, 1)
+	a := newAdaptive(5*time.Millisecond, 64, 1, newRunCosts(64))
 	a.cpu = nil
 	now := time.Unix(1000, 0)
 	a.nextSample.Store(now.Add(time.Hour).UnixNano()) // no sampling here

@@ -1,6 +1,7 @@
 package batcher_test
 
 import (
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -222,4 +223,45 @@ func TestAdaptiveCloseDrainsAndSplits(t *testing.T) {
 			t.Errorf("the instances ran %d rows, want 19", rows)
 		}
 	})
+}
+
+// TestDeadlineUnreachable: a request whose deadline is nearer than the
+// estimated wait for the rows queued ahead plus its own run is turned away
+// at once, with ErrDeadlineUnreachable (an ErrDeadlineExceeded, so the
+// router moves on to its next tier with the caller's time still whole), and
+// is never computed; one with time enough queues as usual. In both modes.
+func TestDeadlineUnreachable(t *testing.T) {
+	t.Parallel()
+	for _, cfg := range []batcher.Config{{MaxBatchSize: 4}, {MaxBatchSize: 4, TargetLatency: 5 * time.Millisecond}} {
+		synctest.Test(t, func(t *testing.T) {
+			f := newFake(testInWidth, testOutWidth, 4)
+			f.sleep = 10 * time.Millisecond // every run, whatever its rows
+			b := start(t, cfg, f)
+			if err := do(t, b, 1, time.Time{}); err != nil { // learns a run: 10ms
+				t.Fatal(err)
+			}
+			var queued []<-chan error
+			for id := range 9 { // one runs, 8 wait: two batches of 4 ahead
+				queued = append(queued, goDo(t, b, 10+id, time.Time{}))
+			}
+			synctest.Wait()
+			t0 := time.Now()
+			err := do(t, b, 99, t0.Add(15*time.Millisecond))
+			if !errors.Is(err, batcher.ErrDeadlineUnreachable) || !errors.Is(err, batcher.ErrDeadlineExceeded) || !errors.Is(err, batcher.ErrRejected) {
+				t.Errorf("a 15ms deadline behind two 10ms batches: %v, want ErrDeadlineUnreachable", err)
+			}
+			if took := time.Since(t0); took != 0 {
+				t.Errorf("the unreachable request took %s, want an answer at once", took)
+			}
+			late := goDo(t, b, 98, t0.Add(time.Second))
+			mustSucceed(t, queued...)
+			mustSucceed(t, late)
+			if f.sawRow(99) {
+				t.Error("the request turned away was computed")
+			}
+			if !f.sawRow(98) {
+				t.Error("the request with time enough was not computed")
+			}
+		})
+	}
 }

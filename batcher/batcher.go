@@ -26,6 +26,12 @@ type Batcher struct {
 	preferred  []int // sorted ascending, no repeats
 	gatherUpTo int   // rows gathered before deciding: the largest preferred size, else maxBatch
 
+	// costs learns the run time of each batch size.
+	costs *runCosts
+	// queuedRows counts the rows accepted and not yet taken into a batch
+	// (or dropped as expired or abandoned): the work ahead of a new request.
+	queuedRows atomic.Int64
+
 	// adapt is the adaptive batching policy (batching.target_latency),
 	// nil in fixed batching.
 	adapt *adaptive
@@ -142,8 +148,9 @@ func New(model, version string, cfg Config, spec Spec, instances []Instance) (*B
 		queue:      make(chan *request, cfg.MaxQueueSize),
 		closing:    make(chan struct{}),
 	}
+	b.costs = newRunCosts(maxBatch)
 	if cfg.TargetLatency > 0 && maxBatch > 1 {
-		b.adapt = newAdaptive(cfg.TargetLatency, maxBatch, len(instances))
+		b.adapt = newAdaptive(cfg.TargetLatency, maxBatch, len(instances), b.costs)
 	}
 	b.pool.New = func() any { return &request{done: make(chan struct{}, 1)} }
 	b.metrics = newBatcherMetrics(b, model, version)
@@ -217,6 +224,12 @@ func (b *Batcher) Do(in, out []tensor.Tensor, deadline time.Time) error {
 	if b.adapt != nil {
 		b.adapt.arrived.Add(int64(rows))
 	}
+	if !deadline.IsZero() && now.Add(b.waitEstimate(rows)).After(deadline) {
+		// It would miss its deadline in the queue: say so now, while the
+		// caller's time is still whole (the router's next tier gets it).
+		m.rejectedUnreachable.Inc()
+		return ErrDeadlineUnreachable
+	}
 	if rows > b.maxBatch {
 		return b.doSplit(in, out, rows, now, deadline)
 	}
@@ -255,6 +268,19 @@ func (b *Batcher) wait(r *request, deadline time.Time) error {
 		return err
 	}
 	return nil
+}
+
+// waitEstimate is how long a request of rows rows would take from now to
+// the end of its run: the batches of the rows queued ahead of it and its
+// own, run by the instances side by side, each as long as the learned run
+// of a full one (or of all those rows, when fewer). 0 before any run. A
+// batch running now is not counted: the estimate errs short, so that only
+// requests sure to miss their deadline are turned away.
+func (b *Batcher) waitEstimate(rows int) time.Duration {
+	total := int(b.queuedRows.Load()) + rows
+	per := b.maxBatch * len(b.workers)
+	batches := (total + per - 1) / per
+	return time.Duration(int64(batches) * b.costs.estimate(min(total, b.maxBatch)))
 }
 
 // directHeadroom is how many estimated single-row runs must fit before a
@@ -312,6 +338,7 @@ func (b *Batcher) observeRun(rows int, d time.Duration, end time.Time) {
 	if rows == 1 {
 		b.observeRow(d)
 	}
+	b.costs.observe(rows, d)
 	if b.adapt != nil {
 		b.adapt.observe(rows, d, end)
 	}
@@ -337,6 +364,7 @@ func (b *Batcher) enqueue(r *request) error {
 	}
 	select {
 	case b.queue <- r:
+		b.queuedRows.Add(int64(r.rows))
 		return nil
 	default:
 		b.metrics.rejectedFull.Inc()

@@ -116,6 +116,19 @@
 // while the next free worker forms the next one. In fixed batching each
 // worker has a former of its own.
 //
+// # Deadlines
+//
+// Both modes learn the run time of each batch size. Do turns a request
+// away at once with ErrDeadlineUnreachable (an ErrDeadlineExceeded) when
+// its deadline is nearer than the estimated wait: the batches of the rows
+// queued ahead of it and its own, run by the instances side by side, each
+// as long as the learned run of a full batch (a batch running now is not
+// counted, so the estimate errs short). The router then tries its next
+// tier with the caller's time still whole. At dispatch, a request whose
+// deadline is nearer than the learned run of its rows is completed with
+// ErrDeadlineExceeded and not computed. Before any run nothing is
+// estimated, and only a deadline already past turns a request away.
+//
 // # Concurrency model
 //
 // Do may be called from any number of goroutines. It checks the tensors
@@ -215,7 +228,7 @@
 //	infergate_batcher_compute_duration_seconds    histogram: Input copy and Run, per batch
 //	infergate_batcher_batch_size                  histogram: rows per batch run
 //	infergate_batcher_requests_total              counter: Do calls whose tensors fit the model
-//	infergate_batcher_rejected_total{reason=...}  counter: queue_full, deadline, closed
+//	infergate_batcher_rejected_total{reason=...}  counter: queue_full, deadline, deadline_unreachable, closed
 //	infergate_batcher_failed_total                counter: requests whose batch failed
 //	infergate_batcher_direct_total                counter: requests run on their caller's goroutine
 //	infergate_batcher_unhealthy_instances         gauge: instances whose worker waits for its device

@@ -10,7 +10,8 @@ import (
 //
 // ErrRejected is a class: a rejected request was never given to an instance,
 // so it is safe to retry it elsewhere (the router's fallback chain). The
-// members of the class are ErrQueueFull, ErrDeadlineExceeded and ErrClosed.
+// members of the class are ErrQueueFull, ErrDeadlineExceeded (and
+// ErrDeadlineUnreachable in it) and ErrClosed.
 var (
 	// ErrRejected is the class of requests that were not computed because of
 	// load, time or shutdown.
@@ -24,6 +25,13 @@ var (
 	// ran; it was never given to an instance. (A deadline that passes while
 	// the batch computes gives ErrComputeTimeout.)
 	ErrDeadlineExceeded = fmt.Errorf("%w: deadline exceeded before the request ran", ErrRejected)
+
+	// ErrDeadlineUnreachable: the request's deadline is nearer than the
+	// estimated wait for the rows queued ahead of it plus its own run, so
+	// Do returns at once rather than queue it. It is an
+	// ErrDeadlineExceeded: the router moves on to the next tier, now,
+	// with the time the caller still has.
+	ErrDeadlineUnreachable = fmt.Errorf("%w: the estimated queue wait and run end after the deadline", ErrDeadlineExceeded)
 
 	// ErrClosed: the Batcher was closed before the request was queued.
 	ErrClosed = fmt.Errorf("%w: batcher is closed", ErrRejected)

@@ -21,8 +21,11 @@ type batcherMetrics struct {
 	rejectedFull     *metrics.Counter
 	rejectedDeadline *metrics.Counter
 	rejectedClosed   *metrics.Counter
-	failed           *metrics.Counter
-	direct           *metrics.Counter
+	// rejectedUnreachable: turned away at once, the deadline nearer than
+	// the estimated wait and run.
+	rejectedUnreachable *metrics.Counter
+	failed              *metrics.Counter
+	direct              *metrics.Counter
 	// unhealthy counts the instances whose worker waits for its device.
 	unhealthy atomic.Int64
 }
@@ -37,16 +40,17 @@ func newBatcherMetrics(b *Batcher, model, version string) *batcherMetrics {
 	}
 	s := metrics.NewSet()
 	m := &batcherMetrics{
-		set:              s,
-		queueDuration:    s.NewPrometheusHistogramExt(name("queue_duration_seconds"), promtext.LatencyBuckets),
-		computeDuration:  s.NewPrometheusHistogramExt(name("compute_duration_seconds"), promtext.LatencyBuckets),
-		batchSize:        s.NewPrometheusHistogramExt(name("batch_size"), batchSizeBuckets(b.maxBatch)),
-		requests:         s.NewCounter(name("requests_total")),
-		rejectedFull:     s.NewCounter(rejected("queue_full")),
-		rejectedDeadline: s.NewCounter(rejected("deadline")),
-		rejectedClosed:   s.NewCounter(rejected("closed")),
-		failed:           s.NewCounter(name("failed_total")),
-		direct:           s.NewCounter(name("direct_total")),
+		set:                 s,
+		queueDuration:       s.NewPrometheusHistogramExt(name("queue_duration_seconds"), promtext.LatencyBuckets),
+		computeDuration:     s.NewPrometheusHistogramExt(name("compute_duration_seconds"), promtext.LatencyBuckets),
+		batchSize:           s.NewPrometheusHistogramExt(name("batch_size"), batchSizeBuckets(b.maxBatch)),
+		requests:            s.NewCounter(name("requests_total")),
+		rejectedFull:        s.NewCounter(rejected("queue_full")),
+		rejectedDeadline:    s.NewCounter(rejected("deadline")),
+		rejectedClosed:      s.NewCounter(rejected("closed")),
+		rejectedUnreachable: s.NewCounter(rejected("deadline_unreachable")),
+		failed:              s.NewCounter(name("failed_total")),
+		direct:              s.NewCounter(name("direct_total")),
 	}
 	s.NewGauge(name("queue_depth"), func() float64 { return float64(b.QueueDepth()) })
 	if a := b.adapt; a != nil {

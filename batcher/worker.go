@@ -281,12 +281,14 @@ func (w *worker) take(f *former, target int) (rows int) {
 			continue
 		}
 		f.pendingRows -= r.rows
+		b.queuedRows.Add(-int64(r.rows))
 		if !r.state.CompareAndSwap(stateQueued, stateRunning) {
 			// Abandoned by its caller at its deadline: nobody waits for it.
 			b.release(r)
 			continue
 		}
-		if !r.deadline.IsZero() && !now.Before(r.deadline) {
+		// A row that cannot finish before its deadline is not computed.
+		if !r.deadline.IsZero() && !now.Add(time.Duration(b.costs.estimate(r.rows))).Before(r.deadline) {
 			m.rejectedDeadline.Inc()
 			r.state.Store(stateDone)
 			r.complete(ErrDeadlineExceeded)
