@@ -42,4 +42,6 @@ func TestDoDoesNotAllocate(t *testing.T) {
 	f("batched", batcher.Config{MaxBatchSize: 32}, none)
 	f("with deadline", batcher.Config{MaxBatchSize: 32}, inAMinute)
 	f("with delay", batcher.Config{MaxBatchSize: 32, MaxQueueDelay: 10 * time.Microsecond}, inAMinute)
+	f("priority levels", batcher.Config{MaxBatchSize: 32, PriorityLevels: 3, AlwaysQueue: true}, inAMinute)
+	f("deadline order", batcher.Config{MaxBatchSize: 32, Order: batcher.OrderDeadline, TargetLatency: time.Millisecond}, inAMinute)
 }

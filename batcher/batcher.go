@@ -28,9 +28,13 @@ type Batcher struct {
 
 	// costs learns the run time of each batch size.
 	costs *runCosts
-	// queuedRows counts the rows accepted and not yet taken into a batch
-	// (or dropped as expired or abandoned): the work ahead of a new request.
-	queuedRows atomic.Int64
+	// levels holds each priority level's queue counts (one level without
+	// priority_levels); defaultLevel is the level of a request that names
+	// none. ordered: the queue is sorted by level, then by arrival or,
+	// byDeadline, by deadline (priority.go).
+	levels              []level
+	defaultLevel        uint8
+	ordered, byDeadline bool
 
 	// adapt is the adaptive batching policy (batching.target_latency),
 	// nil in fixed batching.
@@ -137,17 +141,32 @@ func New(model, version string, cfg Config, spec Spec, instances []Instance) (*B
 		maxBatch, preferred, gatherUpTo, cfg.MaxQueueDelay, cfg.TargetLatency = 1, nil, 1, 0, 0
 	}
 	b := &Batcher{
-		model:      model,
-		version:    version,
-		spec:       cloneSpec(spec),
-		maxBatch:   maxBatch,
-		maxDelay:   cfg.MaxQueueDelay,
-		preferred:  preferred,
-		gatherUpTo: gatherUpTo,
-		direct:     !cfg.AlwaysQueue && cfg.MaxQueueDelay == 0,
-		queue:      make(chan *request, cfg.MaxQueueSize),
-		closing:    make(chan struct{}),
+		model:        model,
+		version:      version,
+		spec:         cloneSpec(spec),
+		maxBatch:     maxBatch,
+		maxDelay:     cfg.MaxQueueDelay,
+		preferred:    preferred,
+		gatherUpTo:   gatherUpTo,
+		direct:       !cfg.AlwaysQueue && cfg.MaxQueueDelay == 0,
+		defaultLevel: uint8(cfg.DefaultPriorityLevel - 1),
+		ordered:      cfg.PriorityLevels > 1 || cfg.Order == OrderDeadline,
+		byDeadline:   cfg.Order == OrderDeadline,
+		closing:      make(chan struct{}),
 	}
+	capacity := cfg.MaxQueueSize
+	sizes := cfg.queueSizes()
+	b.levels = make([]level, len(sizes))
+	if b.ordered {
+		// The levels bound the queue; the channel only carries arrivals
+		// to the former, and holds all the levels' requests at most.
+		capacity = 0
+		for i, size := range sizes {
+			capacity += size
+			b.levels[i].size = int64(size)
+		}
+	}
+	b.queue = make(chan *request, capacity)
 	b.costs = newRunCosts(maxBatch)
 	if cfg.TargetLatency > 0 && maxBatch > 1 {
 		b.adapt = newAdaptive(cfg.TargetLatency, maxBatch, len(instances), b.costs)
@@ -157,10 +176,11 @@ func New(model, version string, cfg Config, spec Spec, instances []Instance) (*B
 
 	// Adaptive batching: the workers share one former, so the queue is
 	// formed into one batch at a time rather than split among idle
-	// instances (ADR 17).
+	// instances (ADR 17). An ordered queue lives in the one former.
 	var shared chan *former
-	if b.adapt != nil {
+	if b.adapt != nil || b.ordered {
 		f := newFormer(maxBatch)
+		f.ordered, f.byDeadline, f.share = b.ordered, b.byDeadline, cfg.StarvationShare
 		b.formers = []*former{f}
 		shared = make(chan *former, 1)
 		shared <- f
@@ -210,6 +230,13 @@ func (b *Batcher) Placement() []string { return slices.Clone(b.placement) }
 // Errors: ErrQueueFull, ErrDeadlineExceeded and ErrClosed (all ErrRejected),
 // ErrModelFailed wrapping the instance's error, ErrComputeTimeout, ErrShape.
 func (b *Batcher) Do(in, out []tensor.Tensor, deadline time.Time) error {
+	return b.DoPriority(in, out, deadline, 0)
+}
+
+// DoPriority is Do at a priority level: 1 is the highest; 0, or a level
+// above batching.priority_levels, is batching.default_priority_level (as
+// Triton's priority). Without priority levels it is Do.
+func (b *Batcher) DoPriority(in, out []tensor.Tensor, deadline time.Time, priority int) error {
 	rows, err := b.check(in, out)
 	if err != nil {
 		return err
@@ -224,25 +251,26 @@ func (b *Batcher) Do(in, out []tensor.Tensor, deadline time.Time) error {
 	if b.adapt != nil {
 		b.adapt.arrived.Add(int64(rows))
 	}
-	if !deadline.IsZero() && now.Add(b.waitEstimate(rows)).After(deadline) {
+	lv := b.levelOf(priority)
+	if !deadline.IsZero() && now.Add(b.waitEstimate(rows, lv)).After(deadline) {
 		// It would miss its deadline in the queue: say so now, while the
 		// caller's time is still whole (the router's next tier gets it).
 		m.rejectedUnreachable.Inc()
 		return ErrDeadlineUnreachable
 	}
 	if rows > b.maxBatch {
-		return b.doSplit(in, out, rows, now, deadline)
+		return b.doSplit(in, out, rows, lv, now, deadline)
 	}
 
-	if b.direct && len(b.queue) == 0 && (b.adapt == nil || b.adapt.dispatchAtOnce()) && b.singles.Load() >= quietBatches && b.directFits(now, deadline) {
+	if b.direct && b.queueEmpty() && (b.adapt == nil || b.adapt.dispatchAtOnce()) && b.singles.Load() >= quietBatches && b.directFits(now, deadline) {
 		if w := b.idleWorker(); w != nil {
-			err := w.runDirect(in, out, rows, now)
+			err := w.runDirect(in, out, rows, lv, now)
 			w.giveToken()
 			return err
 		}
 	}
 
-	r := b.acquire(in, out, rows, now, deadline)
+	r := b.acquire(in, out, rows, lv, now, deadline)
 	if err := b.enqueue(r); err != nil {
 		b.release(r)
 		return err
@@ -270,17 +298,25 @@ func (b *Batcher) wait(r *request, deadline time.Time) error {
 	return nil
 }
 
-// waitEstimate is how long a request of rows rows would take from now to
-// the end of its run: the batches of the rows queued ahead of it and its
-// own, run by the instances side by side, each as long as the learned run
-// of a full one (or of all those rows, when fewer). 0 before any run. A
-// batch running now is not counted: the estimate errs short, so that only
-// requests sure to miss their deadline are turned away.
-func (b *Batcher) waitEstimate(rows int) time.Duration {
-	total := int(b.queuedRows.Load()) + rows
+// waitEstimate is how long a request of rows rows at level lv would take
+// from now to the end of its run: the batches of the rows queued ahead of
+// it and its own, run by the instances side by side, each as long as the
+// learned run of a full one (or of all those rows, when fewer). 0 before
+// any run. A batch running now is not counted, nor are rows that may come
+// ahead of it later (a higher level's): the estimate errs short, so that
+// only requests sure to miss their deadline are turned away.
+func (b *Batcher) waitEstimate(rows int, lv uint8) time.Duration {
+	total := int(b.rowsAhead(lv)) + rows
 	per := b.maxBatch * len(b.workers)
 	batches := (total + per - 1) / per
 	return time.Duration(int64(batches) * b.costs.estimate(min(total, b.maxBatch)))
+}
+
+// queueEmpty reports whether no request waits: none in the channel and,
+// in an ordered queue, none in the former (which drains the channel whole,
+// so a direct run would pass ahead of them).
+func (b *Batcher) queueEmpty() bool {
+	return len(b.queue) == 0 && (!b.ordered || b.formers[0].held.Load() == 0)
 }
 
 // directHeadroom is how many estimated single-row runs must fit before a
@@ -362,11 +398,15 @@ func (b *Batcher) enqueue(r *request) error {
 		b.metrics.rejectedClosed.Inc()
 		return ErrClosed
 	}
+	if !b.admit(r) {
+		b.metrics.rejectedFull.Inc()
+		return ErrQueueFull
+	}
 	select {
 	case b.queue <- r:
-		b.queuedRows.Add(int64(r.rows))
 		return nil
 	default:
+		b.unadmit(r)
 		b.metrics.rejectedFull.Inc()
 		return ErrQueueFull
 	}
@@ -437,9 +477,10 @@ const (
 // request is one request (or one piece of a split one) in flight. Requests
 // are pooled per Batcher and must not be retained after release.
 type request struct {
-	in   []tensor.Tensor // the caller's, read only in state running
-	out  []tensor.Tensor // written only on the way to done
-	rows int             // the first dimension of in (1 when the model does not batch)
+	in    []tensor.Tensor // the caller's, read only in state running
+	out   []tensor.Tensor // written only on the way to done
+	rows  int             // the first dimension of in (1 when the model does not batch)
+	level uint8           // the priority level's index: 0 is level 1, the highest
 
 	enqueued time.Time
 	deadline time.Time // zero = none
@@ -454,9 +495,9 @@ type request struct {
 	piece piece
 }
 
-func (b *Batcher) acquire(in, out []tensor.Tensor, rows int, now, deadline time.Time) *request {
+func (b *Batcher) acquire(in, out []tensor.Tensor, rows int, lv uint8, now, deadline time.Time) *request {
 	r := b.pool.Get().(*request)
-	r.in, r.out, r.rows = in, out, rows
+	r.in, r.out, r.rows, r.level = in, out, rows, lv
 	r.enqueued = now
 	r.deadline = deadline
 	r.state.Store(stateQueued)

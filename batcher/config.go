@@ -20,6 +20,21 @@ const (
 	DefaultMaxQueueSize = 1024
 	// DefaultInstances is the number of instances (and worker goroutines).
 	DefaultInstances = 1
+	// DefaultPriorityLevels is one level: a request's priority is ignored.
+	DefaultPriorityLevels = 1
+	// DefaultStarvationShare is the share of the rows dispatched that lower
+	// priority levels get, at least, while they have requests waiting.
+	DefaultStarvationShare = 0.05
+)
+
+// Queue orders (Config.Order).
+const (
+	// OrderFIFO serves a level's requests in arrival order.
+	OrderFIFO = "fifo"
+	// OrderDeadline serves a level's requests nearest deadline first;
+	// requests without a deadline come after those with one, in arrival
+	// order.
+	OrderDeadline = "deadline"
 )
 
 // configPath is the name of the configuration block that holds a Config;
@@ -62,6 +77,29 @@ type Config struct {
 	// MaxQueueSize bounds the requests waiting for an instance; a request
 	// that finds the queue full is rejected at once. Default 1024.
 	MaxQueueSize int `yaml:"max_queue_size"`
+	// PriorityLevels is the number of priority levels, as Triton's
+	// priority_levels: 1 is the highest, and a level's requests are
+	// dispatched only when no higher level's are waiting (but see
+	// StarvationShare). A request names its level with the v2 priority
+	// parameter or the X-Priority header; 0, none or a level above
+	// PriorityLevels is DefaultPriorityLevel, as in Triton. Default 1.
+	PriorityLevels int `yaml:"priority_levels"`
+	// DefaultPriorityLevel is the level of a request that names none.
+	// Default PriorityLevels: the lowest.
+	DefaultPriorityLevel int `yaml:"default_priority_level"`
+	// PriorityQueueSizes bounds the requests waiting at each level, one
+	// entry per level, [1024, 64]: a level whose queue is full sheds its
+	// new requests while the others still queue. Default max_queue_size
+	// for every level.
+	PriorityQueueSizes []int `yaml:"priority_queue_sizes"`
+	// StarvationShare is the share of the rows dispatched that goes, at
+	// least, to lower levels while they have requests waiting: a
+	// lower-level request joins a batch once the higher levels have had
+	// their rows' worth. In (0, 0.5]; default 0.05.
+	StarvationShare float64 `yaml:"starvation_share"`
+	// Order is the order of a level's queue: fifo (default) or deadline
+	// (nearest deadline first).
+	Order string `yaml:"order"`
 	// Instances is the number of model instances, each served by one worker
 	// goroutine, on the CPU. Default 1. InstanceGroups replaces it.
 	Instances int `yaml:"instances"`
@@ -82,6 +120,10 @@ func (c *Config) ApplyDefaults() {
 	defaults.Set(&c.MaxQueueDelay, DefaultMaxQueueDelay)
 	defaults.Set(&c.MaxQueueSize, DefaultMaxQueueSize)
 	defaults.Set(&c.Instances, DefaultInstances)
+	defaults.Set(&c.PriorityLevels, DefaultPriorityLevels)
+	defaults.Set(&c.DefaultPriorityLevel, c.PriorityLevels)
+	defaults.Set(&c.StarvationShare, DefaultStarvationShare)
+	defaults.Set(&c.Order, OrderFIFO)
 	defaults.Set(&c.GPUPolicy, PreferGPU)
 	for i := range c.InstanceGroups {
 		g := &c.InstanceGroups[i]
@@ -138,6 +180,45 @@ func (c *Config) Validate() error {
 	if len(c.InstanceGroups) > 0 && c.Instances != DefaultInstances {
 		fail("instances", "set instances or instance_groups, not both (a cpu group of count %d says the same)", c.Instances)
 	}
+	c.validatePriorities(fail)
 	c.validateGroups(fail)
 	return errors.Join(errs...)
+}
+
+// validatePriorities reports the priority and order fields' problems.
+func (c *Config) validatePriorities(fail func(field, format string, args ...any)) {
+	if c.PriorityLevels < 1 || c.PriorityLevels > maxPriorityLevels {
+		fail("priority_levels", "must be from 1 to %d, got %d", maxPriorityLevels, c.PriorityLevels)
+	} else if c.DefaultPriorityLevel < 1 || c.DefaultPriorityLevel > c.PriorityLevels {
+		fail("default_priority_level", "must be a level from 1 to priority_levels %d, got %d", c.PriorityLevels, c.DefaultPriorityLevel)
+	}
+	if n := len(c.PriorityQueueSizes); n > 0 && n != c.PriorityLevels {
+		fail("priority_queue_sizes", "has %d entries for priority_levels %d: give one size per level", n, c.PriorityLevels)
+	}
+	for i, size := range c.PriorityQueueSizes {
+		if size < 1 {
+			fail(fmt.Sprintf("priority_queue_sizes[%d]", i), "must be at least 1, got %d", size)
+		}
+	}
+	if c.StarvationShare <= 0 || c.StarvationShare > 0.5 {
+		fail("starvation_share", "must be above 0 and at most 0.5, got %g", c.StarvationShare)
+	}
+	if c.Order != OrderFIFO && c.Order != OrderDeadline {
+		fail("order", "%q is not fifo or deadline", c.Order)
+	}
+}
+
+// maxPriorityLevels bounds priority_levels: a request's level is a byte.
+const maxPriorityLevels = 255
+
+// queueSizes is the bound of each level's queue.
+func (c *Config) queueSizes() []int {
+	if len(c.PriorityQueueSizes) > 0 {
+		return c.PriorityQueueSizes
+	}
+	sizes := make([]int, c.PriorityLevels)
+	for i := range sizes {
+		sizes[i] = c.MaxQueueSize
+	}
+	return sizes
 }

@@ -53,6 +53,7 @@ func TestConfigValidate(t *testing.T) {
 	f(batcher.Config{MaxBatchSize: 64, PreferredBatchSizes: []int{64, 8, 32}, MaxQueueDelay: 2 * time.Millisecond}, "")
 
 	f(batcher.Config{MaxBatchSize: 64, TargetLatency: 5 * time.Millisecond}, "")
+	f(batcher.Config{PriorityLevels: 3, DefaultPriorityLevel: 2, PriorityQueueSizes: []int{64, 32, 8}, StarvationShare: 0.1, Order: batcher.OrderDeadline}, "")
 
 	// One invalid field.
 	f(batcher.Config{TargetLatency: -time.Millisecond},
@@ -75,6 +76,17 @@ func TestConfigValidate(t *testing.T) {
 		"batching.max_queue_size: must be at least 1, got -5")
 	f(batcher.Config{Instances: -2},
 		"batching.instances: must be at least 1, got -2")
+	f(batcher.Config{PriorityLevels: 300},
+		"batching.priority_levels: must be from 1 to 255, got 300")
+	f(batcher.Config{PriorityLevels: 2, DefaultPriorityLevel: 3},
+		"batching.default_priority_level: must be a level from 1 to priority_levels 2, got 3")
+	f(batcher.Config{PriorityLevels: 2, PriorityQueueSizes: []int{8, 0, 4}},
+		"batching.priority_queue_sizes: has 3 entries for priority_levels 2: give one size per level\n"+
+			"batching.priority_queue_sizes[1]: must be at least 1, got 0")
+	f(batcher.Config{StarvationShare: 0.6},
+		"batching.starvation_share: must be above 0 and at most 0.5, got 0.6")
+	f(batcher.Config{Order: "lifo"},
+		"batching.order: \"lifo\" is not fifo or deadline")
 
 	// Every problem is reported, one a line.
 	f(batcher.Config{MaxBatchSize: 16, PreferredBatchSizes: []int{-1, 32}, Instances: -1},

@@ -13,7 +13,7 @@ import (
 func EnqueueNoWait(b *Batcher, input, output []float32, deadline time.Time) (wait func() error, err error) {
 	in := []tensor.Tensor{{Name: "x", DType: tensor.Float32, Shape: []int64{1, int64(len(input))}, Data: tensor.BytesOf(input)}}
 	out := make([]tensor.Tensor, 1)
-	r := b.acquire(in, out, 1, time.Now(), deadline)
+	r := b.acquire(in, out, 1, b.defaultLevel, time.Now(), deadline)
 	if err := b.enqueue(r); err != nil {
 		b.release(r)
 		return nil, err

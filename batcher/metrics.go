@@ -57,6 +57,7 @@ func newBatcherMetrics(b *Batcher, model, version string) *batcherMetrics {
 		s.NewGauge(name("adaptive_wait_rows"), func() float64 { return float64(a.want.Load()) })
 		s.NewGauge(name("adaptive_arrival_rows_per_second"), func() float64 { return math.Float64frombits(a.rateBits.Load()) })
 	}
+	b.levelMetrics(s, labels)
 	s.NewGauge(name("unhealthy_instances"), func() float64 { return float64(m.unhealthy.Load()) })
 	return m
 }

@@ -57,13 +57,13 @@ func (p *piece) trim() {
 // them at once, and answers with their outputs concatenated. Every piece
 // that was queued is waited for, even after another failed: a running piece
 // reads the caller's inputs. The first error is the request's.
-func (b *Batcher) doSplit(in, out []tensor.Tensor, rows int, now, deadline time.Time) error {
+func (b *Batcher) doSplit(in, out []tensor.Tensor, rows int, lv uint8, now, deadline time.Time) error {
 	n := (rows + b.maxBatch - 1) / b.maxBatch
 	pieces := make([]*request, 0, n)
 	var err error
 	for k := range n {
 		from, to := k*b.maxBatch, min((k+1)*b.maxBatch, rows)
-		r := b.acquire(nil, nil, to-from, now, deadline)
+		r := b.acquire(nil, nil, to-from, lv, now, deadline)
 		r.in, r.out = r.piece.view(in, from, to), r.piece.outputs(len(out))
 		if err = b.enqueue(r); err != nil {
 			b.release(r)

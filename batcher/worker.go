@@ -3,6 +3,7 @@ package batcher
 import (
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -47,6 +48,13 @@ type former struct {
 	pendingRows int         // the rows of pending
 	timer       *time.Timer // the wait for more requests, reused for every batch
 	held        atomic.Int64
+
+	// An ordered queue (priority.go): pending is sorted by level, then by
+	// arrival or, byDeadline, by deadline, and holds every queued request.
+	ordered, byDeadline bool
+	// share is batching.starvation_share; credit, the rows lower levels
+	// are owed.
+	share, credit float64
 }
 
 func newFormer(maxBatch int) *former {
@@ -122,9 +130,14 @@ func (w *worker) loop() {
 	}
 }
 
-// add appends a dequeued request to pending.
+// add appends a dequeued request to pending, or, in an ordered queue,
+// inserts it at its place.
 func (f *former) add(r *request) {
-	f.pending = append(f.pending, r)
+	if f.ordered {
+		f.insert(r)
+	} else {
+		f.pending = append(f.pending, r)
+	}
 	f.pendingRows += r.rows
 }
 
@@ -226,9 +239,12 @@ func (w *worker) formAdaptive(f *former, open bool) (target int, stillOpen bool)
 }
 
 // gather moves requests from queue to f without blocking until f holds
-// limit rows or the queue is empty. It reports whether the queue is still
-// open.
+// limit rows or the queue is empty (in an ordered queue, until it is
+// empty). It reports whether the queue is still open.
 func (f *former) gather(queue chan *request, open bool, limit int) bool {
+	if f.ordered {
+		limit = math.MaxInt
+	}
 loop:
 	for open && f.pendingRows < limit {
 		select {
@@ -274,6 +290,12 @@ func (w *worker) take(f *former, target int) (rows int) {
 	now := time.Now()
 	batch := w.batch[:0]
 	keep := 0
+	// In an ordered queue, lower levels owed rows go first (priority.go).
+	lower, rescued := false, 0
+	if f.ordered {
+		lower = f.lowerWaiting()
+		rescued = f.rescue(target)
+	}
 	for _, r := range f.pending {
 		if len(batch) > 0 && (rows+r.rows > target || !sameShape(batch[0], r)) {
 			f.pending[keep] = r
@@ -281,7 +303,7 @@ func (w *worker) take(f *former, target int) (rows int) {
 			continue
 		}
 		f.pendingRows -= r.rows
-		b.queuedRows.Add(-int64(r.rows))
+		b.unadmit(r)
 		if !r.state.CompareAndSwap(stateQueued, stateRunning) {
 			// Abandoned by its caller at its deadline: nobody waits for it.
 			b.release(r)
@@ -294,13 +316,23 @@ func (w *worker) take(f *former, target int) (rows int) {
 			r.complete(ErrDeadlineExceeded)
 			continue
 		}
-		m.queueDuration.Update(now.Sub(r.enqueued).Seconds())
+		wait := now.Sub(r.enqueued).Seconds()
+		m.queueDuration.Update(wait)
+		if q := b.levels[r.level].queueDuration; q != nil {
+			q.Update(wait)
+		}
 		batch = append(batch, r)
 		rows += r.rows
 	}
 	clear(f.pending[keep:])
 	f.pending = f.pending[:keep]
 	f.held.Store(int64(keep))
+	if lower {
+		f.earn(rows, b.maxBatch)
+	}
+	if rescued > 0 {
+		f.resort()
+	}
 	w.batch = batch
 	return rows
 }
@@ -361,10 +393,13 @@ func (w *worker) runBatch(rows int) {
 // The request is computed before it returns, whatever the caller's deadline.
 // start is when Do took the request, a moment before: the clock is read
 // once for both.
-func (w *worker) runDirect(in, out []tensor.Tensor, rows int, start time.Time) error {
+func (w *worker) runDirect(in, out []tensor.Tensor, rows int, lv uint8, start time.Time) error {
 	b, m := w.b, w.b.metrics
 	m.direct.Inc()
 	m.queueDuration.Update(0)
+	if q := b.levels[lv].queueDuration; q != nil {
+		q.Update(0)
+	}
 	m.batchSize.Update(float64(rows))
 	r := &w.directReq
 	r.in, r.out, r.rows = in, out, rows

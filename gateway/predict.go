@@ -22,6 +22,7 @@ import (
 const (
 	headerRequestID      = "X-Request-Id"
 	headerRequestTimeout = "X-Request-Timeout"
+	headerPriority       = "X-Priority"
 	headerRoute          = "X-Infergate-Route"
 	headerModelVersion   = "X-Infergate-Model-Version"
 	headerCache          = "X-Infergate-Cache"
@@ -219,13 +220,41 @@ func (st *predictState) fill(ctx *fasthttp.RequestCtx, req *router.Request, rout
 	bindRequest(ctx, req, route, deadline)
 }
 
-// bindRequest gives req the route's sticky key from the request's headers
-// and the deadline.
+// bindRequest gives req the route's sticky key and the priority from the
+// request's headers, and the deadline.
 func bindRequest(ctx *fasthttp.RequestCtx, req *router.Request, route *router.Route, deadline time.Time) {
 	if h := route.StickyHeader(); h != "" {
 		req.StickyKey = ctx.Request.Header.Peek(h)
 	}
 	req.Deadline = deadline
+	req.Priority, _ = requestPriority(ctx)
+}
+
+// maxPriority stands for every priority above the levels a batcher can
+// have: it runs at the default level, as priority 0 does.
+const maxPriority = 256
+
+// requestPriority is the X-Priority header's level (1 is the highest; 0,
+// or none, the model's default level), or false when the header is not an
+// integer >= 0.
+func requestPriority(ctx *fasthttp.RequestCtx) (int, bool) {
+	h := ctx.Request.Header.Peek(headerPriority)
+	if len(h) == 0 {
+		return 0, true
+	}
+	n := 0
+	for _, c := range h {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = min(n*10+int(c-'0'), maxPriority)
+	}
+	return n, true
+}
+
+// badPriority is the message for a malformed X-Priority header.
+func badPriority(ctx *fasthttp.RequestCtx) string {
+	return fmt.Sprintf("%s must be an integer >= 0 (1 is the highest level, 0 the model's default), got %q", headerPriority, ctx.Request.Header.Peek(headerPriority))
 }
 
 // addFeature returns st's visitor that adds one request feature to f; the
@@ -283,11 +312,15 @@ func requestTime(ctx *fasthttp.RequestCtx) time.Time {
 // deadline returns the request's deadline, counted from start: the
 // configured timeout, or the X-Request-Timeout header's (a Go duration such
 // as "250ms") capped at the configured maximum. It answers 400 itself when
-// the header is malformed.
+// that header, or X-Priority, is malformed.
 func (g *Gateway) deadline(ctx *fasthttp.RequestCtx, start time.Time) (time.Time, bool) {
 	timeout, msg := g.timeout(ctx)
 	if msg != "" {
 		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, "header."+headerRequestTimeout, msg)
+		return time.Time{}, false
+	}
+	if _, ok := requestPriority(ctx); !ok {
+		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, "header."+headerPriority, badPriority(ctx))
 		return time.Time{}, false
 	}
 	return start.Add(timeout), true

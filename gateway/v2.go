@@ -133,6 +133,11 @@ func (g *Gateway) serveV2Infer(ctx *fasthttp.RequestCtx, key *auth.Key, route *r
 		stats.countError(ctx, start)
 		return
 	}
+	if _, ok := requestPriority(ctx); !ok {
+		g.v2Error(ctx, fasthttp.StatusBadRequest, badPriority(ctx))
+		stats.countError(ctx, start)
+		return
+	}
 	deadline := start.Add(timeout)
 	if !g.admitKey(ctx, protoV2, key, deadline) {
 		stats.countError(ctx, start)
@@ -175,6 +180,7 @@ func (g *Gateway) serveV2Infer(ctx *fasthttp.RequestCtx, key *auth.Key, route *r
 		// empty set into the row): no copy.
 		req.Features, vs.rows[i] = vs.rows[i], req.Features
 		bindRequest(ctx, req, route, deadline)
+		bindPriority(req, in)
 	}
 	c := call{route: route, rs: rs, pinned: pinned, allOrNothing: true, key: key, numbered: n > 1, start: start}
 	x.answer(&c)
@@ -289,4 +295,12 @@ func (g *Gateway) v2Error(ctx *fasthttp.RequestCtx, status int, msg string) {
 		ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, retryAfterSeconds)
 	}
 	ctx.SetBody(append(oip.AppendError(ctx.Response.Body()[:0], msg), '\n'))
+}
+
+// bindPriority gives req the v2 request's priority parameter, when it has
+// one: it takes precedence over X-Priority.
+func bindPriority(req *router.Request, in *oip.Request) {
+	if in.HasPriority {
+		req.Priority = int(min(in.Priority, maxPriority))
+	}
 }

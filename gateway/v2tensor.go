@@ -49,6 +49,7 @@ func (g *Gateway) serveV2Tensors(ctx *fasthttp.RequestCtx, key *auth.Key, route 
 	defer x.end()
 	x.reqs[0].Tensors = ts.req.Inputs
 	bindRequest(ctx, x.reqs[0], route, deadline)
+	bindPriority(x.reqs[0], in)
 	c := call{route: route, rs: rs, pinned: pinned, allOrNothing: true, key: key, start: start}
 	x.answer(&c)
 	if err := x.errs[0]; err != nil {

@@ -24,6 +24,9 @@ type Request struct {
 	StickyKey []byte
 	// Deadline is when the answer is due; zero means none.
 	Deadline time.Time
+	// Priority is the request's priority level for the models' batchers
+	// (batching.priority_levels): 1 is the highest; 0 is the default level.
+	Priority int
 	// Tensors are a tensor route's request (see Route.Tabular): one tensor
 	// per model input, named as the input, all of the request's rows. The
 	// caller owns them; they must stay valid until the answer is read.
@@ -64,7 +67,7 @@ func ReleaseRequest(req *Request) {
 func (req *Request) reset() {
 	req.Features.Reset()
 	req.StickyKey = nil
-	req.Deadline = time.Time{}
+	req.Deadline, req.Priority = time.Time{}, 0
 	req.picked, req.pinned, req.skipModels = nil, nil, false
 	req.releaseRow()
 	req.in[0] = tensor.Tensor{}

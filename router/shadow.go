@@ -137,6 +137,7 @@ func (s *shadow) offer(req *Request, res *Result, latency time.Duration) {
 		job.primary = copyTensors(job.primary, res.Outputs)
 		job.req.Tensors = job.inputs
 	}
+	job.req.Priority = req.Priority
 	job.label, job.p, job.latency = res.Label, res.Probability, latency
 	job.budget = 0
 	if !req.Deadline.IsZero() {

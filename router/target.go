@@ -89,7 +89,7 @@ func (m *Model) run(req *Request, deadline time.Time) error {
 	for len(req.outs) < m.outputs {
 		req.outs = append(req.outs, tensor.Tensor{})
 	}
-	return m.batcher.Do(req.in[:], req.outs[:m.outputs], deadline)
+	return m.batcher.DoPriority(req.in[:], req.outs[:m.outputs], deadline, req.Priority)
 }
 
 // QueueDepth is the number of requests waiting in the model's batcher.

@@ -77,7 +77,7 @@ func (t *Target) callTensors(req *Request, res *Result, deadline time.Time) erro
 	for len(req.outs) < m.outputs {
 		req.outs = append(req.outs, tensor.Tensor{})
 	}
-	if err := m.batcher.Do(in, req.outs[:m.outputs], deadline); err != nil {
+	if err := m.batcher.DoPriority(in, req.outs[:m.outputs], deadline, req.Priority); err != nil {
 		return err
 	}
 	res.Outputs = req.outs[:m.outputs]
