@@ -129,9 +129,10 @@ func (d *dataset) text(i int, name string) string {
 // ask is one request as the gateway makes it: Prepare, Serve and, when it
 // was answered, Mirror.
 type ask struct {
-	row     int           // the demo dataset row whose features it carries
-	sticky  string        // Request.StickyKey
-	timeout time.Duration // the deadline, from now; 0: none
+	row      int           // the demo dataset row whose features it carries
+	sticky   string        // Request.StickyKey
+	timeout  time.Duration // the deadline, from now; 0: none
+	priority int           // Request.Priority
 }
 
 // answer is what became of an ask.
@@ -156,6 +157,7 @@ func (d *dataset) do(route *router.Route, a ask) answer {
 	if a.sticky != "" {
 		req.StickyKey = []byte(a.sticky)
 	}
+	req.Priority = a.priority
 	start := time.Now()
 	if a.timeout > 0 {
 		req.Deadline = start.Add(a.timeout)

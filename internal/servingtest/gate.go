@@ -3,6 +3,7 @@ package servingtest
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/infergate/infergate/batcher"
 	"github.com/infergate/infergate/internal/tensor"
@@ -22,6 +23,8 @@ type Gate struct {
 	// failNext batches from now on fail with nextErr, before err applies.
 	failNext int
 	nextErr  error
+	// slow is added to every run, before it computes.
+	slow time.Duration
 
 	blocked  atomic.Int64 // rows of the batches waiting at the gate
 	failed   atomic.Int64 // batches failed by Fail or FailNext
@@ -69,6 +72,14 @@ func (g *Gate) FailNext(n int, err error) {
 	g.failNext, g.nextErr = n, err
 }
 
+// Slow makes every batch from now on take d longer: a model whose runs
+// cost that much, for tests of what the batcher learns of run times.
+func (g *Gate) Slow(d time.Duration) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.slow = d
+}
+
 // Failed is the number of batches the gate failed (Fail or FailNext).
 func (g *Gate) Failed() int { return int(g.failed.Load()) }
 
@@ -96,16 +107,18 @@ func (g *Gate) pass(rows int) error {
 		g.blocked.Add(-int64(rows))
 	}
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	err := g.err
+	err, slow := g.err, g.slow
 	if g.failNext > 0 {
 		g.failNext--
 		err = g.nextErr
 	}
+	g.mu.Unlock()
 	if err != nil {
 		g.failed.Add(1)
+		return err
 	}
-	return err
+	time.Sleep(slow)
+	return nil
 }
 
 func (g *Gate) computed(rows int) {
