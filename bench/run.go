@@ -146,6 +146,7 @@ func buildTarget(cfg *TargetConfig, servers map[string]*server, maxConns int) (n
 		ContentType: "application/json",
 		Timeout:     cfg.Timeout,
 		MaxConns:    maxConns,
+		Headers:     cfg.Headers,
 	})
 	if err != nil {
 		return namedTarget{}, err

@@ -84,6 +84,8 @@ type TargetConfig struct {
 	Method string `yaml:"method"`
 	// Timeout of one request. Default 5s.
 	Timeout time.Duration `yaml:"timeout"`
+	// Headers are sent with every request, e.g. {X-Priority: "1"}.
+	Headers map[string]string `yaml:"headers"`
 	// Body is what each request carries.
 	Body BodyConfig `yaml:"body"`
 	// Runtime makes this target the in-process baseline: the model called
