@@ -18,7 +18,8 @@
 // otherwise: a request then holds any number of rows, and only requests whose
 // inputs agree on every other dimension share a batch (a model that takes
 // images of any size batches the 48×192 ones together and the others apart).
-// Do checks every request against the Spec (ErrShape names the input). A
+// The batcher never pads a request to another's shape; a signature's pad
+// rules (ADR 18) make the router pad before Do. Do checks every request against the Spec (ErrShape names the input). A
 // request of more rows than max_batch_size is split into pieces of at most
 // that many, queued together so free instances take them at once, and its
 // outputs are concatenated once every piece is done; a piece that misses the

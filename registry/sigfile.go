@@ -24,6 +24,12 @@ import (
 //	  - name: probability
 //	    kind: probabilities
 //	    thresholds: [{min: 0, label: stay}, {min: 0.5, label: churn}]
+//	pad:                        # optional: a dimension requests may be padded along, to batch nearby lengths
+//	  - input: x
+//	    dim: 3
+//	    value: 0
+//	    to_multiple_of: 32
+//	    crop: [{output: softmax_11.tmp_0, dim: 1, divide: 8, add: 3}]   # cut back to floor((width + 3) / 8)
 //	input: features             # a tabular model: the input its features encode into
 //	features: [...]             # and the features, as the trainer writes them
 //
@@ -35,6 +41,25 @@ type SignatureFile struct {
 	Input   string       `yaml:"input"`
 	// Features are a tabular model's, with the fields of Feature.
 	Features []FileFeature `yaml:"features"`
+	// Pad are the pad rules, with the fields of PadRule.
+	Pad []FilePad `yaml:"pad"`
+}
+
+// FilePad is one pad rule (see PadRule).
+type FilePad struct {
+	Input        string     `yaml:"input"`
+	Dim          int        `yaml:"dim"`
+	Value        float64    `yaml:"value"`
+	ToMultipleOf int64      `yaml:"to_multiple_of"`
+	Crop         []FileCrop `yaml:"crop"`
+}
+
+// FileCrop is one crop rule (see CropRule).
+type FileCrop struct {
+	Output string `yaml:"output"`
+	Dim    int    `yaml:"dim"`
+	Divide int64  `yaml:"divide"`
+	Add    int64  `yaml:"add"`
 }
 
 // FileInput narrows one input's shape.
@@ -79,7 +104,7 @@ const maxLabels = 1 << 20
 // carries its labels inline).
 func ParseSignatureFile(data []byte, dir string) (*SignatureFile, error) {
 	var f SignatureFile
-	if err := yamlstrict.Decode(data, &f, "the keys are batch, inputs, outputs, input and features (docs: README, Serve your own model)"); err != nil {
+	if err := yamlstrict.Decode(data, &f, "the keys are batch, inputs, outputs, pad, input and features (docs: README, Serve your own model)"); err != nil {
 		return nil, fmt.Errorf("cannot decode the signature file:\n%w", err)
 	}
 	if f.Batch == "auto" {
@@ -176,6 +201,14 @@ func (f *SignatureFile) apply(sig *Signature) error {
 		for _, t := range out.Thresholds {
 			o.Thresholds = append(o.Thresholds, Label(t))
 		}
+	}
+	sig.Pad = nil
+	for _, p := range f.Pad {
+		rule := PadRule{Input: p.Input, Dim: p.Dim, Value: p.Value, ToMultipleOf: p.ToMultipleOf}
+		for _, c := range p.Crop {
+			rule.Crop = append(rule.Crop, CropRule(c))
+		}
+		sig.Pad = append(sig.Pad, rule)
 	}
 	sig.Input = f.Input
 	sig.Features = nil

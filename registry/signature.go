@@ -48,6 +48,9 @@ type Signature struct {
 	Outputs []OutputSpec `json:"outputs,omitempty"`
 	// Batch is BatchAuto ("") or BatchNone.
 	Batch string `json:"batch,omitempty"`
+	// Pad declares input dimensions that requests may be padded along, so
+	// that requests of nearby lengths batch together (see PadRule).
+	Pad []PadRule `json:"pad,omitempty"`
 }
 
 // Feature is one request feature and its encoding.
@@ -117,6 +120,9 @@ func (s *Signature) Width() int {
 // another needs its inputs and outputs.
 func (s *Signature) Validate() error {
 	if err := s.validateTensors(); err != nil {
+		return err
+	}
+	if err := s.validatePads(); err != nil {
 		return err
 	}
 	if !s.Tabular() {

@@ -32,7 +32,10 @@
 // Load refuses a target that cannot take the route's requests: rules or a
 // remote on a tensor route, a model of the other kind, a candidate whose
 // inputs differ. A tensor route's static target answers a row of each
-// output; its shadows compare one output by its kind (compare.go).
+// output; its shadows compare one output by its kind (compare.go). A tensor
+// model whose signature has pad rules gets its inputs padded up to the
+// rule's multiple before its batcher (so nearby lengths batch together) and
+// its outputs cropped back after (pad.go, ADR 18).
 //
 // The gateway only asks a route to Prepare and Serve a request and never
 // learns how the target was chosen.

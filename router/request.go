@@ -47,11 +47,16 @@ type Request struct {
 	shape  []int64
 	outs   []tensor.Tensor
 	mapped []tensor.Tensor // Tensors in the answering model's input order
+	padded []tensor.Tensor // the padded copies of inputs (Model.pads), reused
 	probs  []float32       // a classifier's class probabilities, which Result views
 	answer remote.Answer   // reused, so that a remote's answer allocates nothing
 	call   call
 	keyBuf []byte
 }
+
+// maxPooledPadding is the largest padded input a pooled request keeps:
+// one huge request should not pin its memory in the pool.
+const maxPooledPadding = 1 << 20
 
 var requestPool = sync.Pool{New: func() any { return new(Request) }}
 
@@ -74,6 +79,11 @@ func (req *Request) reset() {
 	req.Tensors = nil
 	clear(req.mapped)
 	req.mapped = req.mapped[:0]
+	for i := range req.padded {
+		if cap(req.padded[i].Data) > maxPooledPadding {
+			req.padded[i] = tensor.Tensor{}
+		}
+	}
 	req.call = call{}
 }
 

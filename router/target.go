@@ -29,6 +29,8 @@ type Model struct {
 	// tabular model's answer is among them.
 	outputs int
 	answer  answerSpec
+	// pads apply the signature's pad rules (tensor models only).
+	pads []padder
 }
 
 // bindSignature checks that the model's tensors are what its signature

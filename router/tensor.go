@@ -56,7 +56,7 @@ func (m *Model) bindTensors() error {
 		}
 	}
 	m.outputs = len(m.spec.Outputs)
-	return nil
+	return m.bindPads()
 }
 
 // callTensors runs req's tensors through m: each of the model's inputs is
@@ -74,11 +74,26 @@ func (t *Target) callTensors(req *Request, res *Result, deadline time.Time) erro
 		in = append(in, req.Tensors[k])
 	}
 	req.mapped = in
+	var unpadded [maxPaddings]int64
+	for len(req.padded) < len(m.pads) {
+		req.padded = append(req.padded, tensor.Tensor{})
+	}
+	for i := range m.pads {
+		unpadded[i] = m.pads[i].pad(in, &req.padded[i])
+	}
 	for len(req.outs) < m.outputs {
 		req.outs = append(req.outs, tensor.Tensor{})
 	}
 	if err := m.batcher.DoPriority(in, req.outs[:m.outputs], deadline, req.Priority); err != nil {
 		return err
+	}
+	for i := range m.pads {
+		if unpadded[i] == 0 {
+			continue
+		}
+		if err := m.pads[i].crop(req.outs[:m.outputs], unpadded[i]); err != nil {
+			return fmt.Errorf("%w: model %s %s: %w", ErrModelFailed, m.Name(), m.Version(), err)
+		}
 	}
 	res.Outputs = req.outs[:m.outputs]
 	res.ModelVersion = m.meta.Version

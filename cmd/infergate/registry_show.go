@@ -187,6 +187,13 @@ func (c *registryCmd) showVersion(v *registry.Version, aliases []string) error {
 	default:
 		t.row("batch", "none (a tensor has no dynamic first dimension): every request runs alone")
 	}
+	for _, p := range sig.Pad {
+		line := fmt.Sprintf("dimension %d to a multiple of %d with %g", p.Dim, p.ToMultipleOf, p.Value)
+		for _, c := range p.Crop {
+			line += fmt.Sprintf("; %s dimension %d cut to (n + %d) / %d", c.Output, c.Dim, c.Add, max(c.Divide, 1))
+		}
+		t.row("pad "+p.Input, line)
+	}
 	return t.flush()
 }
 
