@@ -89,14 +89,16 @@ func TestQueueFullKeepsBreakerClosed(t *testing.T) {
 	gate := gates.Gate("1.0.0")
 	gate.Hold()
 	var wg sync.WaitGroup
-	for i := range 2 { // one held at the gate, one filling the queue
+	// One at a time: sent together, the second can find the first still in
+	// the one-place queue and be shed itself.
+	for i, stage := range []string{"a run to reach the gate", "the queue to fill"} {
 		wg.Go(func() {
 			if a := d.do(route, ask{row: i}); a.err != nil || a.target() != router.PrimaryTarget {
 				t.Errorf("queued %d: target %s, err %v", i, a.target(), a.err)
 			}
 		})
+		poll(t, stage, func() bool { return gate.Blocked() == 1 && route.Target().QueueDepth() == i })
 	}
-	poll(t, "the queue to fill", func() bool { return gate.Blocked()+route.Target().QueueDepth() == 2 })
 	for i := range 20 {
 		if a := d.do(route, ask{row: i}); a.err != nil || a.target() != "static" || a.res.Reason != "queue_full" {
 			t.Fatalf("request %d, queue full: target %s, reason %q, err %v; want static for queue_full", i, a.target(), a.res.Reason, a.err)
