@@ -17,8 +17,13 @@
 #   SCENARIOS  subset of: fixedbody demo-batch demo-nobatch heavy-batch heavy-nobatch
 #              heavy-fixed heavy-adaptive (and any other configs/bench/gateway-*.yaml),
 #              node-demo-b1 node-heavy-b64 (the node-ort peer of ../shared/peers,
-#              BATCH=1 on the demo model, BATCH=64 on the heavy MLP, WORKERS=2)
-#   INSTANCES  overrides batching.instances of every gateway config
+#              BATCH=1 on the demo model, BATCH=64 on the heavy MLP, WORKERS=2),
+#              v2-heavy mlserver-heavy pytriton-heavy (the heavy MLP as a tensor
+#              model behind v2 REST: infergate, MLServer with adaptive batching,
+#              and Triton through nvidia-pytriton with dynamic batching, both
+#              from PyPI at the versions of bench/peers/requirements.txt)
+#   INSTANCES  overrides batching.instances of every gateway config, and
+#              the Python peers' workers (MLServer) or instances (Triton)
 #   HIDDEN, LAYERS  size of the heavy MLP         default 1024, 2
 #   KEEP_REGISTRY 1: keep bench/results/registry when it has the models
 #   PROFILE    1: perf-record each gateway server during its measured run
@@ -41,6 +46,7 @@ PROFILE=${PROFILE:-0}
 
 ADDR=127.0.0.1:18080
 ADMIN=127.0.0.1:18081
+PEER_METRICS=127.0.0.1:18091 # the Python peers' metrics port (bench/peers/)
 REGISTRY=bench/results/registry
 OUT=bench/results/$(date -u +%Y%m%dT%H%M%SZ)
 
@@ -97,6 +103,33 @@ make build
 go build -o "$OUT/fixedbody" ./bench/fixedbody
 go build -o "$OUT/heavymodel" ./cmd/heavymodel
 
+# The Python peers' venv, made once from bench/peers/requirements.txt on
+# Debian's python3: pytriton's Python backend stub links the system
+# libpython3.11, and a venv of another 3.11 build (pyenv's) breaks inside it.
+py_peer() {
+	local dir=bench/results/peers/pyvenv
+	if [[ ! -x $dir/bin/mlserver || ! -x $dir/bin/pytriton ]]; then
+		rm -rf "$dir" && mkdir -p "$(dirname "$dir")"
+		{ /usr/bin/python3 -m venv "$dir" && "$dir/bin/pip" install -q -r bench/peers/requirements.txt >&2; } || {
+			echo "run.sh: installing the Python peers failed (mlserver, nvidia-pytriton and onnxruntime from PyPI, into $dir)" >&2
+			return 1
+		}
+	fi
+	echo "$dir"
+}
+
+# is_v2 SCENARIO: whether the scenario speaks v2 REST to the heavy MLP's
+# tensor model (bench/predict-v2.lua) rather than /v1 (bench/predict.lua).
+is_v2() { [[ $1 == v2-* || $1 == mlserver-* || $1 == pytriton-* ]]; }
+
+# version_dir ALIAS: the registry folder of customer-churn's version behind
+# an alias (the node peer reads model.onnx and metadata.json from it).
+version_dir() {
+	local v
+	v=$(bin/infergate registry show "customer-churn@$1" --registry "$REGISTRY" | awk '$1 == "version" {print $2}')
+	echo "$REGISTRY/customer-churn/$v"
+}
+
 echo "== scratch registry: demo model, then the heavy MLP"
 if [[ ${KEEP_REGISTRY:-0} == 1 && -d $REGISTRY/customer-churn ]]; then
 	echo "(KEEP_REGISTRY=1: the one already there)"
@@ -104,6 +137,11 @@ else
 	rm -rf "$REGISTRY"
 	bin/infergate train --demo --registry "$REGISTRY" --demo-data "$OUT/churn.csv" | tee "$OUT/train.txt"
 	"$OUT/heavymodel" --registry "$REGISTRY" --hidden "$HIDDEN" --layers "$LAYERS" --measure | tee "$OUT/heavymodel.txt"
+fi
+# The same file as a model of its own, as a user brings one: the v2
+# scenarios serve it by its tensor names (features in, probability out).
+if [[ ! -d $REGISTRY/heavy ]]; then
+	bin/infergate registry import "$(version_dir heavy)/model.onnx" --model heavy --version 1.0.0 --registry "$REGISTRY" >"$OUT/import-heavy.txt"
 fi
 
 # configs/bench/gateway-demo-batch.yaml serves scenario demo-batch, and so on.
@@ -134,14 +172,6 @@ node_peer() {
 	echo "$dir"
 }
 
-# version_dir ALIAS: the registry folder of customer-churn's version behind
-# an alias (the node peer reads model.onnx and metadata.json from it).
-version_dir() {
-	local v
-	v=$(bin/infergate registry show "customer-churn@$1" --registry "$REGISTRY" | awk '$1 == "version" {print $2}')
-	echo "$REGISTRY/customer-churn/$v"
-}
-
 # start SCENARIO LOG: starts the scenario's server, waits until it is ready,
 # and sets srv to its pid.
 start() {
@@ -159,13 +189,26 @@ start() {
 		heavy) model=$(version_dir heavy) ;;
 		esac
 		MODEL_DIR=$PWD/$model PORT=${ADDR##*:} BATCH=$batch WORKERS=${WORKERS:-2} node "$peer/server.js" >"$log" 2>&1 &
+	elif [[ $scenario == mlserver-heavy || $scenario == pytriton-heavy ]]; then
+		local venv model=$PWD/$REGISTRY/heavy/1.0.0/model.onnx
+		venv=$(py_peer) || return 1
+		venv=$PWD/$venv
+		if [[ $scenario == mlserver-* ]]; then # ports in bench/peers/mlserver/settings.json
+			local metrics=$PWD/$OUT/mlserver-metrics
+			(cd bench/peers/mlserver && PATH=$venv/bin:$PATH PEER_MODEL=$model MLSERVER_PARALLEL_WORKERS=${INSTANCES:-2} MLSERVER_METRICS_DIR=$metrics \
+				exec mlserver start .) >"$log" 2>&1 &
+		else
+			PEER_MODEL=$model PORT=${ADDR##*:} INSTANCES=${INSTANCES:-2} "$venv/bin/python" bench/peers/pytriton/server.py >"$log" 2>&1 &
+		fi
 	else
 		bin/infergate serve --config "$OUT/configs/$scenario.yaml" --listen "$ADDR" --admin-listen "$ADMIN" >"$log" 2>&1 &
 	fi
 	srv=$!
 	pids+=("$srv")
-	for ((i = 0; i < 150; i++)); do
-		if curl -fsS -o /dev/null "http://$ADDR/readyz" 2>/dev/null || curl -fsS -o /dev/null "http://$ADDR/healthz" 2>/dev/null; then
+	for ((i = 0; i < 300; i++)); do
+		if is_v2 "$scenario"; then
+			curl -fsS -o /dev/null "http://$ADDR/v2/models/heavy/ready" 2>/dev/null && return 0
+		elif curl -fsS -o /dev/null "http://$ADDR/readyz" 2>/dev/null || curl -fsS -o /dev/null "http://$ADDR/healthz" 2>/dev/null; then
 			return 0
 		fi
 		kill -0 "$srv" 2>/dev/null || break
@@ -176,10 +219,14 @@ start() {
 	return 1
 }
 
-cpu_ticks() { # user+system clock ticks of a process and its children (the node peer's workers) so far
+cpu_ticks() { # user+system clock ticks so far of a process and its descendants (the peers' workers, Triton's stubs)
 	local p t=0
 	for p in "$1" $(pgrep -P "$1"); do
-		t=$((t + $(awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+		if [[ $p == "$1" ]]; then
+			t=$((t + $(awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+		else
+			t=$((t + $(cpu_ticks "$p")))
+		fi
 	done
 	echo "$t"
 }
@@ -189,6 +236,13 @@ batch_stats() { # "sum count" of the batch-size histogram, or "0 0"
 		local i
 		for ((i = 0; i < 40; i++)); do curl -fsS "http://$ADDR/stats" 2>/dev/null; echo; done |
 			awk -F'[:,}]' 'NF > 1 {p[$2] = $4 " " $6} END {for (k in p) {split(p[k], v, " "); s += v[2]; c += v[1]}; printf "%d %d\n", s, c}'
+		return
+	fi
+	if [[ $s == mlserver-* || $s == pytriton-* ]]; then # rows per predict call (runtime.py), rows and runs (Triton's own)
+		curl -fsS "http://$PEER_METRICS/metrics" 2>/dev/null | awk '
+			/^(peer_batch_rows_sum|nv_inference_count)\{/ {s += $NF}
+			/^(peer_batch_rows_count|nv_inference_exec_count)\{/ {c += $NF}
+			END {printf "%d %d\n", s, c}' || echo "0 0"
 		return
 	fi
 	curl -fsS "http://$ADMIN/metrics" 2>/dev/null | awk '
@@ -211,8 +265,10 @@ to_ms() { # wrk duration (850.00us, 1.20ms, 2.00s) to milliseconds
 wrk_run() { # wrk_run CONNS SECONDS OUTFILE: wrk in the background, tracked
 	local timing=()
 	[[ -x /usr/bin/time ]] && timing=(/usr/bin/time -f '%U %S' -o "$3.cpu")
+	local script=bench/predict.lua
+	is_v2 "$s" && script=bench/predict-v2.lua
 	"${timing[@]}" timeout $(($2 + 10)) wrk -t"$THREADS" -c"$1" -d"$2"s --timeout 5s --latency \
-		-s bench/predict.lua "http://$ADDR" >"$3" 2>&1 &
+		-s "$script" "http://$ADDR" >"$3" 2>&1 &
 	local w=$!
 	pids+=("$w")
 	if [[ $PROFILE == 1 && -n ${4:-} ]]; then
@@ -285,18 +341,20 @@ echo "== ratios (per round; goal a: demo-batch/fixedbody >= 0.40; goal b: batch/
 awk -F'\t' -v conns="$CONNS" 'NR > 1 { r[$1 FS $2 FS $3] = $4; rounds[$1] }
 	function ratio(a, b) { return (a != "" && b != "" && b > 0) ? sprintf("%.2f", a / b) : "-" }
 	END {
-		printf "%-5s %-5s %12s %12s %12s %14s %14s %14s\n", "round", "conns", "a:gw/fixed", "b:demo", "b:heavy", "adaptive/node", "adaptive/off", "adaptive/fixed"
+		printf "%-5s %-5s %12s %12s %12s %14s %14s %14s %12s %12s\n", "round", "conns", "a:gw/fixed", "b:demo", "b:heavy", "adaptive/node", "adaptive/off", "adaptive/fixed", "v2/mlserver", "v2/pytriton"
 		n = split(conns, cs, " ")
 		for (rd = 1; rd in rounds; rd++)
 			for (i = 1; i <= n; i++) {
 				k = rd FS cs[i] FS
-				printf "%-5s %-5s %12s %12s %12s %14s %14s %14s\n", rd, cs[i],
+				printf "%-5s %-5s %12s %12s %12s %14s %14s %14s %12s %12s\n", rd, cs[i],
 					ratio(r[k "demo-batch"], r[k "fixedbody"]),
 					ratio(r[k "demo-batch"], r[k "demo-nobatch"]),
 					ratio(r[k "heavy-batch"], r[k "heavy-nobatch"]),
 					ratio(r[k "heavy-adaptive"], r[k "node-heavy-b64"]),
 					ratio(r[k "heavy-adaptive"], r[k "heavy-nobatch"]),
-					ratio(r[k "heavy-adaptive"], r[k "heavy-batch"])
+					ratio(r[k "heavy-adaptive"], r[k "heavy-batch"]),
+					ratio(r[k "v2-heavy"], r[k "mlserver-heavy"]),
+					ratio(r[k "v2-heavy"], r[k "pytriton-heavy"])
 			}
 	}' "$results" | tee "$OUT/ratios.txt"
 echo
