@@ -25,6 +25,10 @@ import (
 
 var contentTypeJSON = []byte("application/json")
 
+// contentTypeOctetStream is a v2 answer's with binary data after its JSON
+// header, as Triton sends it.
+var contentTypeOctetStream = []byte("application/octet-stream")
+
 // Gateway serves the public prediction API and the admin API.
 type Gateway struct {
 	cfg      Config

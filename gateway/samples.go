@@ -48,7 +48,7 @@ func SampleArtifacts(samples []Sample) func(*registry.Signature) (map[string][]b
 			if len(s.Body) > MaxSampleBytes {
 				return nil, fmt.Errorf("%w %s: %d bytes, at most %d", ErrBadSample, s.Name, len(s.Body), MaxSampleBytes)
 			}
-			if err := in.DecodeTensors(s.Body, schema, lim, &t); err != nil {
+			if err := in.DecodeTensors(s.Body, nil, schema, lim, &t); err != nil {
 				return nil, fmt.Errorf("%w %s: %w", ErrBadSample, s.Name, err)
 			}
 			reqs[i] = t.Inputs

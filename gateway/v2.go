@@ -144,7 +144,12 @@ func (g *Gateway) serveV2Infer(ctx *fasthttp.RequestCtx, key *auth.Key, route *r
 		return
 	}
 	defer g.admit.Release()
-	body := ctx.PostBody()
+	body, tail, err := oip.SplitBody(ctx.PostBody(), ctx.Request.Header.Peek(oip.HeaderContentLength))
+	if err != nil {
+		g.v2Error(ctx, fasthttp.StatusBadRequest, err.Error())
+		stats.countError(ctx, start)
+		return
+	}
 	if jsonTooDeep(body, g.cfg.MaxJSONDepth) {
 		g.v2Error(ctx, fasthttp.StatusBadRequest, "request body nests JSON deeper than server.max_json_depth ("+strconv.Itoa(g.cfg.MaxJSONDepth)+" levels)")
 		stats.countError(ctx, start)
@@ -153,12 +158,12 @@ func (g *Gateway) serveV2Infer(ctx *fasthttp.RequestCtx, key *auth.Key, route *r
 	in := oip.AcquireRequest()
 	defer oip.ReleaseRequest(in)
 	if rs.tensors != nil {
-		g.serveV2Tensors(ctx, key, route, rs, pinned, in, start, deadline)
+		g.serveV2Tensors(ctx, key, route, rs, pinned, in, body, tail, start, deadline)
 		return
 	}
 	vs := v2StatePool.Get().(*v2State)
 	defer v2StatePool.Put(vs)
-	if err := in.Decode(body, rs.schema, oip.Limits{MaxRows: g.cfg.MaxInstances, MaxElements: g.cfg.MaxElements, MaxInputs: g.cfg.MaxFeatures}, &vs.rows); err != nil {
+	if err := in.Decode(body, tail, rs.schema, oip.Limits{MaxRows: g.cfg.MaxInstances, MaxElements: g.cfg.MaxElements, MaxInputs: g.cfg.MaxFeatures}, &vs.rows); err != nil {
 		var oe *oip.Error
 		status := fasthttp.StatusBadRequest
 		if errors.As(err, &oe) {
@@ -202,11 +207,10 @@ func (g *Gateway) serveV2Infer(ctx *fasthttp.RequestCtx, key *auth.Key, route *r
 		res := &x.res[i]
 		vs.out[i] = oip.Row{Probability: float32(res.Probability), Label: res.Label, ModelVersion: res.ModelVersion, Target: res.Target.Name(), Value: res.Value, Probabilities: res.Probabilities}
 	}
-	ctx.SetContentTypeBytes(contentTypeJSON)
 	ctx.Response.Header.Set(headerRoute, route.Name())
-	vs.body = oip.AppendResponse(vs.body[:0], route.Name(), rs.schema, in, vs.out)
-	vs.body = append(vs.body, '\n')
-	ctx.SetBody(vs.body)
+	var headerLen int
+	vs.body, headerLen = oip.AppendResponse(vs.body[:0], route.Name(), rs.schema, in, vs.out)
+	vs.body = setV2Body(ctx, vs.body, headerLen)
 	g.settle(x, &c, time.Since(start))
 }
 
@@ -303,4 +307,20 @@ func bindPriority(req *router.Request, in *oip.Request) {
 	if in.HasPriority {
 		req.Priority = int(min(in.Priority, maxPriority))
 	}
+}
+
+// setV2Body sets an inference response's body: JSON, or, when headerLen > 0,
+// a JSON header of that length and the outputs' binary data after it.
+// It returns body, grown by the newline a JSON answer ends with.
+func setV2Body(ctx *fasthttp.RequestCtx, body []byte, headerLen int) []byte {
+	if headerLen > 0 {
+		ctx.SetContentTypeBytes(contentTypeOctetStream)
+		var n [20]byte
+		ctx.Response.Header.SetBytesV(oip.HeaderContentLength, strconv.AppendInt(n[:0], int64(headerLen), 10))
+	} else {
+		ctx.SetContentTypeBytes(contentTypeJSON)
+		body = append(body, '\n')
+	}
+	ctx.SetBody(body)
+	return body
 }

@@ -27,12 +27,12 @@ var tensorStatePool = sync.Pool{New: func() any { return new(tensorState) }}
 // model, go through the route as one request of all their rows (canary,
 // fallbacks, cache, shadow), and its outputs come back as tensors, as many
 // as asked for, or classified.
-func (g *Gateway) serveV2Tensors(ctx *fasthttp.RequestCtx, key *auth.Key, route *router.Route, rs *routeState, pinned *router.Target, in *oip.Request, start, deadline time.Time) {
+func (g *Gateway) serveV2Tensors(ctx *fasthttp.RequestCtx, key *auth.Key, route *router.Route, rs *routeState, pinned *router.Target, in *oip.Request, body, tail []byte, start, deadline time.Time) {
 	stats := rs.stats
 	ts := tensorStatePool.Get().(*tensorState)
 	defer tensorStatePool.Put(ts)
 	lim := oip.Limits{MaxRows: g.cfg.MaxInstances, MaxElements: g.cfg.MaxElements}
-	if err := in.DecodeTensors(ctx.PostBody(), rs.tensors, lim, &ts.req); err != nil {
+	if err := in.DecodeTensors(body, tail, rs.tensors, lim, &ts.req); err != nil {
 		status := fasthttp.StatusBadRequest
 		var oe *oip.Error
 		if errors.As(err, &oe) {
@@ -59,15 +59,14 @@ func (g *Gateway) serveV2Tensors(ctx *fasthttp.RequestCtx, key *auth.Key, route 
 	}
 	setCacheHeader(ctx, x)
 	res := &x.res[0]
-	body, err := oip.AppendTensorResponse(ts.body[:0], route.Name(), res.ModelVersion, in, &ts.req, rs.tensors, res.Outputs)
-	ts.body = body
+	out, headerLen, err := oip.AppendTensorResponse(ts.body[:0], route.Name(), res.ModelVersion, in, &ts.req, rs.tensors, res.Outputs)
+	ts.body = out
 	if err != nil {
 		g.v2Error(ctx, fasthttp.StatusInternalServerError, err.Error())
 		stats.countError(ctx, start)
 		return
 	}
 	c.requestID = setRequestID(ctx, ts.requestID[:0])
-	ctx.SetContentTypeBytes(contentTypeJSON)
 	ctx.Response.Header.Set(headerRoute, route.Name())
 	ctx.Response.Header.Set(headerTarget, res.Target.Name())
 	if res.ModelVersion != "" {
@@ -76,7 +75,6 @@ func (g *Gateway) serveV2Tensors(ctx *fasthttp.RequestCtx, key *auth.Key, route 
 	if res.Fallback {
 		ctx.Response.Header.Set(headerFallback, res.Reason)
 	}
-	ts.body = append(ts.body, '\n')
-	ctx.SetBody(ts.body)
+	ts.body = setV2Body(ctx, ts.body, headerLen)
 	g.settle(x, &c, time.Since(start))
 }

@@ -37,7 +37,7 @@ func TestDecodeDoesNotAllocate(t *testing.T) {
 		var rows []features.Set
 		run := func() {
 			r := oip.AcquireRequest()
-			if err := r.Decode(b, testSchema, testLimits, &rows); err != nil {
+			if err := r.Decode(b, nil, testSchema, testLimits, &rows); err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
 			oip.ReleaseRequest(r)
@@ -60,7 +60,7 @@ func TestAppendResponseDoesNotAllocate(t *testing.T) {
 	r := oip.AcquireRequest()
 	defer oip.ReleaseRequest(r)
 	var rows []features.Set
-	if err := r.Decode([]byte(batchBody), testSchema, testLimits, &rows); err != nil {
+	if err := r.Decode([]byte(batchBody), nil, testSchema, testLimits, &rows); err != nil {
 		t.Fatal(err)
 	}
 	answer := []oip.Row{
@@ -72,9 +72,42 @@ func TestAppendResponseDoesNotAllocate(t *testing.T) {
 	buf := make([]byte, 0, 4096)
 	for _, req := range []*oip.Request{r, nil} {
 		if allocs := testing.AllocsPerRun(1000, func() {
-			buf = oip.AppendResponse(buf[:0], "customer-churn", testSchema, req, answer)
+			buf, _ = oip.AppendResponse(buf[:0], "customer-churn", testSchema, req, answer)
 		}); allocs != 0 {
 			t.Errorf("request %v: %.2f allocations per response, want 0", req != nil, allocs)
 		}
+	}
+}
+
+// TestBinaryDoesNotAllocate: a tensor request of every binary layout, and
+// its answer asked all binary, decode and encode without allocating in
+// steady state.
+func TestBinaryDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop objects")
+	}
+	body, hl := kindsBinary()
+	header, tail, err := oip.SplitBody(body, []byte(hl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	header = append(header[:len(header)-1:len(header)-1], `, "parameters": {"binary_data_output": true}}`...)
+	outs := kindsOutputs()
+	var tr oip.TensorRequest
+	buf := make([]byte, 0, 4096)
+	run := func() {
+		r := oip.AcquireRequest()
+		if err := r.DecodeTensors(header, tail, kindsSchema, testLimits, &tr); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if buf, n, err = oip.AppendTensorResponse(buf[:0], "m", "1", r, &tr, kindsSchema, outs); err != nil || n == 0 {
+			t.Fatalf("header %d, %v", n, err)
+		}
+		oip.ReleaseRequest(r)
+	}
+	run()
+	if allocs := testing.AllocsPerRun(1000, run); allocs != 0 {
+		t.Errorf("%.2f allocations per binary request and answer, want 0", allocs)
 	}
 }

@@ -183,11 +183,11 @@ func TestDecodeReuse(t *testing.T) {
 		{"name": "tenure_months", "datatype": "FP32", "shape": [3], "data": [1, 2, 3]},
 		{"name": "contract", "datatype": "BYTES", "shape": [3], "data": ["a", "b", "c"]}]}`
 	body2 := `{"inputs": [{"name": "monthly_charges", "datatype": "FP32", "shape": [2], "data": [5, 6]}]}`
-	if err := r.Decode([]byte(body1), testSchema, testLimits, fs); err != nil {
+	if err := r.Decode([]byte(body1), nil, testSchema, testLimits, fs); err != nil {
 		t.Fatal(err)
 	}
 	capBefore := cap(*fs)
-	if err := r.Decode([]byte(body2), testSchema, testLimits, fs); err != nil {
+	if err := r.Decode([]byte(body2), nil, testSchema, testLimits, fs); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := rowsText(*fs), []string{"monthly_charges=5", "monthly_charges=6"}; !slices.Equal(got, want) {
@@ -200,7 +200,7 @@ func TestDecodeReuse(t *testing.T) {
 		t.Errorf("rows' capacity changed from %d to %d: not reused", capBefore, cap(*fs))
 	}
 	// An error empties the rows.
-	if err := r.Decode([]byte(`{"inputs": 1}`), testSchema, testLimits, fs); err == nil || len(*fs) != 0 {
+	if err := r.Decode([]byte(`{"inputs": 1}`), nil, testSchema, testLimits, fs); err == nil || len(*fs) != 0 {
 		t.Errorf("after an error: %d rows, err %v", len(*fs), err)
 	}
 }

@@ -58,13 +58,32 @@
 // multi-class model answers "probabilities" ([N, classes]) too, and a
 // regression "value" (FP64) instead of probability and label.
 //
-// Not supported: the binary data extension (binary_data and
-// binary_data_output parameters are ignored and answers are JSON; a body
-// with Inference-Header-Content-Length is not JSON and fails to decode), raw
-// tensor input (the model's encoded [batch, width] tensor: clients send
-// features, and the route encodes them with the model's signature), the
-// FP16 and BF16 datatypes, and the protocol's other extensions (the server
-// metadata lists none).
+// # Binary tensor data (binary.go)
+//
+// Triton's binary tensor data extension, on both kinds of route: SplitBody
+// cuts a body at its Inference-Header-Content-Length into the JSON and the
+// tail of raw bytes after it, which Decode and DecodeTensors take beside
+// the JSON. An input whose parameters hold binary_data_size N (and which
+// has no data) owns the next N bytes of the tail, in the order the inputs
+// come: elements little-endian, row-major, BOOL one byte (0 or 1), BYTES
+// each a 4-byte little-endian length and its bytes. N must be exactly what
+// the shape needs, and the inputs must claim the whole tail; anything else
+// is a 400 naming the input and both sizes. A tensor route's fixed-size
+// input is not copied: its Data is a slice of the tail (the batcher copies
+// it into the batch); binary floats may hold NaN and infinities, which JSON
+// cannot, but a feature's may not. An output with parameters.binary_data
+// true, or every output when the request's binary_data_output is true
+// (unless the output says binary_data false), is answered with
+// binary_data_size in place of data and its bytes after the JSON; the
+// Append functions then return the JSON's length for the answer's
+// Inference-Header-Content-Length.
+//
+// Not supported: shared memory (an input naming shared_memory_region is a
+// 400), raw tensor input to a feature route (the model's encoded
+// [batch, width] tensor: clients send features, and the route encodes them
+// with the model's signature), FP16 and BF16 feature inputs, and the
+// protocol's extensions other than binary_tensor_data and classification,
+// the two the server metadata lists.
 //
 // # Errors
 //

@@ -57,7 +57,7 @@ func FuzzDecode(f *testing.F) {
 		r := oip.AcquireRequest()
 		defer oip.ReleaseRequest(r)
 		var rows []features.Set
-		err := r.Decode(body, testSchema, lim, &rows)
+		err := r.Decode(body, nil, testSchema, lim, &rows)
 		if err != nil {
 			var e *oip.Error
 			if !errors.As(err, &e) || e.Status != http.StatusBadRequest || e.Msg == "" {
@@ -112,7 +112,7 @@ func FuzzDecode(f *testing.F) {
 		for i := range answer {
 			answer[i] = oip.Row{Probability: 0.5, Label: "x", ModelVersion: "1", Target: "primary"}
 		}
-		if out := oip.AppendResponse(nil, "m", testSchema, r, answer); !json.Valid(out) {
+		if out, _ := oip.AppendResponse(nil, "m", testSchema, r, answer); !json.Valid(out) {
 			t.Fatalf("the answer is not valid JSON: %s", out)
 		}
 	})

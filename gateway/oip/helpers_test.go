@@ -66,6 +66,6 @@ func decode(t testing.TB, body string, lim oip.Limits) (*oip.Request, []features
 	r := oip.AcquireRequest()
 	t.Cleanup(func() { oip.ReleaseRequest(r) })
 	var rows []features.Set
-	err := r.Decode([]byte(body), testSchema, lim, &rows)
+	err := r.Decode([]byte(body), nil, testSchema, lim, &rows)
 	return r, rows, err
 }

@@ -7,14 +7,14 @@ const Platform = "onnx_onnxv1"
 type ServerMetadata struct {
 	Name    string `json:"name"`
 	Version string `json:"version"`
-	// Extensions is [] (never null): infergate implements none of the
-	// protocol's extensions.
+	// Extensions lists the protocol's extensions infergate implements, as
+	// Triton names them.
 	Extensions []string `json:"extensions"`
 }
 
 // NewServerMetadata returns the server metadata of infergate at version.
 func NewServerMetadata(version string) ServerMetadata {
-	return ServerMetadata{Name: "infergate", Version: version, Extensions: []string{}}
+	return ServerMetadata{Name: "infergate", Version: version, Extensions: []string{"binary_tensor_data", "classification"}}
 }
 
 // TensorMetadata describes one input or output tensor. A dimension of -1

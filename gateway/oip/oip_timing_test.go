@@ -15,7 +15,7 @@ func benchmarkDecode(b *testing.B, body string) {
 		var rows []features.Set
 		for pb.Next() {
 			r := oip.AcquireRequest()
-			if err := r.Decode(data, testSchema, testLimits, &rows); err != nil {
+			if err := r.Decode(data, nil, testSchema, testLimits, &rows); err != nil {
 				b.Fatal(err)
 			}
 			oip.ReleaseRequest(r)
@@ -37,7 +37,7 @@ func BenchmarkAppendResponse(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		buf := make([]byte, 0, 4096)
 		for pb.Next() {
-			buf = oip.AppendResponse(buf[:0], "customer-churn", testSchema, nil, rows)
+			buf, _ = oip.AppendResponse(buf[:0], "customer-churn", testSchema, nil, rows)
 		}
 	})
 }

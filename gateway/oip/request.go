@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/infergate/infergate/internal/features"
+	"github.com/infergate/infergate/internal/tensor"
 	"github.com/valyala/fastjson"
 )
 
@@ -32,6 +33,16 @@ type Request struct {
 	// Outputs are the requested outputs in the requested order; empty when
 	// the request lists none, which means every output of the model.
 	Outputs []Output
+	// BinaryOutput is parameters.binary_data_output: every output goes as
+	// binary data unless the request asks for it with binary_data false.
+	BinaryOutput bool
+
+	// outBinary[i] says whether Outputs[i] goes as binary data.
+	outBinary []bool
+	// bin reads the inputs' binary data; outTail collects the outputs'.
+	bin     binaryIn
+	outTail []byte
+	strs    [][]byte // a categorical input's binary strings
 
 	parser fastjson.Parser
 	// seen[i] says whether the schema's feature i has had its input.
@@ -74,13 +85,18 @@ func (r *Request) Reset() {
 	r.Priority, r.HasPriority = 0, false
 	r.TimeoutMicros, r.HasTimeout = 0, false
 	r.Outputs = r.Outputs[:0]
+	r.BinaryOutput = false
+	r.outBinary = r.outBinary[:0]
+	r.bin.reset(nil)
+	r.outTail = r.outTail[:0]
 	clear(r.seen)
 }
 
 // emptyID is the ID of a request whose "id" is "": present, so echoed.
 var emptyID = []byte{}
 
-// Decode parses body, an inference request, into r and rows: one
+// Decode parses body, an inference request's JSON, and tail, the binary
+// data after it (SplitBody; nil for a body of JSON only), into r and rows: one
 // features.Set per row of the batch, each holding that row's value of every
 // input the schema lists, under the schema's feature name and in the order
 // of the inputs. Inputs the schema does not list are ignored, as /v1 ignores
@@ -90,12 +106,13 @@ var emptyID = []byte{}
 //
 // Errors are *Error. On error *rows is empty. In steady state Decode does
 // not allocate.
-func (r *Request) Decode(body []byte, s *Schema, lim Limits, rows *[]features.Set) error {
+func (r *Request) Decode(body, tail []byte, s *Schema, lim Limits, rows *[]features.Set) error {
 	if lim.MaxRows <= 0 || lim.MaxElements <= 0 {
 		panic("BUG: oip.Limits must be positive, got MaxRows " + strconv.Itoa(lim.MaxRows) +
 			" and MaxElements " + strconv.Itoa(lim.MaxElements))
 	}
 	r.Reset()
+	r.bin.reset(tail)
 	*rows = (*rows)[:0]
 	if err := r.decode(body, s, lim, rows); err != nil {
 		*rows = (*rows)[:0]
@@ -114,6 +131,9 @@ func (r *Request) decode(body []byte, s *Schema, lim Limits, rows *[]features.Se
 		return badRequest(`request body must be a JSON object: {"inputs": [...]}, got ` + typeName(v.Type()))
 	}
 	if err := r.decodeInputs(v.Get("inputs"), s, lim, rows); err != nil {
+		return err
+	}
+	if err := r.bin.finish(); err != nil {
 		return err
 	}
 	if err := r.decodeID(v.Get("id")); err != nil {
@@ -176,12 +196,16 @@ func (r *Request) decodeInput(i int, in *fastjson.Value, s *Schema, lim Limits, 
 		return badRequest("inputs[" + strconv.Itoa(i) + "]: name must be a string, got " + typeName(nv.Type()))
 	}
 	sv, dv, data := in.Get("shape"), in.Get("datatype"), in.Get("data")
+	raw, isBinary, err := r.bin.take(name, in, data != nil)
+	if err != nil {
+		return err
+	}
 	switch {
 	case sv == nil:
 		return inputError(name, "shape is required, such as [2] for 2 rows")
 	case dv == nil:
 		return inputError(name, "datatype is required: FP32 (or another numeric type) for a numeric feature, BYTES for a categorical one")
-	case data == nil:
+	case data == nil && !isBinary:
 		return inputError(name, "data is required: the tensor's values, flat in row-major order or nested as the shape")
 	}
 	dtName, err := dv.StringBytes()
@@ -212,7 +236,7 @@ func (r *Request) decodeInput(i int, in *fastjson.Value, s *Schema, lim Limits, 
 	if len(*rows) == 0 {
 		growRows(rows, b.rows)
 	}
-	if data.Type() != fastjson.TypeArray {
+	if !isBinary && data.Type() != fastjson.TypeArray {
 		return inputError(name, "data must be a list, flat in row-major order or nested as the shape, got "+typeName(data.Type()))
 	}
 	fi, known := s.lookup(name)
@@ -235,16 +259,23 @@ func (r *Request) decodeInput(i int, in *fastjson.Value, s *Schema, lim Limits, 
 	case !f.categorical && dt == dtBytes:
 		return inputError(name, "feature is numeric: send datatype "+numericDatatypes+", got BYTES")
 	}
-	if n := leaves(data); n != prod {
-		return inputError(name, "shape "+sv.String()+" holds "+strconv.Itoa(prod)+" elements but data has "+strconv.Itoa(n))
-	}
-	elems, _ := data.Array()
-	nested := elems[0].Type() == fastjson.TypeArray // prod > 0, so elems is not empty
-	if nested && !matchesShape(data, dims) || !nested && !flat(elems) {
-		return inputError(name, "data nesting does not match shape "+sv.String()+"; send data flat in row-major order, or nested exactly as the shape")
+	var elems []*fastjson.Value
+	nested := false
+	if !isBinary {
+		if n := leaves(data); n != prod {
+			return inputError(name, "shape "+sv.String()+" holds "+strconv.Itoa(prod)+" elements but data has "+strconv.Itoa(n))
+		}
+		elems, _ = data.Array()
+		nested = elems[0].Type() == fastjson.TypeArray // prod > 0, so elems is not empty
+		if nested && !matchesShape(data, dims) || !nested && !flat(elems) {
+			return inputError(name, "data nesting does not match shape "+sv.String()+"; send data flat in row-major order, or nested exactly as the shape")
+		}
 	}
 	if len(dims) > 2 || len(dims) == 2 && dims[1] != 1 {
 		return inputError(name, "shape "+sv.String()+" is not one value per row: a feature's input has shape [N] or [N,1]")
+	}
+	if isBinary {
+		return r.binaryFeature(name, f, dt, dtName, raw, sv, *rows)
 	}
 	rs := *rows
 	for j := range rs {
@@ -373,8 +404,8 @@ func (r *Request) decodeID(v *fastjson.Value) error {
 	return nil
 }
 
-// decodeParameters reads the request parameters infergate acts on: priority
-// and timeout. Others are ignored.
+// decodeParameters reads the request parameters infergate acts on:
+// priority, timeout and binary_data_output. Others are ignored.
 func (r *Request) decodeParameters(v *fastjson.Value) error {
 	if v == nil {
 		return nil
@@ -396,6 +427,15 @@ func (r *Request) decodeParameters(v *fastjson.Value) error {
 		}
 		r.TimeoutMicros, r.HasTimeout = x, x > 0
 	}
+	if p := v.Get("binary_data_output"); p != nil {
+		switch p.Type() {
+		case fastjson.TypeTrue:
+			r.BinaryOutput = true
+		case fastjson.TypeFalse:
+		default:
+			return badRequest("parameters.binary_data_output must be true or false, got " + p.String())
+		}
+	}
 	return nil
 }
 
@@ -410,6 +450,9 @@ func nonNegative(v *fastjson.Value) (int64, bool) {
 
 func (r *Request) decodeOutputs(v *fastjson.Value, s *Schema) error {
 	if v == nil {
+		for range s.outputs {
+			r.outBinary = append(r.outBinary, r.BinaryOutput)
+		}
 		return nil
 	}
 	if v.Type() != fastjson.TypeArray {
@@ -435,7 +478,40 @@ func (r *Request) decodeOutputs(v *fastjson.Value, s *Schema) error {
 		if slices.Contains(r.Outputs, out) {
 			return badRequest("outputs: " + strconv.Quote(string(name)) + " is requested twice; list each output once")
 		}
+		bin, set, err := outputBinary(name, o.Get("parameters"))
+		if err != nil {
+			return err
+		}
 		r.Outputs = append(r.Outputs, out)
+		r.outBinary = append(r.outBinary, bin || !set && r.BinaryOutput)
+	}
+	return nil
+}
+
+// binaryFeature adds each row's value of feature f from the input's binary
+// data raw (shape [N] or [N,1], datatype dt, named dtName).
+func (r *Request) binaryFeature(name []byte, f *schemaFeature, dt datatype, dtName, raw []byte, shape *fastjson.Value, rs []features.Set) error {
+	if f.categorical {
+		strs, problem := appendBinaryStrings(r.strs[:0], raw, len(rs))
+		r.strs = strs
+		if problem != "" {
+			return inputError(name, problem)
+		}
+		for j := range rs {
+			rs[j].AddString(f.nameBytes, strs[j])
+		}
+		return nil
+	}
+	view := tensor.Tensor{DType: tensor.ParseV2(dtName), Data: raw}
+	if problem := checkFixedSize(raw, len(rs), view.DType, shape); problem != "" {
+		return inputError(name, problem)
+	}
+	for j := range rs {
+		x := view.Float64At(j)
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return inputError(name, "element "+strconv.Itoa(j)+" of the binary data is "+strconv.FormatFloat(x, 'g', -1, 64)+"; datatype "+dt.String()+" needs finite numbers")
+		}
+		rs[j].AddNumber(f.nameBytes, x)
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package oip
 
 import (
+	"encoding/binary"
+	"math"
 	"strconv"
 	"unsafe"
 
@@ -106,8 +108,13 @@ type Row struct {
 // with the outputs r requested in its order, or every output of the
 // schema's model. "model_version" is present when every row has the same
 // non-empty version, "id" when the request had one. r may be nil: every
-// output, no id. It does not allocate beyond growing b.
-func AppendResponse(b []byte, model string, s *Schema, r *Request, rows []Row) []byte {
+// output, no id. An output that r asks as binary data (binary_data, or
+// binary_data_output) has parameters.binary_data_size in place of data, and
+// its bytes follow the JSON; headerLen is then the JSON's length, for the
+// Inference-Header-Content-Length header, and 0 when every output is JSON.
+// It does not allocate beyond growing b and r's memory.
+func AppendResponse(b []byte, model string, s *Schema, r *Request, rows []Row) (_ []byte, headerLen int) {
+	start := len(b)
 	b = append(b, `{"model_name":`...)
 	b = jsonenc.AppendString(b, model)
 	if v, ok := commonVersion(rows); ok {
@@ -115,6 +122,7 @@ func AppendResponse(b []byte, model string, s *Schema, r *Request, rows []Row) [
 		b = jsonenc.AppendString(b, v)
 	}
 	outs := s.outputs
+	var binary []bool
 	if r != nil {
 		if r.ID != nil {
 			b = append(b, `,"id":`...)
@@ -123,19 +131,39 @@ func AppendResponse(b []byte, model string, s *Schema, r *Request, rows []Row) [
 		if len(r.Outputs) > 0 {
 			outs = r.Outputs
 		}
+		if len(r.outBinary) == len(outs) {
+			binary = r.outBinary
+		}
 	}
 	b = append(b, `,"outputs":[`...)
+	tail := 0
 	for i, o := range outs {
 		if i > 0 {
 			b = append(b, ',')
 		}
+		if binary != nil && binary[i] {
+			n := len(r.outTail)
+			r.outTail = appendBinaryOutput(r.outTail, o, rows)
+			b = appendOutputHead(b, o, rows)
+			b = appendBinarySize(b, len(r.outTail)-n)
+			tail++
+			continue
+		}
 		b = appendOutput(b, o, rows)
 	}
-	return append(b, "]}"...)
+	b = append(b, "]}"...)
+	if tail == 0 {
+		return b, 0
+	}
+	headerLen = len(b) - start
+	b = append(b, r.outTail...)
+	r.outTail = r.outTail[:0]
+	return b, headerLen
 }
 
-// appendOutput appends one output tensor of rows.
-func appendOutput(b []byte, o Output, rows []Row) []byte {
+// appendOutputHead appends an output's name, datatype and shape, up to the
+// comma before its data.
+func appendOutputHead(b []byte, o Output, rows []Row) []byte {
 	b = append(b, `{"name":"`...)
 	b = append(b, o.String()...)
 	b = append(b, `","datatype":"`...)
@@ -143,9 +171,58 @@ func appendOutput(b []byte, o Output, rows []Row) []byte {
 	b = append(b, `","shape":[`...)
 	b = strconv.AppendInt(b, int64(len(rows)), 10)
 	if o == OutputProbabilities {
+		b = append(b, ',')
+		b = strconv.AppendInt(b, int64(classes(rows)), 10)
+	}
+	return append(b, "],"...)
+}
+
+// appendBinaryOutput appends output o of rows as binary data.
+func appendBinaryOutput(tail []byte, o Output, rows []Row) []byte {
+	k := classes(rows)
+	for i := range rows {
+		row := &rows[i]
+		switch o {
+		case OutputValue:
+			tail = binary.LittleEndian.AppendUint64(tail, math.Float64bits(row.Value))
+		case OutputProbability:
+			tail = binary.LittleEndian.AppendUint32(tail, math.Float32bits(row.Probability))
+		case OutputProbabilities:
+			for c := range k {
+				p := float32(0)
+				if c < len(row.Probabilities) {
+					p = row.Probabilities[c]
+				}
+				tail = binary.LittleEndian.AppendUint32(tail, math.Float32bits(p))
+			}
+		case OutputLabel:
+			tail = appendBinaryString(tail, row.Label)
+		case OutputModelVersion:
+			tail = appendBinaryString(tail, row.ModelVersion)
+		case OutputTarget:
+			tail = appendBinaryString(tail, row.Target)
+		}
+	}
+	return tail
+}
+
+// classes returns the most classes a row has: the probabilities output's
+// second dimension.
+func classes(rows []Row) int {
+	k := 0
+	for i := range rows {
+		k = max(k, len(rows[i].Probabilities))
+	}
+	return k
+}
+
+// appendOutput appends one output tensor of rows.
+func appendOutput(b []byte, o Output, rows []Row) []byte {
+	b = appendOutputHead(b, o, rows)
+	if o == OutputProbabilities {
 		return appendProbabilities(b, rows)
 	}
-	b = append(b, `],"data":[`...)
+	b = append(b, `"data":[`...)
 	for i := range rows {
 		if i > 0 {
 			b = append(b, ',')
@@ -171,13 +248,8 @@ func appendOutput(b []byte, o Output, rows []Row) []byte {
 // classes a row has (a row of fewer, answered by a fallback, is padded
 // with zeros).
 func appendProbabilities(b []byte, rows []Row) []byte {
-	k := 0
-	for i := range rows {
-		k = max(k, len(rows[i].Probabilities))
-	}
-	b = append(b, ',')
-	b = strconv.AppendInt(b, int64(k), 10)
-	b = append(b, `],"data":[`...)
+	k := classes(rows)
+	b = append(b, `"data":[`...)
 	for i := range rows {
 		for c := range k {
 			if i > 0 || c > 0 {

@@ -72,7 +72,7 @@ func TestAppendResponse(t *testing.T) {
 				t.Fatalf("%s: %v", name, err)
 			}
 		}
-		b := oip.AppendResponse([]byte("prefix"), "customer-churn", testSchema, req, rows)
+		b, _ := oip.AppendResponse([]byte("prefix"), "customer-churn", testSchema, req, rows)
 		out, ok := bytes.CutPrefix(b, []byte("prefix"))
 		if !ok {
 			t.Fatalf("%s: AppendResponse lost what b held: %s", name, b)
@@ -130,7 +130,8 @@ func TestAppendResponseProbabilities(t *testing.T) {
 	for _, p := range []float32{0, 1, 0.1, 1.0 / 3, 1e-7, 1e-30, 0.99999994, 1.4e-45} {
 		rows = append(rows, oip.Row{Probability: p})
 	}
-	r := parseResponse(t, oip.AppendResponse(nil, "m", testSchema, nil, rows))
+	out, _ := oip.AppendResponse(nil, "m", testSchema, nil, rows)
+	r := parseResponse(t, out)
 	for i, v := range r.Outputs[0].Data {
 		if got := float32(v.(float64)); got != rows[i].Probability {
 			t.Errorf("probability %d reads back as %v, want %v", i, got, rows[i].Probability)

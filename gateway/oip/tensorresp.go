@@ -23,8 +23,13 @@ import (
 // shape [N, K] (or [K] for a model that does not batch) holding each row's
 // K highest scores as "score:index:label" (":label" when the schema has
 // the output's labels), highest first. version "" is left out. It fails
-// when an output holds NaN or an infinity, which JSON cannot carry.
-func AppendTensorResponse(b []byte, model, version string, r *Request, t *TensorRequest, s *TensorSchema, outs []tensor.Tensor) ([]byte, error) {
+// when an output holds NaN or an infinity, which JSON cannot carry. An
+// output asked for as binary data has parameters.binary_data_size in place
+// of data, and its bytes follow the JSON (NaN included); headerLen is then
+// the JSON's length, for the Inference-Header-Content-Length header, and 0
+// when every output is JSON.
+func AppendTensorResponse(b []byte, model, version string, r *Request, t *TensorRequest, s *TensorSchema, outs []tensor.Tensor) (_ []byte, headerLen int, _ error) {
+	start := len(b)
 	b = append(b, `{"model_name":`...)
 	b = jsonenc.AppendString(b, model)
 	if version != "" {
@@ -43,10 +48,15 @@ func AppendTensorResponse(b []byte, model, version string, r *Request, t *Tensor
 				b = append(b, ',')
 			}
 			if b, err = appendTensor(b, &outs[j]); err != nil {
-				return b, err
+				return b, 0, err
 			}
 		}
-		return append(b, "]}"...), nil
+		return append(b, "]}"...), 0, nil
+	}
+	var tail []byte
+	binaries := 0
+	if r != nil {
+		tail = r.outTail[:0]
 	}
 	for i, ro := range t.Outputs {
 		if i > 0 {
@@ -54,17 +64,39 @@ func AppendTensorResponse(b []byte, model, version string, r *Request, t *Tensor
 		}
 		k := slices.IndexFunc(outs, func(o tensor.Tensor) bool { return o.Name == ro.Name })
 		if k < 0 {
-			return b, &Error{Status: 500, Msg: "BUG: the answer lacks output " + strconv.Quote(ro.Name)}
+			return b, 0, &Error{Status: 500, Msg: "BUG: the answer lacks output " + strconv.Quote(ro.Name)}
 		}
-		if ro.Classification > 0 {
-			b = appendClassification(b, &outs[k], ro.Classification, s.labelsOf(ro.Name), s.batched)
-			continue
-		}
-		if b, err = appendTensor(b, &outs[k]); err != nil {
-			return b, err
+		out := &outs[k]
+		switch {
+		case ro.Binary:
+			n := len(tail)
+			if ro.Classification > 0 {
+				b = appendClassHead(b, out, ro.Classification, s.batched)
+				classify(out, ro.Classification, s.labelsOf(ro.Name), s.batched, func(entry []byte) { tail = appendBinaryString(tail, entry) })
+			} else {
+				b = appendTensorHead(b, out)
+				tail = appendBinaryTensor(tail, out)
+			}
+			b = appendBinarySize(b, len(tail)-n)
+			binaries++
+		case ro.Classification > 0:
+			b = appendClassification(b, out, ro.Classification, s.labelsOf(ro.Name), s.batched)
+		default:
+			if b, err = appendTensor(b, out); err != nil {
+				return b, 0, err
+			}
 		}
 	}
-	return append(b, "]}"...), nil
+	b = append(b, "]}"...)
+	if binaries == 0 {
+		return b, 0, nil
+	}
+	headerLen = len(b) - start
+	b = append(b, tail...)
+	if r != nil {
+		r.outTail = tail[:0]
+	}
+	return b, headerLen, nil
 }
 
 func (s *TensorSchema) labelsOf(name string) []string {
@@ -76,8 +108,9 @@ func (s *TensorSchema) labelsOf(name string) []string {
 	return nil
 }
 
-// appendTensor appends one output tensor, its data flat in row-major order.
-func appendTensor(b []byte, t *tensor.Tensor) ([]byte, *Error) {
+// appendTensorHead appends an output tensor's name, datatype and shape, up
+// to the comma before its data.
+func appendTensorHead(b []byte, t *tensor.Tensor) []byte {
 	b = append(b, `{"name":`...)
 	b = jsonenc.AppendString(b, t.Name)
 	b = append(b, `,"datatype":"`...)
@@ -89,7 +122,13 @@ func appendTensor(b []byte, t *tensor.Tensor) ([]byte, *Error) {
 		}
 		b = strconv.AppendInt(b, d, 10)
 	}
-	b = append(b, `],"data":[`...)
+	return append(b, "],"...)
+}
+
+// appendTensor appends one output tensor, its data flat in row-major order.
+func appendTensor(b []byte, t *tensor.Tensor) ([]byte, *Error) {
+	b = appendTensorHead(b, t)
+	b = append(b, `"data":[`...)
 	n := t.Len()
 	for i := range n {
 		if i > 0 {
@@ -124,13 +163,20 @@ func appendTensor(b []byte, t *tensor.Tensor) ([]byte, *Error) {
 	return append(b, "]}"...), nil
 }
 
-// appendClassification appends the top-k classes of each row of t.
-func appendClassification(b []byte, t *tensor.Tensor, k int, labels []string, batched bool) []byte {
-	rows, width := 1, t.Len()
+// classShape returns the rows and the classes per row of a classification
+// of t's top k.
+func classShape(t *tensor.Tensor, k int, batched bool) (rows, width, top int) {
+	rows, width = 1, t.Len()
 	if batched && len(t.Shape) > 0 {
 		rows, width = t.Rows(), t.RowElements()
 	}
-	k = min(k, width)
+	return rows, width, min(k, width)
+}
+
+// appendClassHead appends the name, datatype and shape of a classification
+// of t's top k, up to the comma before its data.
+func appendClassHead(b []byte, t *tensor.Tensor, k int, batched bool) []byte {
+	rows, _, k := classShape(t, k, batched)
 	b = append(b, `{"name":`...)
 	b = jsonenc.AppendString(b, t.Name)
 	b = append(b, `,"datatype":"BYTES","shape":[`...)
@@ -139,7 +185,28 @@ func appendClassification(b []byte, t *tensor.Tensor, k int, labels []string, ba
 		b = append(b, ',')
 	}
 	b = strconv.AppendInt(b, int64(k), 10)
-	b = append(b, `],"data":[`...)
+	return append(b, "],"...)
+}
+
+// appendClassification appends the top-k classes of each row of t.
+func appendClassification(b []byte, t *tensor.Tensor, k int, labels []string, batched bool) []byte {
+	b = appendClassHead(b, t, k, batched)
+	b = append(b, `"data":[`...)
+	first := true
+	classify(t, k, labels, batched, func(entry []byte) {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = jsonenc.AppendString(b, unsafe.String(unsafe.SliceData(entry), len(entry)))
+	})
+	return append(b, "]}"...)
+}
+
+// classify calls emit with each row's top-k classes of t, highest first, as
+// "score:index[:label]".
+func classify(t *tensor.Tensor, k int, labels []string, batched bool, emit func(entry []byte)) {
+	rows, width, k := classShape(t, k, batched)
 	order := make([]int, width)
 	for r := range rows {
 		for i := range order {
@@ -147,19 +214,16 @@ func appendClassification(b []byte, t *tensor.Tensor, k int, labels []string, ba
 		}
 		score := func(i int) float64 { return t.Float64At(r*width + i) }
 		slices.SortStableFunc(order, func(x, y int) int { return cmp.Compare(score(y), score(x)) })
+		var entry []byte
 		for c := range k {
-			if r > 0 || c > 0 {
-				b = append(b, ',')
-			}
-			entry := strconv.AppendFloat(nil, score(order[c]), 'g', -1, 32)
+			entry = strconv.AppendFloat(entry[:0], score(order[c]), 'g', -1, 32)
 			entry = append(entry, ':')
 			entry = strconv.AppendInt(entry, int64(order[c]), 10)
 			if order[c] < len(labels) {
 				entry = append(entry, ':')
 				entry = append(entry, labels[order[c]]...)
 			}
-			b = jsonenc.AppendString(b, unsafe.String(unsafe.SliceData(entry), len(entry)))
+			emit(entry)
 		}
 	}
-	return append(b, "]}"...)
 }

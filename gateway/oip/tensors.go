@@ -68,6 +68,9 @@ type RequestedOutput struct {
 	// classes of each row as "score:index:label" strings (Triton's
 	// classification extension); 0 for the tensor itself.
 	Classification int
+	// Binary: answer it as binary data after the JSON (parameters.binary_data,
+	// or the request's binary_data_output).
+	Binary bool
 }
 
 // TensorRequest is what DecodeTensors fills beside the Request's ID and
@@ -87,18 +90,22 @@ type TensorRequest struct {
 	seen   []bool
 }
 
-// DecodeTensors parses body, an inference request for a model that takes
-// tensors, into r (id and parameters) and t: every input by its name in the
+// DecodeTensors parses body, an inference request's JSON for a model that
+// takes tensors, and tail, the binary data after it (SplitBody; nil for a
+// body of JSON only), into r (id and parameters) and t: every input by its name in the
 // model, with its datatype and shape checked against the model (rank, every
 // fixed dimension, the batch the same for every input and at most
 // lim.MaxRows), its data converted into the model's element type. An input
 // the model lacks, a missing input, a wrong datatype, rank or dimension are
-// errors naming the input (and the dimension). Errors are *Error.
-func (r *Request) DecodeTensors(body []byte, s *TensorSchema, lim Limits, t *TensorRequest) error {
+// errors naming the input (and the dimension). Errors are *Error. An input
+// sent as binary data (parameters.binary_data_size) is not copied: its
+// tensor's Data is a slice of tail, valid as long as the body is.
+func (r *Request) DecodeTensors(body, tail []byte, s *TensorSchema, lim Limits, t *TensorRequest) error {
 	if lim.MaxRows <= 0 || lim.MaxElements <= 0 {
 		panic("BUG: oip.Limits must be positive")
 	}
 	r.Reset()
+	r.bin.reset(tail)
 	t.Outputs = t.Outputs[:0]
 	r.bodyLen = len(body)
 	v, err := r.parser.ParseBytes(body)
@@ -108,7 +115,10 @@ func (r *Request) DecodeTensors(body []byte, s *TensorSchema, lim Limits, t *Ten
 	if v.Type() != fastjson.TypeObject {
 		return badRequest(`request body must be a JSON object: {"inputs": [...]}, got ` + typeName(v.Type()))
 	}
-	if err := t.decodeInputs(v.Get("inputs"), s, lim); err != nil {
+	if err := t.decodeInputs(v.Get("inputs"), s, lim, &r.bin); err != nil {
+		return err
+	}
+	if err := r.bin.finish(); err != nil {
 		return err
 	}
 	if err := r.decodeID(v.Get("id")); err != nil {
@@ -117,7 +127,7 @@ func (r *Request) DecodeTensors(body []byte, s *TensorSchema, lim Limits, t *Ten
 	if err := r.decodeParameters(v.Get("parameters")); err != nil {
 		return err
 	}
-	return t.decodeOutputs(v.Get("outputs"), s)
+	return t.decodeOutputs(v.Get("outputs"), s, r.BinaryOutput)
 }
 
 func (t *TensorRequest) reset(n int) {
@@ -150,7 +160,7 @@ func (s *TensorSchema) inputList() string {
 	return string(b)
 }
 
-func (t *TensorRequest) decodeInputs(v *fastjson.Value, s *TensorSchema, lim Limits) error {
+func (t *TensorRequest) decodeInputs(v *fastjson.Value, s *TensorSchema, lim Limits, bin *binaryIn) error {
 	if v == nil {
 		return badRequest("inputs is required: a list of the model's input tensors: " + s.inputList())
 	}
@@ -164,7 +174,7 @@ func (t *TensorRequest) decodeInputs(v *fastjson.Value, s *TensorSchema, lim Lim
 	t.reset(len(s.inputs))
 	rows, elements := -1, 0
 	for i, in := range ins {
-		k, err := t.decodeInput(i, in, s, lim, &rows, &elements)
+		k, err := t.decodeInput(i, in, s, lim, bin, &rows, &elements)
 		if err != nil {
 			return err
 		}
@@ -180,7 +190,7 @@ func (t *TensorRequest) decodeInputs(v *fastjson.Value, s *TensorSchema, lim Lim
 
 // decodeInput decodes the i-th input into the model input it names and
 // returns that input's index.
-func (t *TensorRequest) decodeInput(i int, in *fastjson.Value, s *TensorSchema, lim Limits, rows, elements *int) (int, error) {
+func (t *TensorRequest) decodeInput(i int, in *fastjson.Value, s *TensorSchema, lim Limits, bin *binaryIn, rows, elements *int) (int, error) {
 	if in.Type() != fastjson.TypeObject {
 		return 0, badRequest("inputs[" + strconv.Itoa(i) + `] must be an object {"name", "datatype", "shape", "data"}, got ` + typeName(in.Type()))
 	}
@@ -201,12 +211,16 @@ func (t *TensorRequest) decodeInput(i int, in *fastjson.Value, s *TensorSchema, 
 	}
 	want := &s.inputs[k]
 	sv, dv, data := in.Get("shape"), in.Get("datatype"), in.Get("data")
+	raw, isBinary, err := bin.take(name, in, data != nil)
+	if err != nil {
+		return 0, err
+	}
 	switch {
 	case sv == nil:
 		return 0, inputError(name, "shape is required: the model takes "+tensor.ShapeString(want.shape))
 	case dv == nil:
 		return 0, inputError(name, "datatype is required: the model takes "+want.dtype.V2())
-	case data == nil:
+	case data == nil && !isBinary:
 		return 0, inputError(name, "data is required: the tensor's values, flat in row-major order or nested as the shape")
 	}
 	dtName, err := dv.StringBytes()
@@ -235,6 +249,9 @@ func (t *TensorRequest) decodeInput(i int, in *fastjson.Value, s *TensorSchema, 
 		return 0, badRequest("too many elements: input " + strconv.Quote(string(name)) + " of shape " + sv.String() + " brings the request above " + strconv.Itoa(lim.MaxElements) + " (" + maxElementsKey + ")")
 	}
 	*elements += n
+	if isBinary {
+		return k, t.binaryInput(k, name, want, shape, n, raw, sv)
+	}
 	if data.Type() != fastjson.TypeArray {
 		return 0, inputError(name, "data must be a list, flat in row-major order or nested as the shape, got "+typeName(data.Type()))
 	}
@@ -421,8 +438,13 @@ func (s *TensorSchema) outputList() string {
 	return string(b)
 }
 
-func (t *TensorRequest) decodeOutputs(v *fastjson.Value, s *TensorSchema) error {
+func (t *TensorRequest) decodeOutputs(v *fastjson.Value, s *TensorSchema, binaryAll bool) error {
 	if v == nil {
+		if binaryAll {
+			for _, o := range s.outputs {
+				t.Outputs = append(t.Outputs, RequestedOutput{Name: o.name, Binary: true})
+			}
+		}
 		return nil
 	}
 	if v.Type() != fastjson.TypeArray {
@@ -448,7 +470,7 @@ func (t *TensorRequest) decodeOutputs(v *fastjson.Value, s *TensorSchema) error 
 		if slices.ContainsFunc(t.Outputs, func(r RequestedOutput) bool { return r.Name == s.outputs[k].name }) {
 			return badRequest("outputs: " + strconv.Quote(string(name)) + " is requested twice; list each output once")
 		}
-		ro := RequestedOutput{Name: s.outputs[k].name}
+		ro := RequestedOutput{Name: s.outputs[k].name, Binary: binaryAll}
 		if p := o.Get("parameters"); p != nil {
 			if p.Type() != fastjson.TypeObject {
 				return badRequest("outputs[" + strconv.Quote(string(name)) + "].parameters must be an object, got " + typeName(p.Type()))
@@ -463,8 +485,37 @@ func (t *TensorRequest) decodeOutputs(v *fastjson.Value, s *TensorSchema) error 
 				}
 				ro.Classification = int(x)
 			}
+			if bin, set, err := outputBinary(name, p); err != nil {
+				return err
+			} else if set {
+				ro.Binary = bin
+			}
 		}
 		t.Outputs = append(t.Outputs, ro)
 	}
+	return nil
+}
+
+// binaryInput sets model input k, named name in the request, of the given
+// shape and n elements, from its binary data raw: a slice of the body for
+// a fixed-size datatype (the model's own: the batcher copies it into the
+// batch), or BYTES elements pointing into it.
+func (t *TensorRequest) binaryInput(k int, name []byte, want *schemaTensor, shape []int64, n int, raw []byte, shapeValue *fastjson.Value) error {
+	t.shapes[k] = shape
+	out := tensor.Tensor{Name: want.name, DType: want.dtype, Shape: shape}
+	if want.dtype == tensor.String {
+		strs, problem := appendBinaryStrings(t.strs[k][:0], raw, n)
+		t.strs[k] = strs
+		if problem != "" {
+			return inputError(name, problem)
+		}
+		out.Strings = strs
+	} else {
+		if problem := checkFixedSize(raw, n, want.dtype, shapeValue); problem != "" {
+			return inputError(name, problem)
+		}
+		out.Data = raw
+	}
+	t.Inputs[k] = out
 	return nil
 }

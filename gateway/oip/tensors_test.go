@@ -43,7 +43,7 @@ func TestDecodeTensors(t *testing.T) {
 	r := oip.AcquireRequest()
 	defer oip.ReleaseRequest(r)
 	var tr oip.TensorRequest
-	if err := r.DecodeTensors([]byte(tensorBody), tensorSchema, testLimits, &tr); err != nil {
+	if err := r.DecodeTensors([]byte(tensorBody), nil, tensorSchema, testLimits, &tr); err != nil {
 		t.Fatal(err)
 	}
 	if string(r.ID) != "t-1" || !r.HasTimeout || r.TimeoutMicros != 5000 {
@@ -73,7 +73,7 @@ func TestDecodeTensorsRefuses(t *testing.T) {
 		r := oip.AcquireRequest()
 		defer oip.ReleaseRequest(r)
 		var tr oip.TensorRequest
-		err := r.DecodeTensors([]byte(body), tensorSchema, oip.Limits{MaxRows: 4, MaxElements: 100}, &tr)
+		err := r.DecodeTensors([]byte(body), nil, tensorSchema, oip.Limits{MaxRows: 4, MaxElements: 100}, &tr)
 		var oe *oip.Error
 		if !errors.As(err, &oe) || oe.Status != http.StatusBadRequest || !strings.Contains(oe.Msg, want) {
 			t.Errorf("%s:\n got %v\nwant 400 saying %q", body, err, want)
@@ -108,10 +108,10 @@ func TestTensorResponse(t *testing.T) {
 	r := oip.AcquireRequest()
 	defer oip.ReleaseRequest(r)
 	var tr oip.TensorRequest
-	if err := r.DecodeTensors([]byte(tensorBody), tensorSchema, testLimits, &tr); err != nil {
+	if err := r.DecodeTensors([]byte(tensorBody), nil, tensorSchema, testLimits, &tr); err != nil {
 		t.Fatal(err)
 	}
-	b, err := oip.AppendTensorResponse(nil, "animals", "1.2.0", r, &tr, tensorSchema, outs)
+	b, _, err := oip.AppendTensorResponse(nil, "animals", "1.2.0", r, &tr, tensorSchema, outs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,12 +121,12 @@ func TestTensorResponse(t *testing.T) {
 	if string(b) != want {
 		t.Errorf("response\n got %s\nwant %s", b, want)
 	}
-	all, err := oip.AppendTensorResponse(nil, "animals", "", nil, nil, tensorSchema, outs)
+	all, _, err := oip.AppendTensorResponse(nil, "animals", "", nil, nil, tensorSchema, outs)
 	if err != nil || !json.Valid(all) || !strings.Contains(string(all), `{"name":"names","datatype":"BYTES","shape":[2,1],"data":["a\"b","c"]}`) {
 		t.Errorf("every output: %s (%v)", all, err)
 	}
 	nan := []tensor.Tensor{{Name: "probabilities", DType: tensor.Float32, Shape: []int64{1, 1}, Data: tensor.BytesOf([]float32{float32(math.NaN())})}}
-	if _, err := oip.AppendTensorResponse(nil, "m", "", nil, nil, tensorSchema, nan); err == nil || !strings.Contains(err.Error(), "holds NaN") {
+	if _, _, err := oip.AppendTensorResponse(nil, "m", "", nil, nil, tensorSchema, nan); err == nil || !strings.Contains(err.Error(), "holds NaN") {
 		t.Errorf("a NaN output: %v", err)
 	}
 	md := tensorSchema.Metadata("animals", []string{"1.2.0"})
@@ -155,7 +155,7 @@ func FuzzDecodeTensors(f *testing.F) {
 		r := oip.AcquireRequest()
 		defer oip.ReleaseRequest(r)
 		var tr oip.TensorRequest
-		err := r.DecodeTensors(body, tensorSchema, lim, &tr)
+		err := r.DecodeTensors(body, nil, tensorSchema, lim, &tr)
 		if err != nil {
 			var oe *oip.Error
 			if !errors.As(err, &oe) || oe.Status != http.StatusBadRequest || oe.Msg == "" {
@@ -185,7 +185,7 @@ func TestDecodeTensorsDoesNotAllocate(t *testing.T) {
 	var tr oip.TensorRequest
 	run := func() {
 		r := oip.AcquireRequest()
-		if err := r.DecodeTensors(b, tensorSchema, testLimits, &tr); err != nil {
+		if err := r.DecodeTensors(b, nil, tensorSchema, testLimits, &tr); err != nil {
 			t.Fatal(err)
 		}
 		oip.ReleaseRequest(r)

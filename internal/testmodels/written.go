@@ -48,3 +48,29 @@ func Mixed() *onnxpb.Model {
 		},
 	}}
 }
+
+// Kinds takes one input of each kind the v2 binary extension lays out
+// differently, and answers each transformed: doubled (x float32 [batch, 2]
+// added to itself), echo (ids int64 [batch]), flipped (mask bool
+// [batch, 2], negated) and words (string [batch], as given).
+func Kinds() *onnxpb.Model {
+	pair := []onnxpb.Dim{{Param: "batch"}, {Value: 2}}
+	one := []onnxpb.Dim{{Param: "batch"}}
+	return &onnxpb.Model{Graph: onnxpb.Graph{
+		Name: "kinds",
+		Nodes: []onnxpb.Node{
+			{Op: "Add", Inputs: []string{"x", "x"}, Outputs: []string{"doubled"}},
+			{Op: "Identity", Inputs: []string{"ids"}, Outputs: []string{"echo"}},
+			{Op: "Not", Inputs: []string{"mask"}, Outputs: []string{"flipped"}},
+			{Op: "Identity", Inputs: []string{"text"}, Outputs: []string{"words"}},
+		},
+		Inputs: []onnxpb.ValueInfo{
+			{Name: "x", Type: onnxpb.Float, Shape: pair}, {Name: "ids", Type: onnxpb.Int64, Shape: one},
+			{Name: "mask", Type: onnxpb.Bool, Shape: pair}, {Name: "text", Type: onnxpb.String, Shape: one},
+		},
+		Outputs: []onnxpb.ValueInfo{
+			{Name: "doubled", Type: onnxpb.Float, Shape: pair}, {Name: "echo", Type: onnxpb.Int64, Shape: one},
+			{Name: "flipped", Type: onnxpb.Bool, Shape: pair}, {Name: "words", Type: onnxpb.String, Shape: one},
+		},
+	}}
+}
