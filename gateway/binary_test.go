@@ -234,3 +234,28 @@ func TestV2BinaryTabular(t *testing.T) {
 	bin, raw := splitAnswer(t, do(t, s.public, "POST", path, binBody, headers...))
 	checkBinaryAnswer(t, "binary features and outputs", plain, bin, raw)
 }
+
+// TestV2TransportErrors: a body over server.max_body_bytes, found before a
+// handler runs, answers a v2 path in the protocol's {"error": msg} shape,
+// which Triton's and KServe's clients read, with the status /v1 gets.
+// (Headers too large to read leave the path unknown: /v1's shape.)
+func TestV2TransportErrors(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, options{})
+	path := "/v2/models/" + servingtest.Route + "/infer"
+	for _, tc := range []struct {
+		name    string
+		body    string
+		headers []string
+		status  int
+		want    string
+	}{
+		{"body too large", `{"inputs": [{"name": "contract", "datatype": "BYTES", "shape": [1], "data": ["` + string(bytes.Repeat([]byte("x"), testMaxBodyBytes)) + `"]}]}`, nil, 413, "request body is larger than server.max_body_bytes"},
+	} {
+		r := do(t, s.public, "POST", path, tc.body, tc.headers...)
+		var e struct{ Error string }
+		if err := json.Unmarshal(r.body, &e); err != nil || r.status != tc.status || !bytes.Contains([]byte(e.Error), []byte(tc.want)) {
+			t.Errorf("%s: %d %s, want %d {\"error\": %q…}", tc.name, r.status, r.body, tc.status, tc.want)
+		}
+	}
+}

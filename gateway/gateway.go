@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -396,25 +397,39 @@ func (g *Gateway) recovering(h fasthttp.RequestHandler) fasthttp.RequestHandler 
 	}
 }
 
-// serveTransportError answers errors fasthttp finds before a handler runs.
+// serveTransportError answers errors fasthttp finds before a handler runs,
+// in the error shape of the protocol the path names.
 func (g *Gateway) serveTransportError(ctx *fasthttp.RequestCtx, err error, limit bodyLimit) {
+	var status int
+	var code, msg string
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, codeBodyTooLarge, "",
-			fmt.Sprintf("request body is larger than %s (%d bytes); %s", limit.key, limit.bytes, limit.hint))
+		status, code = fasthttp.StatusRequestEntityTooLarge, codeBodyTooLarge
+		msg = fmt.Sprintf("request body is larger than %s (%d bytes); %s", limit.key, limit.bytes, limit.hint)
 	case isTimeout(err):
-		writeError(ctx, fasthttp.StatusRequestTimeout, codeRequestTimeout, "",
-			fmt.Sprintf("the request did not arrive within server.read_timeout (%s); send it whole, or raise the limit", g.cfg.ReadTimeout))
+		status, code = fasthttp.StatusRequestTimeout, codeRequestTimeout
+		msg = fmt.Sprintf("the request did not arrive within server.read_timeout (%s); send it whole, or raise the limit", g.cfg.ReadTimeout)
 	case isHeaderTooLarge(err):
-		writeError(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, codeHeaderTooLarge, "",
-			fmt.Sprintf("request headers are larger than server.max_header_bytes (%d bytes)", g.cfg.MaxHeaderBytes))
+		status, code = fasthttp.StatusRequestHeaderFieldsTooLarge, codeHeaderTooLarge
+		msg = fmt.Sprintf("request headers are larger than server.max_header_bytes (%d bytes)", g.cfg.MaxHeaderBytes)
 	default:
 		// fasthttp's parse errors quote the raw request buffer, headers and
 		// all (credentials a proxy added, say): log it, never echo it.
 		slog.Debug("cannot parse an HTTP request", "component", "fasthttp", "err", err)
-		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidField, "",
-			"cannot parse the HTTP request: its request line or a header is malformed (header values must not hold control characters)")
+		status, code = fasthttp.StatusBadRequest, codeInvalidField
+		msg = "cannot parse the HTTP request: its request line or a header is malformed (header values must not hold control characters)"
 	}
+	if isV2Path(ctx.Path()) {
+		g.v2Error(ctx, status, msg)
+		return
+	}
+	writeError(ctx, status, code, "", msg)
+}
+
+// isV2Path reports a path of the Open Inference Protocol's endpoints, whose
+// errors are {"error": msg}.
+func isV2Path(path []byte) bool {
+	return bytes.Equal(path, []byte("/v2")) || bytes.HasPrefix(path, []byte("/v2/"))
 }
 
 // isTimeout reports a read that timed out: a net.Error, or any error with
