@@ -20,6 +20,7 @@ import (
 type Batcher struct {
 	model, version string
 	spec           Spec
+	cfg            Config // as it runs: defaults applied, Config's copies handed out
 
 	maxBatch   int
 	maxDelay   time.Duration
@@ -70,6 +71,7 @@ type Batcher struct {
 	closeErr  error
 
 	metrics *batcherMetrics
+	stats   *stats
 }
 
 // TensorInfo describes one model input or output: package runtime's, so
@@ -139,11 +141,14 @@ func New(model, version string, cfg Config, spec Spec, instances []Instance) (*B
 		// One request per batch, as Triton's max_batch_size 0: preferred
 		// sizes and the delay have nothing to gather.
 		maxBatch, preferred, gatherUpTo, cfg.MaxQueueDelay, cfg.TargetLatency = 1, nil, 1, 0, 0
+		cfg.MaxBatchSize, cfg.PreferredBatchSizes = 1, nil
 	}
+	cfg.PreferredBatchSizes = preferred
 	b := &Batcher{
 		model:        model,
 		version:      version,
 		spec:         cloneSpec(spec),
+		cfg:          cfg,
 		maxBatch:     maxBatch,
 		maxDelay:     cfg.MaxQueueDelay,
 		preferred:    preferred,
@@ -168,6 +173,7 @@ func New(model, version string, cfg Config, spec Spec, instances []Instance) (*B
 	}
 	b.queue = make(chan *request, capacity)
 	b.costs = newRunCosts(maxBatch)
+	b.stats = newStats(maxBatch)
 	if cfg.TargetLatency > 0 && maxBatch > 1 {
 		b.adapt = newAdaptive(cfg.TargetLatency, maxBatch, len(instances), b.costs)
 	}

@@ -269,4 +269,11 @@
 //	infergate_batcher_level_queue_depth           gauge: requests waiting at the level
 //	infergate_batcher_level_queue_duration_seconds  histogram: enqueue to dispatch
 //	infergate_batcher_level_rejected_total{reason="queue_full"}  counter: the level's queue was full
+//
+// Stats gives the same cumulative figures as Triton's statistics extension
+// reports them (stats.go): requests answered and failed with their time
+// from arrival to answer, queue waits, and the three phases of a run
+// (copying the inputs in, Run, copying each request's outputs back),
+// counted once per request, and per batch size once per execution. Config
+// gives the configuration as it runs.
 package batcher

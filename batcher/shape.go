@@ -85,6 +85,17 @@ func cloneSpec(s Spec) Spec {
 // Spec is what the batcher's instances take and give.
 func (b *Batcher) Spec() Spec { return cloneSpec(b.spec) }
 
+// Config is the batcher's configuration as it runs: defaults applied,
+// preferred sizes sorted, and, for a model whose requests do not batch,
+// max_batch_size 1 with no delay, preferred sizes or target latency.
+func (b *Batcher) Config() Config {
+	c := b.cfg
+	c.PreferredBatchSizes = slices.Clone(c.PreferredBatchSizes)
+	c.PriorityQueueSizes = slices.Clone(c.PriorityQueueSizes)
+	c.InstanceGroups = slices.Clone(c.InstanceGroups)
+	return c
+}
+
 // MaxBatch is the most rows one batch holds: max_batch_size, or 1 for a
 // model whose requests do not batch.
 func (b *Batcher) MaxBatch() int { return b.maxBatch }

@@ -37,6 +37,8 @@ type worker struct {
 	batch  []*request // the requests of the batch being run
 	shape  []int64    // a batch input's shape, reused
 	arenas [][]byte   // per input: the bytes of a string input's elements
+	// copied is when run finished copying the batch's inputs in.
+	copied time.Time
 }
 
 // former is a batch being formed: the requests taken from the queue and not
@@ -290,6 +292,7 @@ func (w *worker) take(f *former, target int) (rows int) {
 	now := time.Now()
 	batch := w.batch[:0]
 	keep := 0
+	var queued time.Duration
 	// In an ordered queue, lower levels owed rows go first (priority.go).
 	lower, rescued := false, 0
 	if f.ordered {
@@ -316,7 +319,9 @@ func (w *worker) take(f *former, target int) (rows int) {
 			r.complete(ErrDeadlineExceeded)
 			continue
 		}
-		wait := now.Sub(r.enqueued).Seconds()
+		waited := now.Sub(r.enqueued)
+		queued += waited
+		wait := waited.Seconds()
 		m.queueDuration.Update(wait)
 		if q := b.levels[r.level].queueDuration; q != nil {
 			q.Update(wait)
@@ -324,6 +329,7 @@ func (w *worker) take(f *former, target int) (rows int) {
 		batch = append(batch, r)
 		rows += r.rows
 	}
+	b.stats.queue.add(len(batch), queued)
 	clear(f.pending[keep:])
 	f.pending = f.pending[:keep]
 	f.held.Store(int64(keep))
@@ -352,6 +358,7 @@ func (w *worker) runBatch(rows int) {
 	start := time.Now()
 	err := w.run(batch, rows)
 	end := time.Now()
+	copied := w.copied // read while the worker holds the instance: a direct run may take it once freed
 	elapsed := end.Sub(start)
 	m.computeDuration.Update(elapsed.Seconds())
 	if err != nil {
@@ -378,10 +385,23 @@ func (w *worker) runBatch(rows int) {
 	// The outputs are copied out of the instance: free it before any
 	// caller wakes, so that a caller's next request finds it idle.
 	w.giveToken()
+	done := time.Now()
+	if err == nil {
+		b.stats.ran(b.batchSize(rows), rows, len(batch), copied.Sub(start), end.Sub(copied), done.Sub(end), end)
+	}
+	var answered int
+	var waited time.Duration
 	for _, r := range batch {
 		if r != nil {
+			answered++
+			waited += done.Sub(r.enqueued)
 			r.complete(err)
 		}
+	}
+	if err == nil {
+		b.stats.success.add(answered, waited)
+	} else {
+		b.stats.fail.add(answered, waited)
 	}
 	clear(batch)
 	w.batch = batch[:0]
@@ -410,10 +430,15 @@ func (w *worker) runDirect(in, out []tensor.Tensor, rows int, lv uint8, start ti
 	m.computeDuration.Update(elapsed.Seconds())
 	if err != nil {
 		m.failed.Inc()
+		b.stats.fail.add(1, elapsed)
 		return w.failed(err)
 	}
 	b.observeRun(rows, elapsed, end)
 	w.collect(r, 0)
+	done := time.Now()
+	b.stats.queue.add(1, 0)
+	b.stats.ran(b.batchSize(rows), rows, 1, w.copied.Sub(start), end.Sub(w.copied), done.Sub(end), end)
+	b.stats.success.add(1, done.Sub(start))
 	return nil
 }
 
@@ -464,6 +489,7 @@ func (w *worker) run(batch []*request, rows int) (err error) {
 	}
 	// The inputs are copied: from now on a caller may give up at its
 	// deadline (see the request states).
+	w.copied = time.Now()
 	for _, r := range batch {
 		r.state.Store(stateComputing)
 	}

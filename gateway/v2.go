@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/infergate/infergate/batcher"
 	"github.com/infergate/infergate/gateway/auth"
 	"github.com/infergate/infergate/gateway/oip"
 	"github.com/infergate/infergate/internal/features"
@@ -61,7 +62,7 @@ func (g *Gateway) serveV2(ctx *fasthttp.RequestCtx) {
 	rest, ok := bytes.CutPrefix(path, v2ModelsPrefix)
 	if !ok {
 		g.v2Error(ctx, fasthttp.StatusNotFound, "no such endpoint "+strconv.Quote(string(path))+
-			"; the v2 API is GET /v2, /v2/health/{live,ready}, /v2/models/NAME[/versions/V][/ready] and POST /v2/models/NAME[/versions/V]/infer")
+			"; the v2 API is GET /v2, /v2/health/{live,ready}, /v2/models[/NAME[/versions/V]]/stats, /v2/models/NAME[/versions/V][/ready|/config] and POST /v2/models/NAME[/versions/V]/infer")
 		return
 	}
 	// NAME[/versions/V][/ready|/infer]; route names hold no slash.
@@ -77,6 +78,19 @@ func (g *Gateway) serveV2(ctx *fasthttp.RequestCtx) {
 	}
 	s := g.acquire()
 	defer s.release()
+	if string(name) == "stats" && len(rest) == 0 {
+		// Triton's GET /v2/models/stats: every model the key may call.
+		if g.v2Get(ctx) {
+			all := oip.Statistics{ModelStats: []oip.ModelStats{}}
+			for _, route := range s.table.Routes() {
+				if key.MayCall([]byte(route.Name())) {
+					all.ModelStats = append(all.ModelStats, v2Stats(route, nil)...)
+				}
+			}
+			g.writeV2JSON(ctx, all)
+		}
+		return
+	}
 	route := s.table.Lookup(name)
 	if route == nil {
 		g.v2Error(ctx, fasthttp.StatusNotFound, "unknown model "+strconv.Quote(string(name))+"; GET /v1/models on the admin port lists the models served")
@@ -107,6 +121,14 @@ func (g *Gateway) serveV2(ctx *fasthttp.RequestCtx) {
 		if g.v2Get(ctx) {
 			g.v2Ready(ctx, g.ready.Load(), route.Name())
 		}
+	case "config":
+		if g.v2Get(ctx) {
+			g.writeV2JSON(ctx, v2Config(route, s.routes[route], pinned))
+		}
+	case "stats":
+		if g.v2Get(ctx) {
+			g.writeV2JSON(ctx, oip.Statistics{ModelStats: v2Stats(route, pinned)})
+		}
 	case "infer":
 		if !ctx.IsPost() {
 			ctx.Response.Header.Set(fasthttp.HeaderAllow, fasthttp.MethodPost)
@@ -115,7 +137,7 @@ func (g *Gateway) serveV2(ctx *fasthttp.RequestCtx) {
 		}
 		g.serveV2Infer(ctx, key, route, s.routes[route], pinned)
 	default:
-		g.v2Error(ctx, fasthttp.StatusNotFound, "no such endpoint "+strconv.Quote(string(path))+"; a model has /ready and /infer")
+		g.v2Error(ctx, fasthttp.StatusNotFound, "no such endpoint "+strconv.Quote(string(path))+"; a model has /ready, /config, /stats and /infer")
 	}
 }
 
@@ -323,4 +345,71 @@ func setV2Body(ctx *fasthttp.RequestCtx, body []byte, headerLen int) []byte {
 	}
 	ctx.SetBody(body)
 	return body
+}
+
+// v2Config is the model configuration of route (of its pinned version's
+// model, when the path names one): its inputs and outputs, and the batcher
+// of the model that answers.
+func v2Config(route *router.Route, rs *routeState, pinned *router.Target) oip.ModelConfig {
+	m := route.Target()
+	if pinned != nil {
+		m = pinned.Model()
+	}
+	var b oip.Batching
+	if m != nil {
+		c := m.Batching()
+		b = oip.Batching{
+			MaxBatchSize: c.MaxBatchSize, MaxQueueDelay: c.MaxQueueDelay, TargetLatency: c.TargetLatency,
+			Preferred: c.PreferredBatchSizes, PriorityLevels: c.PriorityLevels, DefaultPriorityLevel: c.DefaultPriorityLevel,
+			MaxQueueSize: c.MaxQueueSize, Placement: m.Placement(),
+		}
+	}
+	if rs.tensors != nil {
+		return rs.tensors.Config(route.Name(), b)
+	}
+	return rs.schema.Config(route.Name(), b)
+}
+
+// v2Stats are the statistics of each model version route answers with (the
+// pinned one alone, when the path names a version), as Triton reports them.
+// The response cache answers before any model: its hits and misses are the
+// route's, on /metrics, not a version's.
+func v2Stats(route *router.Route, pinned *router.Target) []oip.ModelStats {
+	targets := route.Targets()
+	if pinned != nil {
+		targets = []*router.Target{pinned}
+	}
+	out := []oip.ModelStats{}
+	var seen []string
+	for _, t := range targets {
+		m := t.Model()
+		if m == nil || contains(seen, m.Version()) {
+			continue
+		}
+		seen = append(seen, m.Version())
+		st := m.Stats()
+		ms := oip.ModelStats{
+			Name: route.Name(), Version: m.Version(),
+			InferenceCount: st.Inferences, ExecutionCount: st.Executions,
+			InferenceStats: oip.InferenceStats{
+				Success: statDuration(st.Success), Fail: statDuration(st.Fail), Queue: statDuration(st.Queue),
+				ComputeInput: statDuration(st.ComputeInput), ComputeInfer: statDuration(st.ComputeInfer), ComputeOutput: statDuration(st.ComputeOutput),
+			},
+			BatchStats:  []oip.BatchStats{},
+			MemoryUsage: []struct{}{},
+		}
+		if !st.LastInference.IsZero() {
+			ms.LastInference = st.LastInference.UnixMilli()
+		}
+		for _, b := range st.Batches {
+			ms.BatchStats = append(ms.BatchStats, oip.BatchStats{BatchSize: b.Size,
+				ComputeInput: statDuration(b.ComputeInput), ComputeInfer: statDuration(b.ComputeInfer), ComputeOutput: statDuration(b.ComputeOutput)})
+		}
+		out = append(out, ms)
+	}
+	return out
+}
+
+func statDuration(d batcher.Duration) oip.StatDuration {
+	return oip.StatDuration{Count: uint64(max(d.Count, 0)), Ns: uint64(max(d.Total, 0))}
 }

@@ -100,6 +100,12 @@ func (m *Model) QueueDepth() int { return m.batcher.QueueDepth() }
 // Placement says where each of the model's instances runs ("cpu", "gpu 0").
 func (m *Model) Placement() []string { return m.batcher.Placement() }
 
+// Batching is the configuration the model's batcher runs with.
+func (m *Model) Batching() batcher.Config { return m.batcher.Config() }
+
+// Stats are the model's batcher's statistics since it started.
+func (m *Model) Stats() batcher.Stats { return m.batcher.Stats() }
+
 // Target is one way a route can answer: a model version, a remote endpoint,
 // rules or a static answer, with its own breaker, timeout, retries and
 // metrics. A Target is safe for concurrent use.

@@ -39,8 +39,42 @@ type clientReport struct {
 		BinaryOut map[string][]any `json:"binary_out"`
 		JSONID    string           `json:"json_id"`
 		Async     []map[string][]any
+		Config    struct {
+			Name         string
+			Platform     string
+			MaxBatchSize int `json:"max_batch_size"`
+			Input        []struct {
+				Name     string
+				DataType string `json:"data_type"`
+				Dims     []int64
+			}
+			DynamicBatching *struct{} `json:"dynamic_batching"`
+			InstanceGroup   []struct {
+				Kind  string
+				Count int
+			} `json:"instance_group"`
+		}
+		Stats modelStats
 	}
-	Aio map[string]any
+	Aio      map[string]any
+	AllStats modelStats `json:"all_stats"`
+}
+
+// modelStats is Triton's statistics answer, as tritonclient returns it.
+type modelStats struct {
+	ModelStats []struct {
+		Name, Version  string
+		InferenceCount int64 `json:"inference_count"`
+		ExecutionCount int64 `json:"execution_count"`
+		LastInference  int64 `json:"last_inference"`
+		InferenceStats map[string]struct {
+			Count int64
+			Ns    int64
+		} `json:"inference_stats"`
+		BatchStats []struct {
+			BatchSize int `json:"batch_size"`
+		} `json:"batch_stats"`
+	} `json:"model_stats"`
 }
 
 // runClients runs scripts/pyclients/run.sh on cases; it skips the test when
@@ -171,6 +205,42 @@ auth: {mode: off, admin: {mode: off, audit_log: %q}}
 				t.Errorf("%s %s: %v\nwant the JSON call's %v", route, mode, got, m.JSON)
 			}
 		}
+	}
+
+	// The model configuration is Triton's: what perf_analyzer reads.
+	demoConfig, ocrConfig := r.Models["customer-churn"].Config, r.Models["ocr"].Config
+	if demoConfig.Name != "customer-churn" || demoConfig.Platform != "onnxruntime_onnx" || demoConfig.MaxBatchSize != 16 || demoConfig.DynamicBatching == nil ||
+		len(demoConfig.InstanceGroup) != 1 || demoConfig.InstanceGroup[0].Kind != "KIND_CPU" || demoConfig.InstanceGroup[0].Count != 2 {
+		t.Errorf("demo config %+v", demoConfig)
+	}
+	if len(ocrConfig.Input) != 1 || ocrConfig.Input[0].Name != "x" || ocrConfig.Input[0].DataType != "TYPE_FP32" || !slices.Equal(ocrConfig.Input[0].Dims, []int64{3, 48, 192}) || ocrConfig.MaxBatchSize != 8 {
+		t.Errorf("ocr config %+v", ocrConfig)
+	}
+	// The statistics count what the clients sent: 9 requests a model (4
+	// modes, 4 async_infer, 1 asyncio), each a tensor request of 2 images,
+	// or 3 rows, which a feature route serves as 3 requests.
+	for route, want := range map[string]struct{ requests, rows int64 }{"ocr": {9, 18}, "customer-churn": {27, 27}} {
+		st := r.Models[route].Stats
+		if len(st.ModelStats) != 1 {
+			t.Errorf("%s stats: %+v", route, st)
+			continue
+		}
+		ms := st.ModelStats[0]
+		inf := ms.InferenceStats
+		if ms.Name != route || ms.Version != "1.0.0" || ms.InferenceCount != want.rows || ms.ExecutionCount < 1 || ms.ExecutionCount > want.rows ||
+			inf["success"].Count != want.requests || inf["fail"].Count != 0 || inf["queue"].Count != want.requests || inf["compute_infer"].Count != want.requests ||
+			inf["compute_infer"].Ns <= 0 || inf["success"].Ns < inf["compute_infer"].Ns/max(want.requests, 1) || len(ms.BatchStats) == 0 ||
+			ms.LastInference < time.Now().Add(-time.Minute).UnixMilli() {
+			t.Errorf("%s stats %+v: want %d requests of %d rows", route, ms, want.requests, want.rows)
+		}
+		for _, k := range []string{"compute_input", "compute_output", "cache_hit", "cache_miss"} {
+			if _, ok := inf[k]; !ok {
+				t.Errorf("%s stats: no %s", route, k)
+			}
+		}
+	}
+	if len(r.AllStats.ModelStats) != 2 {
+		t.Errorf("GET /v2/models/stats: %+v, want both models", r.AllStats)
 	}
 
 	// The demo's probabilities and labels are /v1's for the same rows.

@@ -78,12 +78,19 @@
 // Append functions then return the JSON's length for the answer's
 // Inference-Header-Content-Length.
 //
+// # Model configuration and statistics (config.go, stats.go)
+//
+// Triton's model configuration extension (ModelConfig, from a schema and
+// the batcher's settings as it runs) and statistics extension
+// (Statistics), as Triton's JSON: the field names and enum strings of its
+// model_config.proto, which tritonclient and perf_analyzer read.
+//
 // Not supported: shared memory (an input naming shared_memory_region is a
 // 400), raw tensor input to a feature route (the model's encoded
 // [batch, width] tensor: clients send features, and the route encodes them
 // with the model's signature), FP16 and BF16 feature inputs, and the
-// protocol's extensions other than binary_tensor_data and classification,
-// the two the server metadata lists.
+// protocol's extensions other than binary_tensor_data, classification,
+// model_configuration and statistics, which the server metadata lists.
 //
 // # Errors
 //

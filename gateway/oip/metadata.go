@@ -14,7 +14,7 @@ type ServerMetadata struct {
 
 // NewServerMetadata returns the server metadata of infergate at version.
 func NewServerMetadata(version string) ServerMetadata {
-	return ServerMetadata{Name: "infergate", Version: version, Extensions: []string{"binary_tensor_data", "classification"}}
+	return ServerMetadata{Name: "infergate", Version: version, Extensions: []string{"binary_tensor_data", "classification", "model_configuration", "statistics"}}
 }
 
 // TensorMetadata describes one input or output tensor. A dimension of -1

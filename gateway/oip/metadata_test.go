@@ -20,7 +20,7 @@ func TestMetadataJSON(t *testing.T) {
 			t.Errorf("%s:\n got %s\nwant %s", name, b, want)
 		}
 	}
-	f("server", oip.NewServerMetadata("1.2.0"), `{"name":"infergate","version":"1.2.0","extensions":["binary_tensor_data","classification"]}`)
+	f("server", oip.NewServerMetadata("1.2.0"), `{"name":"infergate","version":"1.2.0","extensions":["binary_tensor_data","classification","model_configuration","statistics"]}`)
 	outputs := `"outputs":[` +
 		`{"name":"probability","datatype":"FP32","shape":[-1]},` +
 		`{"name":"label","datatype":"BYTES","shape":[-1]},` +

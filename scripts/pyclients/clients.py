@@ -91,6 +91,10 @@ def main():
         r["async"] = [answer(p.get_result(), m) for p in pending]
         report["models"][route] = r
     report["aio"] = asyncio.run(aio_calls(url, models))
+    for m in models:
+        report["models"][m["route"]]["config"] = client.get_model_config(m["route"])
+        report["models"][m["route"]]["stats"] = client.get_inference_statistics(m["route"])
+    report["all_stats"] = client.get_inference_statistics()
     client.close()
     json.dump(report, sys.stdout)
 
