@@ -31,6 +31,8 @@ const (
 	codeInternal         = "internal"
 	codeTooManyInstances = "too_many_instances"
 	codeConflict         = "conflict"
+	// codeUnsupportedEncoding: a Content-Encoding other than gzip or deflate.
+	codeUnsupportedEncoding = "unsupported_encoding"
 )
 
 // errorObject is the error object of an answer that carries more than the

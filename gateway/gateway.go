@@ -204,7 +204,12 @@ func newGateway(cfg Config, table *router.Table, cacheHash keyHasher) (*Gateway,
 		g.closeFeatures()
 		return nil, err
 	}
-	g.public = g.newServer("infergate", g.recovering(g.servePublic), bodyLimit{"server.max_body_bytes", g.cfg.MaxBodyBytes, "send fewer or smaller rows"})
+	// Answers are compressed when the client accepts gzip or deflate
+	// (fasthttp leaves bodies under 200 bytes alone), at the fastest level:
+	// latency first. Not br: Triton's clients decode only those two, and
+	// aiohttp, under tritonclient's asyncio client, offers br on its own.
+	public := fasthttp.CompressHandlerLevel(g.recovering(g.servePublic), fasthttp.CompressBestSpeed)
+	g.public = g.newServer("infergate", public, bodyLimit{"server.max_body_bytes", g.cfg.MaxBodyBytes, "send fewer or smaller rows"})
 	g.admin = g.newServer("infergate-admin", g.recovering(g.serveAdmin), bodyLimit{"server.admin_max_body_bytes", g.cfg.AdminMaxBodyBytes,
 		"import a larger model with `infergate registry import`"})
 	return g, nil

@@ -71,7 +71,14 @@ func (g *Gateway) servePredictions(ctx *fasthttp.RequestCtx) {
 	}
 	defer g.admit.Release()
 
-	body := ctx.PostBody()
+	body, inflated, ok := g.requestBody(ctx, protoV1)
+	if !ok {
+		g.countUnrouted(ctx)
+		return
+	}
+	if inflated != nil {
+		defer inflated.release()
+	}
 	if jsonTooDeep(body, g.cfg.MaxJSONDepth) {
 		writeError(ctx, fasthttp.StatusBadRequest, codeInvalidJSON, "",
 			"request body nests JSON deeper than server.max_json_depth ("+strconv.Itoa(g.cfg.MaxJSONDepth)+" levels)")

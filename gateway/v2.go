@@ -166,7 +166,15 @@ func (g *Gateway) serveV2Infer(ctx *fasthttp.RequestCtx, key *auth.Key, route *r
 		return
 	}
 	defer g.admit.Release()
-	body, tail, err := oip.SplitBody(ctx.PostBody(), ctx.Request.Header.Peek(oip.HeaderContentLength))
+	raw, inflated, ok := g.requestBody(ctx, protoV2)
+	if !ok {
+		stats.countError(ctx, start)
+		return
+	}
+	if inflated != nil {
+		defer inflated.release()
+	}
+	body, tail, err := oip.SplitBody(raw, ctx.Request.Header.Peek(oip.HeaderContentLength))
 	if err != nil {
 		g.v2Error(ctx, fasthttp.StatusBadRequest, err.Error())
 		stats.countError(ctx, start)

@@ -37,7 +37,9 @@ type clientReport struct {
 		Binary    map[string][]any
 		BinaryIn  map[string][]any `json:"binary_in"`
 		BinaryOut map[string][]any `json:"binary_out"`
-		JSONID    string           `json:"json_id"`
+		Gzip      map[string][]any
+		Deflate   map[string][]any
+		JSONID    string `json:"json_id"`
 		Async     []map[string][]any
 		Config    struct {
 			Name         string
@@ -187,7 +189,7 @@ auth: {mode: off, admin: {mode: off, audit_log: %q}}
 			t.Errorf("%s: ready %v, metadata %+v, id %q", route, m.Ready, m.Metadata, m.JSONID)
 		}
 		// Every way of sending gets the JSON call's answer.
-		modes := map[string]map[string][]any{"binary": m.Binary, "binary_in": m.BinaryIn, "binary_out": m.BinaryOut}
+		modes := map[string]map[string][]any{"binary": m.Binary, "binary_in": m.BinaryIn, "binary_out": m.BinaryOut, "gzip": m.Gzip, "deflate": m.Deflate}
 		for i, a := range m.Async {
 			modes[fmt.Sprintf("async_infer %d", i)] = a
 		}
@@ -216,10 +218,11 @@ auth: {mode: off, admin: {mode: off, audit_log: %q}}
 	if len(ocrConfig.Input) != 1 || ocrConfig.Input[0].Name != "x" || ocrConfig.Input[0].DataType != "TYPE_FP32" || !slices.Equal(ocrConfig.Input[0].Dims, []int64{3, 48, 192}) || ocrConfig.MaxBatchSize != 8 {
 		t.Errorf("ocr config %+v", ocrConfig)
 	}
-	// The statistics count what the clients sent: 9 requests a model (4
-	// modes, 4 async_infer, 1 asyncio), each a tensor request of 2 images,
-	// or 3 rows, which a feature route serves as 3 requests.
-	for route, want := range map[string]struct{ requests, rows int64 }{"ocr": {9, 18}, "customer-churn": {27, 27}} {
+	// The statistics count what the clients sent: 11 requests a model (4
+	// modes, gzip, deflate, 4 async_infer, 1 asyncio), each a tensor
+	// request of 2 images, or 3 rows, which a feature route serves as 3
+	// requests.
+	for route, want := range map[string]struct{ requests, rows int64 }{"ocr": {11, 22}, "customer-churn": {33, 33}} {
 		st := r.Models[route].Stats
 		if len(st.ModelStats) != 1 {
 			t.Errorf("%s stats: %+v", route, st)
@@ -293,5 +296,5 @@ auth: {mode: off, admin: {mode: off, audit_log: %q}}
 	if worst > 1e-6 {
 		t.Errorf("ocr: tritonclient's answer differs from ONNX Runtime's by %g: %v, want %v", worst, got, want)
 	}
-	t.Logf("tritonclient: %d models, 8 calls each (JSON, binary in, out and both, 4 async_infer) and asyncio, all equal; ocr within %g of ONNX Runtime", len(r.Models), worst)
+	t.Logf("tritonclient: %d models, 10 calls each (JSON, binary in, out and both, gzip, deflate, 4 async_infer) and asyncio, all equal; ocr within %g of ONNX Runtime", len(r.Models), worst)
 }

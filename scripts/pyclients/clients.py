@@ -86,6 +86,10 @@ def main():
                 sys.exit(f"{route}, {mode}: status {e.status()!r}, message {e.message()!r}, debug {e.debug_details()!r}")
             r[mode] = answer(result, m)
             r[mode + "_id"] = result.get_response().get("id")
+        for alg in ("gzip", "deflate"):
+            inputs, outputs = request(httpclient, m, True, True)
+            result = client.infer(route, inputs, outputs=outputs, request_compression_algorithm=alg, response_compression_algorithm=alg)
+            r[alg] = answer(result, m)
         inputs, outputs = request(httpclient, m, True, True)
         pending = [client.async_infer(route, inputs, outputs=outputs) for _ in range(4)]
         r["async"] = [answer(p.get_result(), m) for p in pending]
