@@ -160,6 +160,12 @@ func buildBody(b *BodyConfig, adminURL string) (target.BodySource, error) {
 		return target.Dataset(b.Dataset, b.ModelID, b.Drop)
 	case b.Template != "":
 		return target.Template(b.Template)
+	case b.File != "":
+		data, err := os.ReadFile(b.File)
+		if err != nil {
+			return nil, err
+		}
+		return target.Fixed(data), nil
 	case b.Signature:
 		if adminURL == "" {
 			return nil, errors.New("signature: the server has no admin API")

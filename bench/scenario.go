@@ -103,6 +103,10 @@ type BodyConfig struct {
 	Drop    []string `yaml:"drop"`
 	// Fixed is sent as is.
 	Fixed string `yaml:"fixed"`
+	// File is a file sent as is, read once at start: a body that is not
+	// text, such as a v2 request of the binary tensor extension (with its
+	// Inference-Header-Content-Length in the target's headers).
+	File string `yaml:"file"`
 	// Template is rendered per request ({{seq}}, {{rand_int A B}},
 	// {{rand_float A B}}, {{choice a|b}}).
 	Template string `yaml:"template"`
@@ -241,13 +245,13 @@ func (s *Scenario) Validate() error {
 		}
 		b := &t.Body
 		sources := 0
-		for _, set := range []bool{b.Dataset != "", b.Fixed != "", b.Template != "", b.Signature} {
+		for _, set := range []bool{b.Dataset != "", b.Fixed != "", b.File != "", b.Template != "", b.Signature} {
 			if set {
 				sources++
 			}
 		}
 		if sources > 1 {
-			bad("%s.body: set at most one of dataset, fixed, template, signature", path)
+			bad("%s.body: set at most one of dataset, fixed, file, template, signature", path)
 		}
 		if (b.Dataset != "" || b.Signature) && b.ModelID == "" {
 			bad("%s.body.model_id: needed with dataset or signature: the route the rows are for", path)

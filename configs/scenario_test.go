@@ -96,6 +96,8 @@ func TestScenarioErrors(t *testing.T) {
 	f("servers: [{name: s}]\ntargets: [{name: a, server: s, body: {dataset: x.csv}}]\nsteps: [{mode: closed, concurrency: [1]}]\ncomparisons: [{a: a, b: b}]\n",
 		"servers[0]: set exactly one of infergate", "targets[a].body.model_id: needed with dataset",
 		`comparisons[0]: no target named "b"`)
+	f("targets: [{name: a, url: 'http://x/', body: {fixed: '{}', file: body.bin}}]\nsteps: [{mode: closed, concurrency: [1]}]\n",
+		"targets[a].body: set at most one of dataset, fixed, file, template, signature")
 }
 
 func TestStepSweeps(t *testing.T) {

@@ -107,14 +107,20 @@ func TestV2Conformance(t *testing.T) {
 			if md.Platform != "onnx_onnxv1" || len(md.Versions) != 1 || md.Versions[0] != "1.0.0" || len(md.Inputs) != 7 || len(md.Outputs) != 4 {
 				t.Errorf("model metadata: %+v", md)
 			}
-			for _, tm := range append(md.Inputs, md.Outputs...) {
+			for i, tm := range append(md.Inputs, md.Outputs...) {
 				for _, f := range tensor {
 					if _, ok := tm[f]; !ok {
 						t.Errorf("tensor metadata without %q: %v", f, tm)
 					}
 				}
-				if string(tm["shape"]) != "[-1]" {
-					t.Errorf("tensor shape %s, want [-1] (the batch dimension)", tm["shape"])
+				// An input is one value a row, as Triton shows dims [1]
+				// (taken as [N, 1] or [N]); an output is [N].
+				want := "[-1]"
+				if i < len(md.Inputs) {
+					want = "[-1,1]"
+				}
+				if string(tm["shape"]) != want {
+					t.Errorf("tensor shape %s, want %s", tm["shape"], want)
 				}
 			}
 		}},

@@ -37,8 +37,10 @@ type ModelMetadata struct {
 
 // NewModelMetadata returns the metadata of the route name serving versions:
 // one input per feature of s, in order (FP32 for a numeric feature, which
-// also takes the other numeric datatypes, BYTES for a categorical one), and
-// the outputs every model has.
+// also takes the other numeric datatypes, BYTES for a categorical one), of
+// shape [-1, 1] as Triton shows a value a row (a request may send [N] or
+// [N, 1]; perf_analyzer cannot generate inputs of rank 1), and the outputs
+// every model has, of shape [N].
 func NewModelMetadata(name string, versions []string, s *Schema) ModelMetadata {
 	m := ModelMetadata{
 		Name:     name,
@@ -54,7 +56,7 @@ func NewModelMetadata(name string, versions []string, s *Schema) ModelMetadata {
 		if s.features[i].categorical {
 			dt = "BYTES"
 		}
-		m.Inputs = append(m.Inputs, TensorMetadata{Name: s.features[i].name, Datatype: dt, Shape: []int64{-1}})
+		m.Inputs = append(m.Inputs, TensorMetadata{Name: s.features[i].name, Datatype: dt, Shape: []int64{-1, 1}})
 	}
 	for _, o := range s.outputs {
 		shape := []int64{-1}

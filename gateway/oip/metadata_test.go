@@ -28,11 +28,11 @@ func TestMetadataJSON(t *testing.T) {
 		`{"name":"target","datatype":"BYTES","shape":[-1]}]`
 	f("model", oip.NewModelMetadata("customer-churn", []string{"3", "4"}, testSchema),
 		`{"name":"customer-churn","versions":["3","4"],"platform":"onnx_onnxv1","inputs":[`+
-			`{"name":"tenure_months","datatype":"FP32","shape":[-1]},`+
-			`{"name":"monthly_charges","datatype":"FP32","shape":[-1]},`+
-			`{"name":"has_partner","datatype":"FP32","shape":[-1]},`+
-			`{"name":"contract","datatype":"BYTES","shape":[-1]}],`+outputs+`}`)
+			`{"name":"tenure_months","datatype":"FP32","shape":[-1,1]},`+
+			`{"name":"monthly_charges","datatype":"FP32","shape":[-1,1]},`+
+			`{"name":"has_partner","datatype":"FP32","shape":[-1,1]},`+
+			`{"name":"contract","datatype":"BYTES","shape":[-1,1]}],`+outputs+`}`)
 	one := oip.NewSchema(&registry.Signature{Features: []registry.Feature{{Name: "plan", Type: registry.Categorical}}})
 	f("model without versions", oip.NewModelMetadata("rules-only", nil, one),
-		`{"name":"rules-only","platform":"onnx_onnxv1","inputs":[{"name":"plan","datatype":"BYTES","shape":[-1]}],`+outputs+`}`)
+		`{"name":"rules-only","platform":"onnx_onnxv1","inputs":[{"name":"plan","datatype":"BYTES","shape":[-1,1]}],`+outputs+`}`)
 }
