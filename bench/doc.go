@@ -19,6 +19,14 @@
 // all targets alike and their ratios stay meaningful. Servers the scenario
 // starts run for the whole scenario; an idle server costs next to nothing.
 //
+// # Thresholds
+//
+// A step may carry pass marks (Thresholds: p99 below a bound, an error
+// ratio at most one, a throughput ratio against another target at least
+// one), checked once the run ends on every load of the step
+// (CheckThresholds); infergate bench prints each check and exits 1 when
+// one is broken, as k6 does.
+//
 // The harness talks to infergate only over HTTP, as a user's load test
 // would; only the in-process baseline uses package runtime directly.
 package bench

@@ -143,6 +143,8 @@ type StepConfig struct {
 	RateRange string `yaml:"rate_range"`
 	// Arrival is constant (default) or poisson.
 	Arrival loadgen.Arrival `yaml:"arrival"`
+	// Thresholds are the step's pass marks (thresholds.go).
+	Thresholds *Thresholds `yaml:"thresholds"`
 }
 
 // ComparisonConfig asks the report for A ÷ B at every load both ran.
@@ -269,6 +271,33 @@ func (s *Scenario) Validate() error {
 	for i := range s.Steps {
 		if _, err := s.Steps[i].Loads(); err != nil {
 			bad("steps[%d].%w", i, err)
+		}
+		if th := s.Steps[i].Thresholds; th != nil {
+			path := fmt.Sprintf("steps[%d].thresholds", i)
+			for _, name := range th.Targets {
+				if !targets[name] {
+					bad("%s.targets: no target named %q", path, name)
+				}
+			}
+			if th.P99 < 0 {
+				bad("%s.p99: must not be negative, got %s", path, th.P99)
+			}
+			if r := th.ErrorRatio; r != nil && (*r < 0 || *r > 1) {
+				bad("%s.error_ratio: a share from 0 to 1 (0.01 is 1%%), got %g", path, *r)
+			}
+			for j, r := range th.Ratios {
+				for _, name := range []string{r.A, r.B} {
+					if !targets[name] {
+						bad("%s.ratios[%d]: no target named %q", path, j, name)
+					}
+				}
+				if r.Min <= 0 {
+					bad("%s.ratios[%d].min: must be above 0, got %g", path, j, r.Min)
+				}
+			}
+			if th.P99 == 0 && th.ErrorRatio == nil && len(th.Ratios) == 0 {
+				bad("%s: set p99, error_ratio or ratios", path)
+			}
 		}
 	}
 	for i, c := range s.Comparisons {

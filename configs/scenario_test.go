@@ -98,6 +98,10 @@ func TestScenarioErrors(t *testing.T) {
 		`comparisons[0]: no target named "b"`)
 	f("targets: [{name: a, url: 'http://x/', body: {fixed: '{}', file: body.bin}}]\nsteps: [{mode: closed, concurrency: [1]}]\n",
 		"targets[a].body: set at most one of dataset, fixed, file, template, signature")
+	f("targets: [{name: a, url: 'http://x/'}]\nsteps: [{mode: closed, concurrency: [1], thresholds: {targets: [b], error_ratio: 2, ratios: [{a: a, b: c, min: 0}]}}, {mode: closed, concurrency: [2], thresholds: {}}]\n",
+		`steps[0].thresholds.targets: no target named "b"`, "steps[0].thresholds.error_ratio: a share from 0 to 1 (0.01 is 1%), got 2",
+		`steps[0].thresholds.ratios[0]: no target named "c"`, "steps[0].thresholds.ratios[0].min: must be above 0, got 0",
+		"steps[1].thresholds: set p99, error_ratio or ratios")
 }
 
 func TestStepSweeps(t *testing.T) {

@@ -33,7 +33,11 @@ Or one target, given on the command line:
   infergate bench --url URL --dataset rows.csv --model-id customer-churn --drop churned --rate 5000 [--arrival poisson]
 
 The table goes to standard output; report.json and report.html to --out
-(default bench/results/<time>-<scenario>/).
+(default bench/results/<time>-<scenario>/). --header 'Name: value' (again
+for more) is sent with every HTTP request, on every target of a scenario
+too: an API key, say. A scenario's steps may have thresholds (p99,
+error_ratio, ratios against another target); the run then prints each
+check, and exits 1 when one is broken.
 
 Flags:
 `
@@ -59,6 +63,16 @@ func runBench(args []string, stdout io.Writer) error {
 	warmup := fs.Duration("warmup", bench.DefaultWarmup, "one target: warm-up, not counted")
 	window := fs.Duration("window", bench.DefaultWindow, "one target: measurement window")
 	windows := fs.Int("max-windows", bench.DefaultMaxWindows, "one target: windows at most, until the last 3 agree")
+	headers := map[string]string{}
+	fs.Func("header", "'Name: value' sent with every HTTP request (repeat for more)", func(v string) error {
+		name, value, ok := strings.Cut(v, ":")
+		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+		if !ok || name == "" || strings.ContainsAny(name, " \t\r\n") || strings.ContainsAny(value, "\r\n") {
+			return fmt.Errorf("%q is not a header: give 'Name: value', such as 'Authorization: Bearer KEY'", v)
+		}
+		headers[name] = value
+		return nil
+	})
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -99,7 +113,7 @@ func runBench(args []string, stdout io.Writer) error {
 		default:
 			return misuse("give --rate (open model) or --concurrency (closed model)")
 		}
-		t := bench.TargetConfig{Name: "target", URL: *url, Method: *method,
+		t := bench.TargetConfig{Name: "target", URL: *url, Method: *method, Headers: headers,
 			Body: bench.BodyConfig{Fixed: fixed, Dataset: *dataset, ModelID: *modelID}}
 		if *drop != "" {
 			t.Body.Drop = strings.Split(*drop, ",")
@@ -112,6 +126,16 @@ func runBench(args []string, stdout io.Writer) error {
 		}
 	default:
 		return misuse("give --scenario FILE, or --url URL with --rate or --concurrency")
+	}
+	for i := range sc.Targets {
+		if t := &sc.Targets[i]; t.Runtime == nil && len(headers) > 0 {
+			if t.Headers == nil {
+				t.Headers = map[string]string{}
+			}
+			for k, v := range headers {
+				t.Headers[k] = v // the command line's win over the scenario's
+			}
+		}
 	}
 
 	dir := *out
@@ -135,7 +159,31 @@ func runBench(args []string, stdout io.Writer) error {
 		writeFile(filepath.Join(dir, "report.json"), func(w io.Writer) error { return report.WriteJSON(w, rep) }),
 		writeFile(filepath.Join(dir, "report.html"), func(w io.Writer) error { return report.WriteHTML(w, rep) }))
 	_, printErr := fmt.Fprintf(stdout, "\nreport: %s\n", filepath.Join(dir, "report.html"))
-	return errors.Join(err, printErr)
+	return errors.Join(err, printErr, printThresholds(stdout, bench.CheckThresholds(sc, rep)))
+}
+
+// printThresholds prints every threshold check and returns an error when
+// one is broken.
+func printThresholds(w io.Writer, checks []bench.Check) error {
+	if len(checks) == 0 {
+		return nil
+	}
+	broken := 0
+	_, err := fmt.Fprintln(w, "\nthresholds")
+	for _, c := range checks {
+		mark := "ok    "
+		if !c.OK {
+			mark, broken = "BROKEN", broken+1
+		}
+		if _, e := fmt.Fprintf(w, "  %s  %-14s %-18s %s\n", mark, c.Load, c.Target, c.What); e != nil {
+			err = e
+		}
+	}
+	if broken > 0 {
+		return errors.Join(err, fmt.Errorf("%d of %d thresholds broken", broken, len(checks)))
+	}
+	_, e := fmt.Fprintf(w, "  all %d held\n", len(checks))
+	return errors.Join(err, e)
 }
 
 func writeFile(path string, write func(io.Writer) error) error {

@@ -3,9 +3,12 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -90,5 +93,68 @@ comparisons:
 	}
 	if _, err := os.Stat(filepath.Join(out, "gw.log")); err != nil {
 		t.Errorf("the gateway's log was not kept: %v", err)
+	}
+}
+
+// TestBenchHeadersAndThresholds: --header reaches every request, on a
+// one-target run and on a scenario's targets; a scenario whose thresholds
+// break exits 1 and says which, one whose thresholds hold exits 0.
+func TestBenchHeadersAndThresholds(t *testing.T) {
+	t.Parallel()
+	var with, without atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer k-1" || r.Header.Get("X-Tenant") != "t" {
+			without.Add(1)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		with.Add(1)
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+
+	r := run(t, "", "bench", "--url", srv.URL, "--concurrency", "2", "--warmup", "100ms", "--window", "200ms", "--max-windows", "3",
+		"--header", "Authorization: Bearer k-1", "--header", "X-Tenant: t", "--out", filepath.Join(dir, "one"))
+	if r.code != 0 || with.Load() == 0 || without.Load() != 0 {
+		t.Fatalf("one target: exit %d, %d requests with the headers, %d without\n%s%s", r.code, with.Load(), without.Load(), r.stdout, r.stderr)
+	}
+	if r := run(t, "", "bench", "--url", srv.URL, "--concurrency", "1", "--header", "no colon"); r.code != 2 || !strings.Contains(r.stderr, `"no colon" is not a header`) {
+		t.Errorf("a bad --header: exit %d\n%s", r.code, r.stderr)
+	}
+
+	scenario := func(name, thresholds string) string {
+		p := filepath.Join(dir, name+".yaml")
+		yaml := fmt.Sprintf(`name: %s
+warmup: 100ms
+window: 200ms
+max_windows: 3
+targets:
+  - {name: api, url: %q}
+  - {name: api-again, url: %q}
+steps:
+  - mode: closed
+    concurrency: [2]
+    thresholds: %s
+`, name, srv.URL, srv.URL, thresholds)
+		if err := os.WriteFile(p, []byte(yaml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	broken := run(t, "", "bench", "--scenario", scenario("broken", "{p99: 1ns, error_ratio: 0, targets: [api]}"), "--out", filepath.Join(dir, "b"),
+		"--header", "Authorization: Bearer k-1", "--header", "X-Tenant: t")
+	if broken.code != 1 || !strings.Contains(broken.stdout, "BROKEN  closed c=2     api                p99") ||
+		!strings.Contains(broken.stdout, "ok      closed c=2     api                error ratio 0.00% ≤ 0.00%") ||
+		!strings.Contains(broken.stderr, "1 of 2 thresholds broken") {
+		t.Errorf("a broken threshold: exit %d\n%s%s", broken.code, broken.stdout, broken.stderr)
+	}
+	held := run(t, "", "bench", "--scenario", scenario("held", "{p99: 10s, error_ratio: 0, ratios: [{a: api, b: api-again, min: 0.01}]}"), "--out", filepath.Join(dir, "h"),
+		"--header", "Authorization: Bearer k-1", "--header", "X-Tenant: t")
+	if held.code != 0 || !strings.Contains(held.stdout, "all 5 held") {
+		t.Errorf("thresholds that hold: exit %d\n%s%s", held.code, held.stdout, held.stderr)
+	}
+	if without.Load() != 0 {
+		t.Errorf("%d requests reached the server without the headers", without.Load())
 	}
 }
