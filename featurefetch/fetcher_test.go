@@ -376,8 +376,12 @@ func TestFetchAllOneRoundTrip(t *testing.T) {
 	}
 	st := f.Stats()
 	t.Logf("99 rows in %d round trips", st.Reads)
-	if st.Keys != 99 || st.Reads > 3 {
-		t.Fatalf("99 rows read as %d keys in %d round trips; want 99 in at most 3", st.Keys, st.Reads)
+	// The lookups are queued one by one while the reader drains the queue:
+	// on a quiet machine they take 1 to 3 round trips, with the CPU busy
+	// elsewhere (a benchmark beside the tests) up to 6 were seen. A round
+	// trip per row or close to it would mean they are not shared.
+	if st.Keys != 99 || st.Reads > 12 {
+		t.Fatalf("99 rows read as %d keys in %d round trips; want 99 in at most 12 (shared round trips)", st.Keys, st.Reads)
 	}
 }
 
