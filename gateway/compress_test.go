@@ -11,10 +11,11 @@ import (
 	"github.com/infergate/infergate/internal/servingtest"
 )
 
-func gzipped(tb testing.TB, s string) string {
+// compressed is s written through the writer newWriter makes.
+func compressed(tb testing.TB, s string, newWriter func(io.Writer) io.WriteCloser) string {
 	tb.Helper()
 	var b bytes.Buffer
-	w := gzip.NewWriter(&b)
+	w := newWriter(&b)
 	if _, err := w.Write([]byte(s)); err != nil {
 		tb.Fatal(err)
 	}
@@ -24,17 +25,13 @@ func gzipped(tb testing.TB, s string) string {
 	return b.String()
 }
 
+func gzipped(tb testing.TB, s string) string {
+	return compressed(tb, s, func(w io.Writer) io.WriteCloser { return gzip.NewWriter(w) })
+}
+
+// zlibbed is s as Content-Encoding deflate means it: the zlib format.
 func zlibbed(tb testing.TB, s string) string {
-	tb.Helper()
-	var b bytes.Buffer
-	w := zlib.NewWriter(&b)
-	if _, err := w.Write([]byte(s)); err != nil {
-		tb.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		tb.Fatal(err)
-	}
-	return b.String()
+	return compressed(tb, s, func(w io.Writer) io.WriteCloser { return zlib.NewWriter(w) })
 }
 
 // TestCompressedBodies: /v1 and v2 bodies sent gzip or deflate (zlib, as
