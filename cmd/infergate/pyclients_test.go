@@ -59,6 +59,7 @@ type clientReport struct {
 		Stats modelStats
 	}
 	Aio      map[string]any
+	Kserve   map[string]json.RawMessage
 	AllStats modelStats `json:"all_stats"`
 }
 
@@ -117,9 +118,10 @@ func runClients(t *testing.T, dir string, cases any) clientReport {
 
 // TestTritonClient serves the demo route and PaddleOCR's classifier and
 // drives them with the real tritonclient from PyPI (HTTP: its sync client,
-// async_infer and the asyncio client), inputs and outputs as JSON and as
-// binary data: every call answers what the JSON call does, the demo's
-// probabilities are /v1's, the classifier's outputs ONNX Runtime's own.
+// async_infer and the asyncio client) and kserve's v2 REST client, inputs
+// and outputs as JSON and as binary data: every call answers what the JSON
+// call does, the demo's probabilities are /v1's, the classifier's outputs
+// ONNX Runtime's own.
 func TestTritonClient(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -209,6 +211,24 @@ auth: {mode: off, admin: {mode: off, audit_log: %q}}
 		}
 	}
 
+	// kserve's v2 REST client gets the same answers, JSON and binary.
+	var live, ready bool
+	if json.Unmarshal(r.Kserve["live"], &live) != nil || json.Unmarshal(r.Kserve["ready"], &ready) != nil || !live || !ready {
+		t.Errorf("kserve: live %s, ready %s", r.Kserve["live"], r.Kserve["ready"])
+	}
+	for route, m := range r.Models {
+		var k struct {
+			Ready        bool
+			JSON, Binary map[string][]any
+		}
+		if err := json.Unmarshal(r.Kserve[route], &k); err != nil {
+			t.Fatalf("kserve %s: %s: %v", route, r.Kserve[route], err)
+		}
+		if !k.Ready || !reflect.DeepEqual(k.JSON, m.JSON) || !reflect.DeepEqual(k.Binary, m.JSON) {
+			t.Errorf("kserve %s: ready %v, JSON %v, binary %v\nwant tritonclient's %v", route, k.Ready, k.JSON, k.Binary, m.JSON)
+		}
+	}
+
 	// The model configuration is Triton's: what perf_analyzer reads.
 	demoConfig, ocrConfig := r.Models["customer-churn"].Config, r.Models["ocr"].Config
 	if demoConfig.Name != "customer-churn" || demoConfig.Platform != "onnxruntime_onnx" || demoConfig.MaxBatchSize != 16 || demoConfig.DynamicBatching == nil ||
@@ -218,11 +238,11 @@ auth: {mode: off, admin: {mode: off, audit_log: %q}}
 	if len(ocrConfig.Input) != 1 || ocrConfig.Input[0].Name != "x" || ocrConfig.Input[0].DataType != "TYPE_FP32" || !slices.Equal(ocrConfig.Input[0].Dims, []int64{3, 48, 192}) || ocrConfig.MaxBatchSize != 8 {
 		t.Errorf("ocr config %+v", ocrConfig)
 	}
-	// The statistics count what the clients sent: 11 requests a model (4
-	// modes, gzip, deflate, 4 async_infer, 1 asyncio), each a tensor
-	// request of 2 images, or 3 rows, which a feature route serves as 3
-	// requests.
-	for route, want := range map[string]struct{ requests, rows int64 }{"ocr": {11, 22}, "customer-churn": {33, 33}} {
+	// The statistics count what the clients sent: 13 requests a model (4
+	// modes, gzip, deflate, 4 async_infer, 1 asyncio, 2 kserve), each a
+	// tensor request of 2 images, or 3 rows, which a feature route serves
+	// as 3 requests.
+	for route, want := range map[string]struct{ requests, rows int64 }{"ocr": {13, 26}, "customer-churn": {39, 39}} {
 		st := r.Models[route].Stats
 		if len(st.ModelStats) != 1 {
 			t.Errorf("%s stats: %+v", route, st)
@@ -296,5 +316,5 @@ auth: {mode: off, admin: {mode: off, audit_log: %q}}
 	if worst > 1e-6 {
 		t.Errorf("ocr: tritonclient's answer differs from ONNX Runtime's by %g: %v, want %v", worst, got, want)
 	}
-	t.Logf("tritonclient: %d models, 10 calls each (JSON, binary in, out and both, gzip, deflate, 4 async_infer) and asyncio, all equal; ocr within %g of ONNX Runtime", len(r.Models), worst)
+	t.Logf("tritonclient: %d models, 10 calls each (JSON, binary in, out and both, gzip, deflate, 4 async_infer), asyncio and kserve (JSON, binary), all equal; ocr within %g of ONNX Runtime", len(r.Models), worst)
 }

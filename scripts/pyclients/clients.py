@@ -1,7 +1,8 @@
 """Drives a running infergate with the real tritonclient (HTTP, its sync,
-async_infer and asyncio clients), as a Triton user would, and prints what
-each call answered as one JSON object on stdout, for the Go test that
-started the server to check (cmd/infergate/pyclients_test.go).
+async_infer and asyncio clients) and kserve's v2 REST client, as Triton and
+KServe users would, and prints what each call answered as one JSON object
+on stdout, for the Go test that started the server to check
+(cmd/infergate/pyclients_test.go).
 
     clients.py CASES.json
 
@@ -16,6 +17,7 @@ import sys
 import numpy as np
 import tritonclient.http as httpclient
 import tritonclient.http.aio as aioclient
+from kserve import InferenceRESTClient, InferInput, InferRequest, RESTConfig
 from tritonclient.utils import InferenceServerException
 
 DTYPES = {"FP32": np.float32, "FP64": np.float64, "INT64": np.int64, "INT32": np.int32, "BOOL": np.bool_, "BYTES": np.object_}
@@ -64,6 +66,28 @@ async def aio_calls(url, models):
         await client.close()
 
 
+async def kserve_calls(url, models):
+    """kserve's v2 REST client: health, and each model as JSON and binary."""
+    client = InferenceRESTClient(RESTConfig(protocol="v2"))
+    base = "http://" + url
+    try:
+        out = {"live": await client.is_server_live(base), "ready": await client.is_server_ready(base)}
+        for m in models:
+            r = {"ready": await client.is_model_ready(base, m["route"])}
+            for mode, binary in (("json", False), ("binary", True)):
+                inputs = []
+                for name, datatype, a in arrays(m):
+                    i = InferInput(name, list(a.shape), datatype)
+                    i.set_data_from_numpy(a, binary_data=binary)
+                    inputs.append(i)
+                result = await client.infer(base, InferRequest(model_name=m["route"], infer_inputs=inputs, request_id=mode), model_name=m["route"])
+                r[mode] = {o.name: plain(o.as_numpy()) for o in result.outputs if o.name in m["outputs"]}
+            out[m["route"]] = r
+        return out
+    finally:
+        await client.close()
+
+
 def main():
     with open(sys.argv[1]) as f:
         cases = json.load(f)
@@ -95,6 +119,7 @@ def main():
         r["async"] = [answer(p.get_result(), m) for p in pending]
         report["models"][route] = r
     report["aio"] = asyncio.run(aio_calls(url, models))
+    report["kserve"] = asyncio.run(kserve_calls(url, models))
     for m in models:
         report["models"][m["route"]]["config"] = client.get_model_config(m["route"])
         report["models"][m["route"]]["stats"] = client.get_inference_statistics(m["route"])
