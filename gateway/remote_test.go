@@ -208,3 +208,43 @@ func TestRemoteTargetKilledAndRestarted(t *testing.T) {
 	}
 	logf("B back: 20 of 20 requests answered by backend; %d requests in all, none failed", requests)
 }
+
+// TestRemoteV2ByFeatureNames: a remote target of protocol v2 with inputs:
+// features sends the request's features to another gateway's v2 endpoint,
+// one input per feature by its name (as KServe and MLServer tabular models
+// take them), with the call's remaining time as the timeout parameter; the
+// answer is the remote's own: the probability B gives the same features on
+// /v1, and B's version.
+func TestRemoteV2ByFeatureNames(t *testing.T) {
+	t.Parallel()
+	storeB := servingtest.Store(t)
+	servingtest.RegisterVersion(t, storeB, "2.0.0")
+	tableB := loadTable(t, storeB, batcher.ONNXOpener{Env: servingtest.Env(t)}, router.RouteConfig{Name: servingtest.Route, Version: "2.0.0"})
+	b := startTCPGateway(t, tableB, "127.0.0.1:0")
+
+	gates := servingtest.NewGates(t)
+	gates.Gate("1.0.0").Fail(errInjected)
+	table := loadTable(t, servingtest.Store(t), gates, router.RouteConfig{
+		Name: "churn-v2", Model: servingtest.Route,
+		Breaker: router.BreakerConfig{Disabled: true},
+		Targets: []router.TargetConfig{{
+			Name:    "kserve-like",
+			Remote:  &remote.Config{URL: "http://" + b.ln.Addr().String(), Protocol: remote.ProtocolV2, Inputs: remote.InputsFeatures, Model: servingtest.Route, Output: "probability"},
+			Timeout: 2 * time.Second,
+		}},
+		Fallbacks: []string{"kserve-like"},
+	})
+	releaseGates(t, gates)
+	a := serveTable(t, table, gateway.Config{})
+	direct := serveTable(t, tableB, gateway.Config{})
+	for _, months := range []int{1, 24, 60} {
+		var viaA, fromB prediction
+		r := a.predict(t, withTenure("churn-v2", months))
+		decode(t, r, &viaA)
+		decode(t, direct.predict(t, withTenure(servingtest.Route, months)), &fromB)
+		if r.status != 200 || viaA.Target != "kserve-like" || viaA.ModelVersion != "2.0.0" || viaA.Probability == nil || fromB.Probability == nil ||
+			float32(*viaA.Probability) != float32(*fromB.Probability) {
+			t.Errorf("tenure %d: %d %s; want the remote's answer, B's probability %v", months, r.status, r.body, fromB.Probability)
+		}
+	}
+}

@@ -318,7 +318,7 @@ func (t *Target) callModel(req *Request, res *Result, deadline time.Time) error 
 func (t *Target) callRemote(req *Request, res *Result, deadline time.Time) error {
 	a := &req.answer
 	var err error
-	if t.remote.Protocol() == remote.ProtocolV2 {
+	if t.remote.TakesRow() {
 		if err = req.encode(t.tensorModel); err != nil {
 			return err
 		}

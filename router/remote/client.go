@@ -69,7 +69,9 @@ type Client struct {
 	// string, v2's body around the row.
 	modelID    []byte
 	tensorHead []byte
-	tensorTail []byte
+	tensorTail []byte // v2: the request's end after the inputs
+	// featuresV2: a v2 remote of inputs: features.
+	featuresV2 bool
 	// sendsTimeout: the remote is an infergate, which reads
 	// X-Request-Timeout.
 	sendsTimeout bool
@@ -121,7 +123,11 @@ func New(cfg Config) (*Client, error) {
 			c.endpoint += "/versions/" + url.PathEscape(cfg.Version)
 		}
 		c.endpoint += "/infer"
-		c.tensorHead, c.tensorTail = tensorBodyParts(cfg.Input, cfg.Output)
+		if cfg.Inputs == InputsFeatures {
+			c.featuresV2, c.tensorTail = true, outputsTail(cfg.Output)
+		} else {
+			c.tensorHead, c.tensorTail = tensorBodyParts(cfg.Input, cfg.Output)
+		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(cfg.Headers)) {
 		if strings.EqualFold(name, fasthttp.HeaderHost) {
@@ -167,18 +173,28 @@ type call struct {
 
 var callPool = sync.Pool{New: func() any { return new(call) }}
 
-// PredictFeatures asks an infergate remote for a prediction from f, waiting
-// until deadline at the latest. It fills a on success; on error a is left
-// as it was. f is only read, and not retained. Calling it on a v2 remote is
-// a bug, and panics.
+// TakesRow reports whether the remote takes the row the route's encoder
+// makes (PredictTensor: a v2 remote of inputs: tensor) rather than the
+// features (PredictFeatures).
+func (c *Client) TakesRow() bool { return c.protocol == ProtocolV2 && !c.featuresV2 }
+
+// PredictFeatures asks a remote that takes features (an infergate remote,
+// or a v2 one of inputs: features) for a prediction from f, waiting until
+// deadline at the latest. It fills a on success; on error a is left as it
+// was. f is only read, and not retained. Calling it on a remote that takes
+// the encoded row is a bug, and panics.
 func (c *Client) PredictFeatures(f *features.Set, deadline time.Time, a *Answer) error {
-	if c.protocol != ProtocolInfergate {
-		panic("BUG: PredictFeatures on a " + c.protocol + " remote (" + c.endpoint + "); it takes PredictTensor")
+	if c.TakesRow() {
+		panic("BUG: PredictFeatures on a v2 remote of inputs: tensor (" + c.endpoint + "); it takes PredictTensor")
 	}
 	st := callPool.Get().(*call)
 	defer callPool.Put(st)
 	var err error
-	st.body, err = appendFeaturesBody(st.body[:0], c.modelID, f)
+	if c.featuresV2 {
+		st.body, err = appendV2FeaturesBody(st.body[:0], f, c.tensorTail, deadline)
+	} else {
+		st.body, err = appendFeaturesBody(st.body[:0], c.modelID, f)
+	}
 	if err != nil {
 		return c.notSent(err)
 	}
@@ -190,8 +206,8 @@ func (c *Client) PredictFeatures(f *features.Set, deadline time.Time, a *Answer)
 // is left as it was. row is only read, and not retained. Calling it on an
 // infergate remote, or with an empty row, is a bug, and panics.
 func (c *Client) PredictTensor(row []float32, deadline time.Time, a *Answer) error {
-	if c.protocol != ProtocolV2 {
-		panic("BUG: PredictTensor on a " + c.protocol + " remote (" + c.endpoint + "); it takes PredictFeatures")
+	if !c.TakesRow() {
+		panic("BUG: PredictTensor on a remote that takes features (" + c.endpoint + "); it takes PredictFeatures")
 	}
 	if len(row) == 0 {
 		panic("BUG: PredictTensor with an empty row (" + c.endpoint + ")")
@@ -199,7 +215,7 @@ func (c *Client) PredictTensor(row []float32, deadline time.Time, a *Answer) err
 	st := callPool.Get().(*call)
 	defer callPool.Put(st)
 	var err error
-	st.body, err = appendTensorBody(st.body[:0], c.tensorHead, c.tensorTail, row)
+	st.body, err = appendTensorBody(st.body[:0], c.tensorHead, c.tensorTail, row, deadline)
 	if err != nil {
 		return c.notSent(err)
 	}

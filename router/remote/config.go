@@ -28,6 +28,18 @@ const (
 	DefaultMaxConns = 64
 )
 
+// What a v2 remote takes (Config.Inputs).
+const (
+	// InputsTensor: the row the route's encoder made, one FP32 tensor
+	// [1, width] named Config.Input.
+	InputsTensor = "tensor"
+	// InputsFeatures: the request's features as they came, one input per
+	// feature named after it, FP32 [1] for a number and BYTES [1] for a
+	// string, as infergate's own v2 routes, KServe's tabular models and
+	// MLServer's pandas codec take them.
+	InputsFeatures = "features"
+)
+
 // headerRequestTimeout carries the call's remaining time to an infergate
 // remote, so that it gives up when the caller does instead of computing an
 // answer nobody waits for.
@@ -49,8 +61,12 @@ type Config struct {
 	// Version (v2 only) is the model version to put in the path; without
 	// it the v2 server picks one.
 	Version string `yaml:"version"`
-	// Input (v2 only) is the name of the model's input tensor. Default:
-	// input.
+	// Inputs (v2 only) is what the remote takes: tensor (the encoded row,
+	// one tensor named Input) or features (one input per feature, by its
+	// name). Default: tensor.
+	Inputs string `yaml:"inputs"`
+	// Input (v2 only, inputs: tensor) is the name of the model's input
+	// tensor. Default: input.
 	Input string `yaml:"input"`
 	// Output (v2 only) is the output tensor whose first element is the
 	// probability. Default: the first output the server returns.
@@ -73,7 +89,10 @@ func (c *Config) ApplyDefaults() {
 	if c.Protocol == ProtocolV2 {
 		// Only v2 names tensors: leaving Input empty otherwise lets
 		// Validate tell a v2-only field set on an infergate remote.
-		defaults.Set(&c.Input, DefaultInput)
+		defaults.Set(&c.Inputs, InputsTensor)
+		if c.Inputs == InputsTensor {
+			defaults.Set(&c.Input, DefaultInput)
+		}
 	}
 	defaults.Set(&c.MaxConns, DefaultMaxConns)
 }
@@ -96,7 +115,7 @@ func (c *Config) Validate() error {
 		name, value string
 		required    bool
 	}{
-		{"version", c.Version, false}, {"input", c.Input, true}, {"output", c.Output, false},
+		{"version", c.Version, false}, {"input", c.Input, c.Inputs == InputsTensor}, {"output", c.Output, false},
 	} {
 		switch {
 		case c.Protocol == ProtocolV2:
@@ -106,6 +125,14 @@ func (c *Config) Validate() error {
 		case f.value != "":
 			errs = append(errs, fmt.Errorf("%s: only protocol v2 uses it (an infergate remote serves the version its own route names, and takes features, not tensors); remove it or set protocol: v2", f.name))
 		}
+	}
+	switch {
+	case c.Protocol != ProtocolV2 && c.Inputs != "":
+		errs = append(errs, errors.New("inputs: only protocol v2 uses it (an infergate remote takes the features as they came); remove it or set protocol: v2"))
+	case c.Protocol == ProtocolV2 && c.Inputs != InputsTensor && c.Inputs != InputsFeatures:
+		errs = append(errs, fmt.Errorf("inputs: unknown %q; use %s (the encoded row as one tensor) or %s (one input per feature)", c.Inputs, InputsTensor, InputsFeatures))
+	case c.Inputs == InputsFeatures && c.Input != "":
+		errs = append(errs, errors.New("input: names the one tensor of inputs: tensor; with inputs: features each input is named after its feature, so remove it"))
 	}
 	errs = append(errs, c.validateHeaders()...)
 	if c.MaxConns <= 0 {

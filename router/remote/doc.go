@@ -24,14 +24,25 @@
 // data flat or nested:
 //
 //	POST {url}/v2/models/churn/versions/3/infer
-//	{"inputs":[{"name":"input","shape":[1,3],"datatype":"FP32","data":[0.5,-1.25,1]}]}
+//	{"parameters":{"timeout":187000},"inputs":[{"name":"input","shape":[1,3],"datatype":"FP32","data":[0.5,-1.25,1]}]}
 //
 //	200 {"model_name":"churn","model_version":"3",
 //	     "outputs":[{"name":"probability","shape":[1,1],"datatype":"FP32","data":[0.83]}]}
 //
-// A v2 answer has no label: the router labels the probability with its own
-// signature. With Config.Output set, the request also asks for that output
-// only ("outputs":[{"name":OUTPUT}]).
+// With Config.Inputs features, it sends the features instead, one input
+// per feature named after it, as KServe's and MLServer's tabular models
+// (and infergate's own v2 routes) take them:
+//
+//	{"parameters":{"timeout":187000},"inputs":[
+//	  {"name":"tenure_months","shape":[1],"datatype":"FP32","data":[24]},
+//	  {"name":"contract","shape":[1],"datatype":"BYTES","data":["month-to-month"]}]}
+//
+// Every v2 request starts with the call's remaining time in microseconds
+// as its timeout parameter (Triton's; other servers ignore it), as
+// X-Request-Timeout does for an infergate remote. A v2 answer has no
+// label: the router labels the probability with its own signature. With
+// Config.Output set, the request also asks for that output only
+// ("outputs":[{"name":OUTPUT}]).
 //
 // # Errors
 //

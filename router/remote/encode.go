@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"time"
 
 	"github.com/infergate/infergate/internal/jsonenc"
 
@@ -39,10 +40,20 @@ func appendFeaturesBody(b, modelID []byte, f *features.Set) ([]byte, error) {
 	return append(b, "}}"...), nil
 }
 
+// appendTimeout appends the v2 request's start, {"parameters":{"timeout":N},
+// with the call's remaining time in microseconds (Triton's timeout
+// parameter; servers that do not know it ignore it).
+func appendTimeout(b []byte, deadline time.Time) []byte {
+	b = append(b, `{"parameters":{"timeout":`...)
+	b = strconv.AppendInt(b, max(time.Until(deadline).Microseconds(), 1), 10)
+	return append(b, "},"...)
+}
+
 // appendTensorBody appends the v2 inference request for one row to b. head
-// is the request up to the shape's second dimension, tail what follows the
-// data (both built once by New).
-func appendTensorBody(b, head, tail []byte, row []float32) ([]byte, error) {
+// is the request up to the shape's second dimension, after the opening
+// brace, tail what follows the data (both built once by New).
+func appendTensorBody(b, head, tail []byte, row []float32, deadline time.Time) ([]byte, error) {
+	b = appendTimeout(b, deadline)
 	b = append(b, head...)
 	b = strconv.AppendInt(b, int64(len(row)), 10)
 	b = append(b, `],"datatype":"FP32","data":[`...)
@@ -60,20 +71,58 @@ func appendTensorBody(b, head, tail []byte, row []float32) ([]byte, error) {
 }
 
 // tensorBodyParts builds the constant parts of a v2 request around the
-// row's width and data: {"inputs":[{"name":INPUT,"shape":[1, … data …]}]}
-// and, when output is set, "outputs":[{"name":OUTPUT}] so that the server
-// computes and sends that output only.
+// row's width and data: "inputs":[{"name":INPUT,"shape":[1, … data …]}]
+// and the end of the request (outputsTail).
 func tensorBodyParts(input, output string) (head, tail []byte) {
-	head = append(head, `{"inputs":[{"name":`...)
+	head = append(head, `"inputs":[{"name":`...)
 	head = jsonenc.AppendBytes(head, []byte(input))
 	head = append(head, `,"shape":[1,`...)
-	tail = append(tail, '}', ']')
+	return head, append([]byte{'}', ']'}, outputsTail(output)...)
+}
+
+// outputsTail ends a v2 request: with output set, "outputs":[{"name":OUTPUT}]
+// so that the server computes and sends that output only.
+func outputsTail(output string) []byte {
+	var tail []byte
 	if output != "" {
 		tail = append(tail, `,"outputs":[{"name":`...)
 		tail = jsonenc.AppendBytes(tail, []byte(output))
 		tail = append(tail, '}', ']')
 	}
-	return head, append(tail, '}')
+	return append(tail, '}')
+}
+
+// appendV2FeaturesBody appends a v2 request of one row to b with an input
+// per feature of f, by its name: FP32 [1] for a number, BYTES [1] for a
+// string. tail ends it (outputsTail). A non-finite number fails the call
+// before it is sent.
+func appendV2FeaturesBody(b []byte, f *features.Set, tail []byte, deadline time.Time) ([]byte, error) {
+	b = appendTimeout(b, deadline)
+	b = append(b, `"inputs":[`...)
+	for i := range f.Len() {
+		ft := f.At(i)
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"name":`...)
+		b = jsonenc.AppendBytes(b, ft.Name)
+		switch ft.Kind {
+		case features.Number:
+			if !isFinite(ft.Num) {
+				return b, fmt.Errorf("feature %q is %v, which JSON cannot carry", ft.Name, ft.Num)
+			}
+			b = append(b, `,"shape":[1],"datatype":"FP32","data":[`...)
+			b = appendJSONNumber(b, ft.Num, 32)
+		case features.String:
+			b = append(b, `,"shape":[1],"datatype":"BYTES","data":[`...)
+			b = jsonenc.AppendBytes(b, ft.Str)
+		default:
+			panic(fmt.Sprintf("BUG: feature %q has kind %v; a features.Set holds numbers and strings only", ft.Name, ft.Kind))
+		}
+		b = append(b, "]}"...)
+	}
+	b = append(b, ']')
+	return append(b, tail...), nil
 }
 
 // appendJSONNumber appends x the way JavaScript prints numbers (so does

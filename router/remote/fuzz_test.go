@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/infergate/infergate/internal/jsonenc"
@@ -130,28 +131,67 @@ func FuzzFeaturesBody(f *testing.F) {
 	})
 }
 
+// splitTimeout checks that a v2 body starts with the timeout parameter, a
+// call's remaining time of at most 250ms, and returns the body without it.
+func splitTimeout(t *testing.T, b []byte) string {
+	t.Helper()
+	rest, ok := strings.CutPrefix(string(b), `{"parameters":{"timeout":`)
+	if !ok {
+		t.Fatalf("%s: no timeout parameter first", b)
+	}
+	n, rest, _ := strings.Cut(rest, "},")
+	if us, err := strconv.Atoi(n); err != nil || us > 250000 || us < 200000 {
+		t.Errorf("timeout %q µs, want the call's remaining time, up to 250000", n)
+	}
+	return "{" + rest
+}
+
 func TestAppendTensorBody(t *testing.T) {
 	t.Parallel()
 	f := func(input, output string, row []float32, want string) {
 		t.Helper()
 		head, tail := tensorBodyParts(input, output)
-		b, err := appendTensorBody([]byte("old"), head, tail, row)
+		b, err := appendTensorBody([]byte("old"), head, tail, row, time.Now().Add(250*time.Millisecond))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := string(b[len("old"):]); got != want {
-			t.Errorf("body\n%s\nwant\n%s", got, want)
-		}
 		if !json.Valid(b[len("old"):]) {
 			t.Errorf("%s is not JSON", b)
+		}
+		if got := splitTimeout(t, b[len("old"):]); got != want {
+			t.Errorf("body\n%s\nwant\n%s", got, want)
 		}
 	}
 	f("input", "", []float32{0.5}, `{"inputs":[{"name":"input","shape":[1,1],"datatype":"FP32","data":[0.5]}]}`)
 	f("in\"put", "prob", []float32{1, -0.1, 3e-7, 1e30},
 		`{"inputs":[{"name":"in\"put","shape":[1,4],"datatype":"FP32","data":[1,-0.1,3e-07,1e+30]}],"outputs":[{"name":"prob"}]}`)
-	_, err := appendTensorBody(nil, nil, nil, []float32{1, float32(math.NaN())})
+	_, err := appendTensorBody(nil, nil, nil, []float32{1, float32(math.NaN())}, time.Now())
 	if err == nil || !strings.Contains(err.Error(), "column 1") {
 		t.Errorf("NaN: error %v, want one naming column 1", err)
+	}
+}
+
+// TestAppendV2FeaturesBody: a v2 remote of inputs: features gets one input
+// per feature, named after it, FP32 for a number and BYTES for a string.
+func TestAppendV2FeaturesBody(t *testing.T) {
+	t.Parallel()
+	var f features.Set
+	f.AddNumber([]byte("tenure_months"), 24)
+	f.AddString([]byte("contract"), []byte("month-to-month"))
+	f.AddNumber([]byte("monthly_charges"), 89.99)
+	b, err := appendV2FeaturesBody(nil, &f, outputsTail("probability"), time.Now().Add(250*time.Millisecond))
+	if err != nil || !json.Valid(b) {
+		t.Fatalf("%s: %v", b, err)
+	}
+	const want = `{"inputs":[{"name":"tenure_months","shape":[1],"datatype":"FP32","data":[24]},` +
+		`{"name":"contract","shape":[1],"datatype":"BYTES","data":["month-to-month"]},` +
+		`{"name":"monthly_charges","shape":[1],"datatype":"FP32","data":[89.99]}],"outputs":[{"name":"probability"}]}`
+	if got := splitTimeout(t, b); got != want {
+		t.Errorf("body\n%s\nwant\n%s", got, want)
+	}
+	f.AddNumber([]byte("support_calls"), math.Inf(1))
+	if _, err := appendV2FeaturesBody(nil, &f, outputsTail(""), time.Now()); err == nil || !strings.Contains(err.Error(), `"support_calls"`) {
+		t.Errorf("+Inf: error %v, want one naming the feature", err)
 	}
 }
 
