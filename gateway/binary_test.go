@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/infergate/infergate/batcher"
 	"github.com/infergate/infergate/gateway"
@@ -14,6 +15,7 @@ import (
 	"github.com/infergate/infergate/internal/testmodels"
 	"github.com/infergate/infergate/registry"
 	"github.com/infergate/infergate/router"
+	"github.com/infergate/infergate/router/remote"
 )
 
 // v2Tensor is a tensor of a v2 JSON request or answer.
@@ -256,6 +258,59 @@ func TestV2TransportErrors(t *testing.T) {
 		var e struct{ Error string }
 		if err := json.Unmarshal(r.body, &e); err != nil || r.status != tc.status || !bytes.Contains([]byte(e.Error), []byte(tc.want)) {
 			t.Errorf("%s: %d %s, want %d {\"error\": %q…}", tc.name, r.status, r.body, tc.status, tc.want)
+		}
+	}
+}
+
+// TestRemoteTensorRoute: a tensor route's v2 remote target (another
+// gateway on a real TCP port) gets the request's tensors by name and
+// answers the route's outputs: FP32, INT64, BOOL and BYTES equal, byte for
+// byte, to what the other gateway answers the same request itself, with its
+// version.
+func TestRemoteTensorRoute(t *testing.T) {
+	t.Parallel()
+	storeB, err := registry.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	importWritten(t, storeB, "kinds", testmodels.Kinds(), "")
+	env, err := importEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tableB := loadTable(t, storeB, batcher.ONNXOpener{Env: env}, router.RouteConfig{Name: "kinds", Batching: batcher.Config{MaxBatchSize: 8}})
+	b := startTCPGateway(t, tableB, "127.0.0.1:0")
+	direct := serveTable(t, tableB, gateway.Config{})
+
+	storeA, err := registry.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	importWritten(t, storeA, "kinds", testmodels.Kinds(), "")
+	tableA := loadTable(t, storeA, batcher.ONNXOpener{Env: env}, router.RouteConfig{
+		Name: "kinds-via-b", Model: "kinds",
+		Targets: []router.TargetConfig{{Name: "b", Remote: &remote.Config{URL: "http://" + b.ln.Addr().String(), Protocol: remote.ProtocolV2, Model: "kinds"}, Timeout: 2 * time.Second}},
+		Canary:  &router.CanaryConfig{Target: "b", Weight: 100},
+	})
+	a := serveTable(t, tableA, gateway.Config{})
+	const body = `{"inputs": [
+		{"name": "x", "datatype": "FP32", "shape": [2, 2], "data": [1.5, -2, 0.25, 7]},
+		{"name": "ids", "datatype": "INT64", "shape": [2], "data": [-9007199254740991, 42]},
+		{"name": "mask", "datatype": "BOOL", "shape": [2, 2], "data": [true, false, false, true]},
+		{"name": "text", "datatype": "BYTES", "shape": [2], "data": ["héllo", ""]}]}`
+	want := jsonAnswer(t, do(t, direct.public, "POST", "/v2/models/kinds/infer", body))
+	r := do(t, a.public, "POST", "/v2/models/kinds-via-b/infer", body)
+	got := jsonAnswer(t, r)
+	if r.get("X-Infergate-Target") != "b" || got.ModelName != "kinds-via-b" {
+		t.Fatalf("answered by %q: %s", r.get("X-Infergate-Target"), r.body)
+	}
+	if len(got.Outputs) != len(want.Outputs) {
+		t.Fatalf("%d outputs, want %d: %s", len(got.Outputs), len(want.Outputs), r.body)
+	}
+	for i, w := range want.Outputs {
+		g := got.Outputs[i]
+		if g.Name != w.Name || g.Datatype != w.Datatype || !equalInts(g.Shape, w.Shape) || !bytes.Equal(binaryElements(t, g), binaryElements(t, w)) {
+			t.Errorf("output %s: %+v, want B's %+v", w.Name, g, w)
 		}
 	}
 }

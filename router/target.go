@@ -316,6 +316,9 @@ func (t *Target) callModel(req *Request, res *Result, deadline time.Time) error 
 }
 
 func (t *Target) callRemote(req *Request, res *Result, deadline time.Time) error {
+	if req.Tensors != nil {
+		return t.callRemoteTensors(req, res, deadline)
+	}
 	a := &req.answer
 	var err error
 	if t.remote.TakesRow() {
@@ -348,4 +351,25 @@ func (t *Target) close() {
 	if t.remote != nil {
 		t.remote.Close()
 	}
+}
+
+// callRemoteTensors sends a tensor route's request to a v2 remote, every
+// input by its name, and answers with the outputs of the route's model.
+func (t *Target) callRemoteTensors(req *Request, res *Result, deadline time.Time) error {
+	m := t.tensorModel
+	for len(req.outs) < m.outputs {
+		req.outs = append(req.outs, tensor.Tensor{})
+	}
+	outs := req.outs[:m.outputs]
+	for j, info := range m.spec.Outputs {
+		outs[j].Name, outs[j].DType = info.Name, info.DType
+	}
+	a := &req.answer
+	if err := t.remote.PredictTensors(req.Tensors, outs, deadline, a); err != nil {
+		return err
+	}
+	res.Outputs = outs
+	res.ModelVersion = a.Version
+	res.Target = t
+	return nil
 }

@@ -2,6 +2,7 @@ package router
 
 import (
 	"fmt"
+	"github.com/infergate/infergate/router/remote"
 	"math"
 	"slices"
 	"strconv"
@@ -232,7 +233,9 @@ func checkTensorRoute(rc *RouteConfig, primary *Model, targets []*Target) error 
 			return fmt.Errorf("route %q: target %q: rules read features; the route takes tensors (its model %s has no feature signature): answer with a static target",
 				rc.Name, t.name, primary.Name())
 		case KindRemote:
-			return fmt.Errorf("route %q: target %q: remote targets do not take tensor requests yet; use a model target", rc.Name, t.name)
+			if t.remote.Protocol() != remote.ProtocolV2 {
+				return fmt.Errorf("route %q: target %q: an infergate remote's /v1 takes features; the route takes tensors: set protocol: v2 (the remote's v2 endpoint gets the tensors by name)", rc.Name, t.name)
+			}
 		case KindStatic:
 			if t.static.outputs == nil {
 				return fmt.Errorf("route %q: target %q: static: the route takes tensors: give static.outputs, a row of each output, not a probability", rc.Name, t.name)

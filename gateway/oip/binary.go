@@ -1,7 +1,6 @@
 package oip
 
 import (
-	"encoding/binary"
 	"strconv"
 
 	"github.com/infergate/infergate/internal/tensor"
@@ -103,30 +102,6 @@ func checkFixedSize(data []byte, n int, dt tensor.DType, shape *fastjson.Value) 
 	return ""
 }
 
-// appendBinaryStrings appends to dst the n BYTES elements of data, each a
-// 4-byte little-endian length and that many bytes, as slices of data; it
-// says what is wrong when data does not hold exactly n of them.
-func appendBinaryStrings(dst [][]byte, data []byte, n int) ([][]byte, string) {
-	off := 0
-	for i := range n {
-		if len(data)-off < 4 {
-			return dst, "BYTES element " + strconv.Itoa(i) + " of " + strconv.Itoa(n) + ": its 4-byte length runs past binary_data_size " + strconv.Itoa(len(data))
-		}
-		l := binary.LittleEndian.Uint32(data[off:])
-		off += 4
-		if uint64(l) > uint64(len(data)-off) {
-			return dst, "BYTES element " + strconv.Itoa(i) + " of " + strconv.Itoa(n) + " has length " + strconv.FormatUint(uint64(l), 10) +
-				", which runs past binary_data_size " + strconv.Itoa(len(data))
-		}
-		dst = append(dst, data[off:off+int(l):off+int(l)])
-		off += int(l)
-	}
-	if off != len(data) {
-		return dst, strconv.Itoa(len(data)-off) + " bytes of binary data are left after the shape's " + strconv.Itoa(n) + " BYTES elements"
-	}
-	return dst, ""
-}
-
 // outputBinary reads an output's parameters.binary_data: set says whether
 // it has one.
 func outputBinary(name []byte, p *fastjson.Value) (binary, set bool, err error) {
@@ -144,24 +119,6 @@ func outputBinary(name []byte, p *fastjson.Value) (binary, set bool, err error) 
 		return false, true, nil
 	}
 	return false, false, badRequest("outputs[" + strconv.Quote(string(name)) + "].parameters.binary_data must be true or false, got " + v.String())
-}
-
-// appendBinaryTensor appends t's elements to tail as the extension lays
-// them out: little-endian, row-major, BYTES as length-prefixed elements.
-func appendBinaryTensor(tail []byte, t *tensor.Tensor) []byte {
-	if t.DType != tensor.String {
-		return append(tail, t.Data[:t.Len()*t.DType.Size()]...)
-	}
-	for _, s := range t.Strings {
-		tail = appendBinaryString(tail, s)
-	}
-	return tail
-}
-
-// appendBinaryString appends one BYTES element.
-func appendBinaryString[S ~string | ~[]byte](tail []byte, s S) []byte {
-	tail = binary.LittleEndian.AppendUint32(tail, uint32(len(s)))
-	return append(tail, s...)
 }
 
 // appendBinarySize appends an output's parameters in place of its data.

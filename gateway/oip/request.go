@@ -492,7 +492,7 @@ func (r *Request) decodeOutputs(v *fastjson.Value, s *Schema) error {
 // data raw (shape [N] or [N,1], datatype dt, named dtName).
 func (r *Request) binaryFeature(name []byte, f *schemaFeature, dt datatype, dtName, raw []byte, shape *fastjson.Value, rs []features.Set) error {
 	if f.categorical {
-		strs, problem := appendBinaryStrings(r.strs[:0], raw, len(rs))
+		strs, problem := tensor.AppendWireStrings(r.strs[:0], raw, len(rs))
 		r.strs = strs
 		if problem != "" {
 			return inputError(name, problem)

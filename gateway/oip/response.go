@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/infergate/infergate/internal/jsonenc"
+	"github.com/infergate/infergate/internal/tensor"
 )
 
 // Output is one of the outputs every model has.
@@ -196,11 +197,11 @@ func appendBinaryOutput(tail []byte, o Output, rows []Row) []byte {
 				tail = binary.LittleEndian.AppendUint32(tail, math.Float32bits(p))
 			}
 		case OutputLabel:
-			tail = appendBinaryString(tail, row.Label)
+			tail = tensor.AppendWireString(tail, row.Label)
 		case OutputModelVersion:
-			tail = appendBinaryString(tail, row.ModelVersion)
+			tail = tensor.AppendWireString(tail, row.ModelVersion)
 		case OutputTarget:
-			tail = appendBinaryString(tail, row.Target)
+			tail = tensor.AppendWireString(tail, row.Target)
 		}
 	}
 	return tail

@@ -72,10 +72,10 @@ func AppendTensorResponse(b []byte, model, version string, r *Request, t *Tensor
 			n := len(tail)
 			if ro.Classification > 0 {
 				b = appendClassHead(b, out, ro.Classification, s.batched)
-				classify(out, ro.Classification, s.labelsOf(ro.Name), s.batched, func(entry []byte) { tail = appendBinaryString(tail, entry) })
+				classify(out, ro.Classification, s.labelsOf(ro.Name), s.batched, func(entry []byte) { tail = tensor.AppendWireString(tail, entry) })
 			} else {
 				b = appendTensorHead(b, out)
-				tail = appendBinaryTensor(tail, out)
+				tail = tensor.AppendWire(tail, out)
 			}
 			b = appendBinarySize(b, len(tail)-n)
 			binaries++

@@ -504,7 +504,7 @@ func (t *TensorRequest) binaryInput(k int, name []byte, want *schemaTensor, shap
 	t.shapes[k] = shape
 	out := tensor.Tensor{Name: want.name, DType: want.dtype, Shape: shape}
 	if want.dtype == tensor.String {
-		strs, problem := appendBinaryStrings(t.strs[k][:0], raw, n)
+		strs, problem := tensor.AppendWireStrings(t.strs[k][:0], raw, n)
 		t.strs[k] = strs
 		if problem != "" {
 			return inputError(name, problem)

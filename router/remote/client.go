@@ -18,6 +18,7 @@ import (
 	"github.com/infergate/infergate/internal/jsonenc"
 
 	"github.com/infergate/infergate/internal/features"
+	"github.com/infergate/infergate/internal/tensor"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fastjson"
 )
@@ -169,6 +170,11 @@ type call struct {
 	body    []byte
 	timeout []byte
 	parser  fastjson.Parser
+	// A tensor call (PredictTensors): the JSON header's length in body, and
+	// the outputs to fill; scratch views an output before it is copied.
+	headerLen int
+	outs      []tensor.Tensor
+	scratch   tensor.Tensor
 }
 
 var callPool = sync.Pool{New: func() any { return new(call) }}
@@ -232,6 +238,10 @@ func (c *Client) do(st *call, deadline time.Time, a *Answer) error {
 	req.Header.SetMethod(fasthttp.MethodPost)
 	req.SetRequestURI(c.endpoint)
 	req.Header.SetContentTypeBytes(contentTypeJSON)
+	if st.headerLen > 0 {
+		req.Header.SetContentType("application/octet-stream")
+		req.Header.Set(headerContentLength, strconv.Itoa(st.headerLen))
+	}
 	for _, h := range c.headers {
 		req.Header.Set(h.name, h.value)
 	}
@@ -256,9 +266,12 @@ func (c *Client) do(st *call, deadline time.Time, a *Answer) error {
 		return c.statusError(resp, &st.parser)
 	}
 	var err error
-	if c.protocol == ProtocolV2 {
+	switch {
+	case st.outs != nil:
+		err = parseV2Tensors(&st.parser, resp, st.outs, &st.scratch, a)
+	case c.protocol == ProtocolV2:
 		err = parseV2(&st.parser, resp.Body(), c.output, a)
-	} else {
+	default:
 		err = parseInfergate(&st.parser, resp.Body(), a)
 	}
 	if err != nil {

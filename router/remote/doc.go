@@ -44,6 +44,12 @@
 // Config.Output set, the request also asks for that output only
 // ("outputs":[{"name":OUTPUT}]).
 //
+// A tensor route's v2 remote gets the request's tensors (PredictTensors):
+// every input by its name, datatype and shape, sent as binary tensor data
+// (Triton's extension) with binary_data_output, and its answer's outputs
+// are read by name into the route's model's outputs, from binary data or
+// JSON, each checked against the model's datatype.
+//
 // # Errors
 //
 // Every error wraps one class, for errors.Is, with the status, the remote's
