@@ -196,15 +196,23 @@ func appendBinaryOutput(tail []byte, o Output, rows []Row) []byte {
 				}
 				tail = binary.LittleEndian.AppendUint32(tail, math.Float32bits(p))
 			}
-		case OutputLabel:
-			tail = tensor.AppendWireString(tail, row.Label)
-		case OutputModelVersion:
-			tail = tensor.AppendWireString(tail, row.ModelVersion)
-		case OutputTarget:
-			tail = tensor.AppendWireString(tail, row.Target)
+		case OutputLabel, OutputModelVersion, OutputTarget:
+			tail = tensor.AppendWireString(tail, row.text(o))
 		}
 	}
 	return tail
+}
+
+// text is the row's value of a BYTES output: label, model_version or
+// target.
+func (r *Row) text(o Output) string {
+	switch o {
+	case OutputLabel:
+		return r.Label
+	case OutputModelVersion:
+		return r.ModelVersion
+	}
+	return r.Target
 }
 
 // classes returns the most classes a row has: the probabilities output's
@@ -234,12 +242,8 @@ func appendOutput(b []byte, o Output, rows []Row) []byte {
 			b = strconv.AppendFloat(b, row.Value, 'g', -1, 64)
 		case OutputProbability:
 			b = strconv.AppendFloat(b, float64(row.Probability), 'g', -1, 32)
-		case OutputLabel:
-			b = jsonenc.AppendString(b, row.Label)
-		case OutputModelVersion:
-			b = jsonenc.AppendString(b, row.ModelVersion)
-		case OutputTarget:
-			b = jsonenc.AppendString(b, row.Target)
+		case OutputLabel, OutputModelVersion, OutputTarget:
+			b = jsonenc.AppendString(b, row.text(o))
 		}
 	}
 	return append(b, "]}"...)
