@@ -141,7 +141,7 @@ func New(model, version string, cfg Config, spec Spec, instances []Instance) (*B
 		// One request per batch, as Triton's max_batch_size 0: preferred
 		// sizes and the delay have nothing to gather.
 		maxBatch, preferred, gatherUpTo, cfg.MaxQueueDelay, cfg.TargetLatency = 1, nil, 1, 0, 0
-		cfg.MaxBatchSize, cfg.PreferredBatchSizes = 1, nil
+		cfg.MaxBatchSize = 1
 	}
 	cfg.PreferredBatchSizes = preferred
 	b := &Batcher{

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"encoding/json"
 	"strings"
 	"time"
@@ -28,7 +27,7 @@ func (g *Gateway) servePublic(ctx *fasthttp.RequestCtx) {
 	case "/readyz":
 		g.serveReady(ctx)
 	default:
-		if bytes.HasPrefix(ctx.Path(), v2Prefix) {
+		if isV2Path(ctx.Path()) {
 			g.serveV2(ctx)
 			return
 		}

@@ -166,12 +166,10 @@ func equalInts(a, b []int64) bool {
 	return true
 }
 
-// TestV2BinaryTensors serves a model taking FP32, INT64, BOOL and BYTES
-// inputs and answering the same four kinds: sent as binary data, the
-// inputs give the answer the JSON request gets, byte for byte, and asked
-// as binary data, every output holds the bytes of the JSON answer's values.
-func TestV2BinaryTensors(t *testing.T) {
-	t.Parallel()
+// kindsTable loads routes over a registry holding testmodels.Kinds as
+// model "kinds".
+func kindsTable(t *testing.T, routes ...router.RouteConfig) *router.Table {
+	t.Helper()
 	store, err := registry.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -181,8 +179,16 @@ func TestV2BinaryTensors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	table := loadTable(t, store, batcher.ONNXOpener{Env: env}, router.RouteConfig{Name: "kinds", Batching: batcher.Config{MaxBatchSize: 8}})
-	s := serveTable(t, table, gateway.Config{})
+	return loadTable(t, store, batcher.ONNXOpener{Env: env}, routes...)
+}
+
+// TestV2BinaryTensors serves a model taking FP32, INT64, BOOL and BYTES
+// inputs and answering the same four kinds: sent as binary data, the
+// inputs give the answer the JSON request gets, byte for byte, and asked
+// as binary data, every output holds the bytes of the JSON answer's values.
+func TestV2BinaryTensors(t *testing.T) {
+	t.Parallel()
+	s := serveTable(t, kindsTable(t, router.RouteConfig{Name: "kinds", Batching: batcher.Config{MaxBatchSize: 8}}), gateway.Config{})
 	const body = `{"id": "b-1", "inputs": [
 		{"name": "x", "datatype": "FP32", "shape": [3, 2], "data": [1.5, -2, 0.25, 1e30, 0, 7]},
 		{"name": "ids", "datatype": "INT64", "shape": [3], "data": [-9007199254740991, 0, 42]},
@@ -269,25 +275,11 @@ func TestV2TransportErrors(t *testing.T) {
 // version.
 func TestRemoteTensorRoute(t *testing.T) {
 	t.Parallel()
-	storeB, err := registry.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	importWritten(t, storeB, "kinds", testmodels.Kinds(), "")
-	env, err := importEnv()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tableB := loadTable(t, storeB, batcher.ONNXOpener{Env: env}, router.RouteConfig{Name: "kinds", Batching: batcher.Config{MaxBatchSize: 8}})
+	tableB := kindsTable(t, router.RouteConfig{Name: "kinds", Batching: batcher.Config{MaxBatchSize: 8}})
 	b := startTCPGateway(t, tableB, "127.0.0.1:0")
 	direct := serveTable(t, tableB, gateway.Config{})
 
-	storeA, err := registry.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	importWritten(t, storeA, "kinds", testmodels.Kinds(), "")
-	tableA := loadTable(t, storeA, batcher.ONNXOpener{Env: env}, router.RouteConfig{
+	tableA := kindsTable(t, router.RouteConfig{
 		Name: "kinds-via-b", Model: "kinds",
 		Targets: []router.TargetConfig{{Name: "b", Remote: &remote.Config{URL: "http://" + b.ln.Addr().String(), Protocol: remote.ProtocolV2, Model: "kinds"}, Timeout: 2 * time.Second}},
 		Canary:  &router.CanaryConfig{Target: "b", Weight: 100},

@@ -432,10 +432,8 @@ func (g *Gateway) serveTransportError(ctx *fasthttp.RequestCtx, err error, limit
 }
 
 // isV2Path reports a path of the Open Inference Protocol's endpoints, whose
-// errors are {"error": msg}.
-func isV2Path(path []byte) bool {
-	return bytes.Equal(path, []byte("/v2")) || bytes.HasPrefix(path, []byte("/v2/"))
-}
+// errors are {"error": msg}: the paths servePublic hands to serveV2.
+func isV2Path(path []byte) bool { return bytes.HasPrefix(path, v2Prefix) }
 
 // isTimeout reports a read that timed out: a net.Error, or any error with
 // a Timeout method (fasthttp's in-memory connections have no Temporary).

@@ -112,13 +112,21 @@ func outputBinary(name []byte, p *fastjson.Value) (binary, set bool, err error) 
 	if v == nil {
 		return false, false, nil
 	}
-	switch v.Type() {
-	case fastjson.TypeTrue:
-		return true, true, nil
-	case fastjson.TypeFalse:
-		return false, true, nil
+	if binary, ok := boolean(v); ok {
+		return binary, true, nil
 	}
 	return false, false, badRequest("outputs[" + strconv.Quote(string(name)) + "].parameters.binary_data must be true or false, got " + v.String())
+}
+
+// boolean is v as a bool; ok is false when v is not true or false.
+func boolean(v *fastjson.Value) (value, ok bool) {
+	switch v.Type() {
+	case fastjson.TypeTrue:
+		return true, true
+	case fastjson.TypeFalse:
+		return false, true
+	}
+	return false, false
 }
 
 // appendBinarySize appends an output's parameters in place of its data.

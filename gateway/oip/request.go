@@ -428,11 +428,8 @@ func (r *Request) decodeParameters(v *fastjson.Value) error {
 		r.TimeoutMicros, r.HasTimeout = x, x > 0
 	}
 	if p := v.Get("binary_data_output"); p != nil {
-		switch p.Type() {
-		case fastjson.TypeTrue:
-			r.BinaryOutput = true
-		case fastjson.TypeFalse:
-		default:
+		var ok bool
+		if r.BinaryOutput, ok = boolean(p); !ok {
 			return badRequest("parameters.binary_data_output must be true or false, got " + p.String())
 		}
 	}

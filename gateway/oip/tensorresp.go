@@ -111,18 +111,7 @@ func (s *TensorSchema) labelsOf(name string) []string {
 // appendTensorHead appends an output tensor's name, datatype and shape, up
 // to the comma before its data.
 func appendTensorHead(b []byte, t *tensor.Tensor) []byte {
-	b = append(b, `{"name":`...)
-	b = jsonenc.AppendString(b, t.Name)
-	b = append(b, `,"datatype":"`...)
-	b = append(b, t.DType.V2()...)
-	b = append(b, `","shape":[`...)
-	for i, d := range t.Shape {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendInt(b, d, 10)
-	}
-	return append(b, "],"...)
+	return append(tensor.AppendV2Head(b, t), ',')
 }
 
 // appendTensor appends one output tensor, its data flat in row-major order.

@@ -8,7 +8,10 @@
 // so: the views (Float32s, BytesOf) reinterpret memory in place, which is
 // why infergate builds for little-endian machines only (amd64, arm64).
 //
-// The package knows nothing of protocols or models; the element types are
-// ONNX's, with the Open Inference Protocol's names beside the Go ones
-// (DType.V2), because both ends of the pipeline speak one or the other.
+// The package knows nothing of models; the element types are ONNX's, with
+// the Open Inference Protocol's names beside the Go ones (DType.V2),
+// because both ends of the pipeline speak one or the other. For the same
+// reason wire.go holds the protocol's binary tensor layout and a tensor's
+// v2 JSON head, which the gateway's v2 codec and the router's v2 remote
+// client both write.
 package tensor

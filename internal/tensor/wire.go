@@ -3,6 +3,8 @@ package tensor
 import (
 	"encoding/binary"
 	"strconv"
+
+	"github.com/infergate/infergate/internal/jsonenc"
 )
 
 // The binary layout of the Open Inference Protocol's binary tensor data
@@ -50,4 +52,22 @@ func AppendWireStrings(dst [][]byte, data []byte, n int) ([][]byte, string) {
 		return dst, strconv.Itoa(len(data)-off) + " bytes of binary data are left after the shape's " + strconv.Itoa(n) + " BYTES elements"
 	}
 	return dst, ""
+}
+
+// AppendV2Head appends the start of t's object in a v2 request or answer,
+// {"name":…,"datatype":…,"shape":[…], up to where its data (or its
+// binary_data_size) goes.
+func AppendV2Head(b []byte, t *Tensor) []byte {
+	b = append(b, `{"name":`...)
+	b = jsonenc.AppendString(b, t.Name)
+	b = append(b, `,"datatype":"`...)
+	b = append(b, t.DType.V2()...)
+	b = append(b, `","shape":[`...)
+	for i, d := range t.Shape {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, d, 10)
+	}
+	return append(b, ']')
 }

@@ -78,7 +78,10 @@ type Client struct {
 	sendsTimeout bool
 }
 
-var contentTypeJSON = []byte("application/json")
+var (
+	contentTypeJSON        = []byte("application/json")
+	contentTypeOctetStream = []byte("application/octet-stream")
+)
 
 type header struct{ name, value string }
 
@@ -172,9 +175,10 @@ type call struct {
 	parser  fastjson.Parser
 	// A tensor call (PredictTensors): the JSON header's length in body, and
 	// the outputs to fill; scratch views an output before it is copied.
-	headerLen int
-	outs      []tensor.Tensor
-	scratch   tensor.Tensor
+	headerLen  int
+	headerText []byte // headerLen in decimal, for the header
+	outs       []tensor.Tensor
+	scratch    tensor.Tensor
 }
 
 var callPool = sync.Pool{New: func() any { return new(call) }}
@@ -237,10 +241,12 @@ func (c *Client) do(st *call, deadline time.Time, a *Answer) error {
 
 	req.Header.SetMethod(fasthttp.MethodPost)
 	req.SetRequestURI(c.endpoint)
-	req.Header.SetContentTypeBytes(contentTypeJSON)
-	if st.headerLen > 0 {
-		req.Header.SetContentType("application/octet-stream")
-		req.Header.Set(headerContentLength, strconv.Itoa(st.headerLen))
+	if st.headerLen > 0 { // a JSON header, then binary tensors
+		req.Header.SetContentTypeBytes(contentTypeOctetStream)
+		st.headerText = strconv.AppendInt(st.headerText[:0], int64(st.headerLen), 10)
+		req.Header.SetBytesV(headerContentLength, st.headerText)
+	} else {
+		req.Header.SetContentTypeBytes(contentTypeJSON)
 	}
 	for _, h := range c.headers {
 		req.Header.Set(h.name, h.value)

@@ -40,12 +40,16 @@ func appendFeaturesBody(b, modelID []byte, f *features.Set) ([]byte, error) {
 	return append(b, "}}"...), nil
 }
 
-// appendTimeout appends the v2 request's start, {"parameters":{"timeout":N},
-// with the call's remaining time in microseconds (Triton's timeout
-// parameter; servers that do not know it ignore it).
-func appendTimeout(b []byte, deadline time.Time) []byte {
+// appendParameters appends the v2 request's start, {"parameters":{...},
+// with the call's remaining time in microseconds as timeout (Triton's
+// parameter; servers that do not know it ignore it) and, when binaryOutput,
+// binary_data_output.
+func appendParameters(b []byte, deadline time.Time, binaryOutput bool) []byte {
 	b = append(b, `{"parameters":{"timeout":`...)
 	b = strconv.AppendInt(b, max(time.Until(deadline).Microseconds(), 1), 10)
+	if binaryOutput {
+		b = append(b, `,"binary_data_output":true`...)
+	}
 	return append(b, "},"...)
 }
 
@@ -53,7 +57,7 @@ func appendTimeout(b []byte, deadline time.Time) []byte {
 // is the request up to the shape's second dimension, after the opening
 // brace, tail what follows the data (both built once by New).
 func appendTensorBody(b, head, tail []byte, row []float32, deadline time.Time) ([]byte, error) {
-	b = appendTimeout(b, deadline)
+	b = appendParameters(b, deadline, false)
 	b = append(b, head...)
 	b = strconv.AppendInt(b, int64(len(row)), 10)
 	b = append(b, `],"datatype":"FP32","data":[`...)
@@ -97,7 +101,7 @@ func outputsTail(output string) []byte {
 // string. tail ends it (outputsTail). A non-finite number fails the call
 // before it is sent.
 func appendV2FeaturesBody(b []byte, f *features.Set, tail []byte, deadline time.Time) ([]byte, error) {
-	b = appendTimeout(b, deadline)
+	b = appendParameters(b, deadline, false)
 	b = append(b, `"inputs":[`...)
 	for i := range f.Len() {
 		ft := f.At(i)

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/infergate/infergate/internal/jsonenc"
 	"github.com/infergate/infergate/internal/tensor"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fastjson"
@@ -30,29 +29,15 @@ func (c *Client) PredictTensors(in, outs []tensor.Tensor, deadline time.Time, a 
 	}
 	st := callPool.Get().(*call)
 	defer callPool.Put(st)
-	b := appendTimeout(st.body[:0], deadline)
-	b = append(b[:len(b)-2], `,"binary_data_output":true},"inputs":[`...) // inside the parameters object
-	n := 0
+	b := appendParameters(st.body[:0], deadline, true)
+	b = append(b, `"inputs":[`...)
 	for i := range in {
-		t := &in[i]
 		if i > 0 {
 			b = append(b, ',')
 		}
-		size := wireSize(t)
-		n += size
-		b = append(b, `{"name":`...)
-		b = jsonenc.AppendString(b, t.Name)
-		b = append(b, `,"datatype":"`...)
-		b = append(b, t.DType.V2()...)
-		b = append(b, `","shape":[`...)
-		for j, d := range t.Shape {
-			if j > 0 {
-				b = append(b, ',')
-			}
-			b = strconv.AppendInt(b, d, 10)
-		}
-		b = append(b, `],"parameters":{"binary_data_size":`...)
-		b = strconv.AppendInt(b, int64(size), 10)
+		b = tensor.AppendV2Head(b, &in[i])
+		b = append(b, `,"parameters":{"binary_data_size":`...)
+		b = strconv.AppendInt(b, int64(wireSize(&in[i])), 10)
 		b = append(b, "}}"...)
 	}
 	b = append(b, "]}"...)
