@@ -41,7 +41,8 @@ type ConfigTensor struct {
 	Reshape  *Reshape `json:"reshape,omitempty"`
 	// IsShapeTensor is always false; Triton's clients read it.
 	IsShapeTensor bool `json:"is_shape_tensor"`
-	// Optional: a feature input the route can do without (imputed).
+	// Optional: a feature input the route can do without (imputed); a
+	// required feature's is not.
 	Optional bool `json:"optional"`
 }
 
@@ -142,7 +143,7 @@ func (s *Schema) Config(name string, b Batching) ModelConfig {
 		if s.features[i].categorical {
 			dt = "TYPE_STRING"
 		}
-		c.Input = append(c.Input, perRow(ConfigTensor{Name: s.features[i].name, DataType: dt, Format: "FORMAT_NONE", Optional: true}))
+		c.Input = append(c.Input, perRow(ConfigTensor{Name: s.features[i].name, DataType: dt, Format: "FORMAT_NONE", Optional: !s.features[i].required}))
 	}
 	for _, o := range s.outputs {
 		t := perRow(ConfigTensor{Name: o.String(), DataType: "TYPE_" + o.Datatype()})

@@ -39,7 +39,7 @@ func TestModelConfig(t *testing.T) {
 			`"default_model_filename":"model.onnx","parameters":{}}`},
 		{"features, adaptive batching", testSchema.Config("churn", oip.Batching{MaxBatchSize: 64, TargetLatency: 5 * time.Millisecond, MaxQueueSize: 1024, Placement: []string{"cpu", "cpu"}}),
 			`{"name":"churn","platform":"onnxruntime_onnx","backend":"onnxruntime","version_policy":{"latest":{"num_versions":1}},"max_batch_size":64,` +
-				`"input":[{"name":"tenure_months","data_type":"TYPE_FP32","format":"FORMAT_NONE","dims":[1],"reshape":{"shape":[]},"is_shape_tensor":false,"optional":true},` +
+				`"input":[{"name":"tenure_months","data_type":"TYPE_FP32","format":"FORMAT_NONE","dims":[1],"reshape":{"shape":[]},"is_shape_tensor":false,"optional":false},` +
 				`{"name":"monthly_charges","data_type":"TYPE_FP32","format":"FORMAT_NONE","dims":[1],"reshape":{"shape":[]},"is_shape_tensor":false,"optional":true},` +
 				`{"name":"has_partner","data_type":"TYPE_FP32","format":"FORMAT_NONE","dims":[1],"reshape":{"shape":[]},"is_shape_tensor":false,"optional":true},` +
 				`{"name":"contract","data_type":"TYPE_STRING","format":"FORMAT_NONE","dims":[1],"reshape":{"shape":[]},"is_shape_tensor":false,"optional":true}],` +

@@ -21,6 +21,8 @@ type schemaFeature struct {
 	// schema, so a row's feature names never refer to a request's memory.
 	nameBytes   []byte
 	categorical bool
+	// required: a request without it is refused (the others are imputed).
+	required bool
 }
 
 // NewSchema returns the schema of sig's features, in sig's order. sig is
@@ -42,6 +44,7 @@ func NewSchema(sig *registry.Signature) *Schema {
 			name:        f.Name,
 			nameBytes:   []byte(f.Name),
 			categorical: f.Type == registry.Categorical,
+			required:    f.Required,
 		})
 	}
 	return s
